@@ -1,0 +1,73 @@
+package io.fastembedding.backend;
+
+/**
+ * A block of training or scoring rows in primitive arrays, row-major: what a partition converts its
+ * Spark rows into once, and what every backend reads. Batches are contiguous ranges of it.
+ *
+ * <ul>
+ *   <li>{@code indices[r * numFields + i]}: category of field i in row r (0-based table row).
+ *   <li>{@code numeric[r * numNumeric + j]}: numeric feature j of row r, fed to the head; may be null
+ *       when {@code numNumeric == 0}.
+ *   <li>{@code labels[r]}: the target; may be null for a block that is only scored.
+ *   <li>{@code weights[r]}: optional per-row weight (null means 1 for every row).
+ * </ul>
+ */
+public final class RowBlock {
+  public final int numFields;
+  public final int numNumeric;
+  public final int rows;
+  public final int[] indices;
+  public final float[] numeric;
+  public final float[] labels;
+  public final float[] weights;
+
+  public RowBlock(int numFields, int numNumeric, int rows, int[] indices, float[] numeric,
+      float[] labels, float[] weights) {
+    if (numFields <= 0) {
+      throw new IllegalArgumentException("a row block needs at least one field, got " + numFields);
+    }
+    if (numNumeric < 0 || rows < 0) {
+      throw new IllegalArgumentException("numNumeric and rows must be >= 0, got " + numNumeric
+          + " and " + rows);
+    }
+    checkLength("indices", indices == null ? -1 : indices.length, (long) rows * numFields);
+    if (numNumeric > 0) {
+      checkLength("numeric", numeric == null ? -1 : numeric.length, (long) rows * numNumeric);
+    }
+    if (labels != null) {
+      checkLength("labels", labels.length, rows);
+    }
+    if (weights != null) {
+      checkLength("weights", weights.length, rows);
+    }
+    this.numFields = numFields;
+    this.numNumeric = numNumeric;
+    this.rows = rows;
+    this.indices = indices;
+    this.numeric = numeric;
+    this.labels = labels;
+    this.weights = weights;
+  }
+
+  private static void checkLength(String name, long actual, long atLeast) {
+    if (actual < atLeast) {
+      throw new IllegalArgumentException("row block array '" + name + "' must hold at least "
+          + atLeast + " values, got " + (actual < 0 ? "null" : actual));
+    }
+  }
+
+  /** An empty block of {@code capacity} rows, for a trainer to copy batches into. */
+  public static RowBlock allocate(int numFields, int numNumeric, int capacity, boolean withWeights) {
+    return new RowBlock(numFields, numNumeric, capacity, new int[capacity * numFields],
+        numNumeric > 0 ? new float[capacity * numNumeric] : null, new float[capacity],
+        withWeights ? new float[capacity] : null);
+  }
+
+  public int index(int row, int field) {
+    return indices[row * numFields + field];
+  }
+
+  public float weight(int row) {
+    return weights == null ? 1f : weights[row];
+  }
+}

@@ -1,0 +1,41 @@
+package io.fastembedding.optim;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/** How a parameter moves given its batch gradient; see docs/model.md for the exact updates. */
+public enum OptimizerType {
+  SGD("sgd"),
+  /** One accumulator of squared gradients per element. */
+  ADAGRAD("adagrad"),
+  /**
+   * One accumulator per embedding row (the mean of its squared gradient), as FBGEMM and TorchRec use for
+   * large tables: a quarter to a hundredth of Adagrad's state. Dense head parameters use per-element
+   * Adagrad.
+   */
+  ROWWISE_ADAGRAD("rowwise_adagrad");
+
+  private final String id;
+
+  OptimizerType(String id) {
+    this.id = id;
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public static OptimizerType fromId(String s) {
+    for (OptimizerType o : values()) {
+      if (o.id.equals(s == null ? null : s.toLowerCase(Locale.ROOT))) {
+        return o;
+      }
+    }
+    throw new IllegalArgumentException(
+        "unknown optimizer '" + s + "'; supported: " + Arrays.toString(ids()));
+  }
+
+  public static String[] ids() {
+    return Arrays.stream(values()).map(OptimizerType::id).toArray(String[]::new);
+  }
+}
