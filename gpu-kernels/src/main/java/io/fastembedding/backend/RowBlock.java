@@ -12,7 +12,9 @@ package io.fastembedding.backend;
  *   <li>{@code weights[r]}: optional per-row weight (null means 1 for every row).
  * </ul>
  */
-public final class RowBlock {
+public final class RowBlock implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   public final int numFields;
   public final int numNumeric;
   public final int rows;

@@ -11,7 +11,9 @@ import io.fastembedding.model.ModelSpec;
  * first-order weights or no optimizer state; {@code accum[f]} holds {@code stateFloatsPerRow(dim)}
  * floats per row.
  */
-public final class TouchedRows {
+public final class TouchedRows implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   public final ModelSpec spec;
   public final int[][] rows;
   public final int[][] counts;
