@@ -1,0 +1,166 @@
+package io.fastembedding.spark;
+
+import io.fastembedding.model.HeadType;
+import io.fastembedding.model.LossType;
+import io.fastembedding.optim.OptimizerType;
+import org.apache.spark.ml.param.BooleanParam;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntArrayParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.Params;
+import org.apache.spark.ml.param.StringArrayParam;
+
+/**
+ * The one definition of each param (name, doc, validator), so that the estimator and the model, which
+ * share several, describe them identically in {@code explainParams()}.
+ */
+final class ParamDefs {
+  private ParamDefs() {}
+
+  static final String KEEP = "keep";
+  static final String SKIP = "skip";
+  static final String ERROR = "error";
+  static final String[] HANDLE_INVALID = {ERROR, SKIP, KEEP};
+  static final String AUTO = "auto";
+  static final String CPU = "cpu";
+  static final String GPU = "gpu";
+  static final String[] DEVICES = {AUTO, CPU, GPU};
+
+  // ---- shared by the estimator and the model
+
+  static StringArrayParam inputCols(Params o) {
+    return new StringArrayParam(o, "inputCols", "categorical index columns, one embedding table each "
+        + "(integer or integral double values, e.g. StringIndexer output)", ParamCheck.distinctNames());
+  }
+
+  static Param<String> outputCol(Params o) {
+    return new Param<>(o.uid(), "outputCol", "output column of the concatenated embedding vectors",
+        ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+  }
+
+  static StringArrayParam outputCols(Params o) {
+    return new StringArrayParam(o, "outputCols", "optional output columns, one embedding vector per "
+        + "input column (same order as inputCols)", ParamCheck.distinctNames());
+  }
+
+  static Param<String> predictionCol(Params o) {
+    return new Param<>(o.uid(), "predictionCol", "output column of the head's prediction "
+        + "(probability for the logistic loss, value for the squared loss); empty: not produced",
+        ParamCheck.<String>of(s -> true), String.class);
+  }
+
+  static Param<String> handleInvalid(Params o) {
+    return new Param<>(o.uid(), "handleInvalid", "how to handle null, negative and too large "
+        + "indices: 'error' (fail naming the column and value), 'skip' (drop the row) or 'keep' "
+        + "(map them to one reserved extra row per table, so each table has numCategories + 1 rows)",
+        ParamCheck.oneOf(HANDLE_INVALID), String.class);
+  }
+
+  // ---- estimator only
+
+  static Param<String> labelCol(Params o) {
+    return new Param<>(o.uid(), "labelCol", "label column (0/1 for the logistic loss, any finite "
+        + "number for the squared loss)", ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+  }
+
+  static Param<String> weightCol(Params o) {
+    return new Param<>(o.uid(), "weightCol", "optional per-row weight column (finite, >= 0); "
+        + "unset or empty: every row weighs 1", ParamCheck.<String>of(s -> true), String.class);
+  }
+
+  static IntArrayParam numCategories(Params o) {
+    return new IntArrayParam(o, "numCategories", "number of valid categories per input column "
+        + "(indices 0 to n-1); when unset, taken from the column's NominalAttribute metadata "
+        + "(written by StringIndexer), else from one scan for the largest index",
+        ParamCheck.positiveInts());
+  }
+
+  static IntParam embeddingDim(Params o) {
+    return new IntParam(o.uid(), "embeddingDim", "embedding dimension of every field (> 0), unless "
+        + "embeddingDims is set", ParamCheck.intAtLeast(1));
+  }
+
+  static IntArrayParam embeddingDims(Params o) {
+    return new IntArrayParam(o, "embeddingDims", "embedding dimension per input column (> 0 each); "
+        + "overrides embeddingDim. The fm head needs one common dimension", ParamCheck.positiveInts());
+  }
+
+  static Param<String> head(Params o) {
+    return new Param<>(o.uid(), "head", "model trained on top of the embeddings: 'fm' "
+        + "(factorization machine over the fields, with a first-order weight per category), 'linear' "
+        + "or 'mlp' (see hiddenLayers)", ParamCheck.oneOf(HeadType.ids()), String.class);
+  }
+
+  static IntArrayParam hiddenLayers(Params o) {
+    return new IntArrayParam(o, "hiddenLayers", "hidden layer widths of the mlp head",
+        ParamCheck.positiveInts());
+  }
+
+  static Param<String> loss(Params o) {
+    return new Param<>(o.uid(), "loss", "training loss: 'logistic' (labels 0/1) or 'squared'",
+        ParamCheck.oneOf(LossType.ids()), String.class);
+  }
+
+  static Param<String> optimizer(Params o) {
+    return new Param<>(o.uid(), "optimizer", "update rule: 'sgd', 'adagrad' or 'rowwise_adagrad' "
+        + "(one accumulator per embedding row)", ParamCheck.oneOf(OptimizerType.ids()), String.class);
+  }
+
+  static DoubleParam stepSize(Params o) {
+    return new DoubleParam(o.uid(), "stepSize", "learning rate (> 0)", ParamCheck.doubleAbove(0));
+  }
+
+  static DoubleParam regParam(Params o) {
+    return new DoubleParam(o.uid(), "regParam", "L2 regularisation of the embedding rows (and "
+        + "first-order weights) each batch touches (>= 0)", ParamCheck.doubleAtLeast(0));
+  }
+
+  static DoubleParam initStd(Params o) {
+    return new DoubleParam(o.uid(), "initStd", "standard deviation of the normal initial embeddings "
+        + "(> 0)", ParamCheck.doubleAbove(0));
+  }
+
+  static IntParam maxIter(Params o) {
+    return new IntParam(o.uid(), "maxIter", "number of epochs over the data (>= 1)",
+        ParamCheck.intAtLeast(1));
+  }
+
+  static IntParam batchSize(Params o) {
+    return new IntParam(o.uid(), "batchSize", "rows per training step on each worker (>= 1)",
+        ParamCheck.intAtLeast(1));
+  }
+
+  static IntParam epochsPerMerge(Params o) {
+    return new IntParam(o.uid(), "epochsPerMerge", "epochs each worker trains on its partition "
+        + "between two merges of the workers' weights (>= 1); 1 merges after every epoch",
+        ParamCheck.intAtLeast(1));
+  }
+
+  static IntParam numWorkers(Params o) {
+    return new IntParam(o.uid(), "numWorkers", "number of training tasks (partitions of the "
+        + "training data); 0: the cluster's default parallelism", ParamCheck.intAtLeast(0));
+  }
+
+  static LongParam seed(Params o) {
+    return new LongParam(o.uid(), "seed", "random seed of the initialisation and the shuffles");
+  }
+
+  static Param<String> device(Params o) {
+    return new Param<>(o.uid(), "device", "where each training task runs: 'auto' (the task's GPU "
+        + "when it has one and CUDA works, else the CPU), 'cpu', or 'gpu' (fail when a task has no "
+        + "usable GPU)", ParamCheck.oneOf(DEVICES), String.class);
+  }
+
+  static Param<String> gpuResourceName(Params o) {
+    return new Param<>(o.uid(), "gpuResourceName", "name of the Spark task resource that holds "
+        + "GPU addresses (spark.task.resource.<name>.amount)",
+        ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+  }
+
+  static BooleanParam deterministic(Params o) {
+    return new BooleanParam(o.uid(), "deterministic", "bit-identical results for the same seed, "
+        + "data and partitioning (slower); otherwise workers update rows Hogwild-style");
+  }
+}
