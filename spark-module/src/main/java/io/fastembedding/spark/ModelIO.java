@@ -1,0 +1,229 @@
+package io.fastembedding.spark;
+
+import io.fastembedding.layout.TableLayout;
+import io.fastembedding.model.HeadType;
+import io.fastembedding.model.LossType;
+import io.fastembedding.model.ModelSpec;
+import io.fastembedding.optim.OptimizerSpec;
+import io.fastembedding.optim.OptimizerType;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.util.DefaultParamsReadable;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Persistence of {@link MultiEmbeddingModel}: the params as Spark's standard metadata (so Pipeline,
+ * PipelineModel and CrossValidator save and load it), and under {@code data/}:
+ *
+ * <ul>
+ *   <li>{@code spec}: one row, the layout version and everything that defines the tables and head;
+ *   <li>{@code tables}: one row per table row (field, index, vector, firstOrder);
+ *   <li>{@code head}: one row, the head's parameters.
+ * </ul>
+ *
+ * A model written with another layout version fails to load with a message saying so.
+ */
+final class ModelIO {
+  private ModelIO() {}
+
+  /** Bumped whenever the files under data/ change meaning. */
+  static final int LAYOUT_VERSION = 1;
+  /** Table rows per write task chunk. */
+  private static final int CHUNK_ROWS = 65_536;
+
+  static final StructType SPEC_SCHEMA = new StructType()
+      .add("layoutVersion", DataTypes.IntegerType, false)
+      .add("fieldNames", DataTypes.createArrayType(DataTypes.StringType, false), false)
+      .add("numCategories", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+      .add("reservedRow", DataTypes.BooleanType, false)
+      .add("tableSizes", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+      .add("dims", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+      .add("numNumeric", DataTypes.IntegerType, false)
+      .add("head", DataTypes.StringType, false)
+      .add("hiddenLayers", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+      .add("loss", DataTypes.StringType, false)
+      .add("optimizer", DataTypes.StringType, false)
+      .add("learningRate", DataTypes.FloatType, false)
+      .add("l2", DataTypes.FloatType, false)
+      .add("epsilon", DataTypes.FloatType, false)
+      .add("initStd", DataTypes.FloatType, false)
+      .add("seed", DataTypes.LongType, false);
+
+  static final StructType TABLES_SCHEMA = new StructType()
+      .add("field", DataTypes.IntegerType, false)
+      .add("index", DataTypes.IntegerType, false)
+      .add("vector", DataTypes.createArrayType(DataTypes.FloatType, false), false)
+      .add("firstOrder", DataTypes.FloatType, true);
+
+  static final StructType HEAD_SCHEMA = new StructType()
+      .add("values", DataTypes.createArrayType(DataTypes.FloatType, false), false);
+
+  static final class Writer extends MLWriter {
+    private final MultiEmbeddingModel model;
+
+    Writer(MultiEmbeddingModel model) {
+      this.model = model;
+    }
+
+    @Override
+    public void saveImpl(String path) {
+      ModelData d = model.data();
+      if (d == null) {
+        throw new IllegalStateException("cannot save MultiEmbeddingModel " + model.uid()
+            + ": it has no trained tables");
+      }
+      SparkSession spark = sparkSession();
+      try {
+        model.metadataWriter().session(spark).save(path);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write the params of the model to " + path, e);
+      }
+      ModelSpec s = d.spec;
+      TableLayout l = s.layout();
+      OptimizerSpec o = s.optimizer();
+      Row spec = RowFactory.create(LAYOUT_VERSION, s.fieldNames(), d.validCounts, d.reserved,
+          l.sizes(), l.dims(), s.numNumeric(), s.head().id(), s.hiddenLayers(), s.loss().id(),
+          o.type().id(), o.learningRate(), o.l2(), o.epsilon(), s.initStd(), s.seed());
+      spark.createDataFrame(List.of(spec), SPEC_SCHEMA).repartition(1).write()
+          .parquet(path + "/data/spec");
+      spark.createDataFrame(List.of(RowFactory.create((Object) d.head)), HEAD_SCHEMA)
+          .repartition(1).write().parquet(path + "/data/head");
+
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      Broadcast<ModelData> bc = jsc.broadcast(d);
+      try {
+        List<int[]> chunks = new ArrayList<>();
+        for (int f = 0; f < l.numFields(); f++) {
+          for (int x = 0; x < l.size(f); x += CHUNK_ROWS) {
+            chunks.add(new int[] {f, x, Math.min(l.size(f), x + CHUNK_ROWS)});
+          }
+        }
+        // about 64 MiB of floats per output file
+        int files = (int) Math.max(1, Math.min(chunks.size(), l.totalFloats() / (16L << 20)));
+        JavaRDD<Row> rows = jsc.parallelize(chunks, files).flatMap(c -> tableRows(bc.value(), c));
+        spark.createDataFrame(rows, TABLES_SCHEMA).write().parquet(path + "/data/tables");
+      } finally {
+        bc.destroy();
+      }
+    }
+  }
+
+  private static Iterator<Row> tableRows(ModelData d, int[] chunk) {
+    TableLayout l = d.spec.layout();
+    int f = chunk[0];
+    int dim = l.dim(f);
+    int off = Math.toIntExact(l.offset(f));
+    int base = Math.toIntExact(l.rowBase(f));
+    boolean fo = d.spec.hasFirstOrder();
+    List<Row> out = new ArrayList<>(chunk[2] - chunk[1]);
+    for (int x = chunk[1]; x < chunk[2]; x++) {
+      float[] v = new float[dim];
+      System.arraycopy(d.tables, off + x * dim, v, 0, dim);
+      out.add(RowFactory.create(f, x, v, fo ? d.firstOrder[base + x] : null));
+    }
+    return out.iterator();
+  }
+
+  static final class Reader extends MLReader<MultiEmbeddingModel> {
+    @Override
+    public MultiEmbeddingModel load(String path) {
+      SparkSession spark = sparkSession();
+      String specPath = path + "/data/spec";
+      try {
+        Path p = new Path(specPath);
+        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        if (!fs.exists(p)) {
+          throw new IllegalArgumentException("no MultiEmbeddingModel at " + path + ": " + specPath
+              + " does not exist (was it saved with MultiEmbeddingModel.write()?)");
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + specPath, e);
+      }
+      Row spec = spark.read().parquet(specPath).first();
+      int version = spec.getInt(spec.fieldIndex("layoutVersion"));
+      if (version != LAYOUT_VERSION) {
+        throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " was saved "
+            + "with data layout version " + version + ", but this version of spark-fast-embedding "
+            + "reads layout version " + LAYOUT_VERSION + " only; load it with the library version "
+            + "that saved it, or refit the model");
+      }
+      MultiEmbeddingModel model = new DefaultParamsReadable<MultiEmbeddingModel>() {}.read()
+          .session(spark).load(path);
+      ModelSpec s = ModelSpec.builder(ints(spec, "tableSizes"), ints(spec, "dims"))
+          .fieldNames(spec.<String>getList(spec.fieldIndex("fieldNames")).toArray(new String[0]))
+          .numNumeric(spec.getInt(spec.fieldIndex("numNumeric")))
+          .head(HeadType.fromId(spec.getString(spec.fieldIndex("head"))))
+          .hiddenLayers(ints(spec, "hiddenLayers").length == 0 ? new int[] {1}
+              : ints(spec, "hiddenLayers"))
+          .loss(LossType.fromId(spec.getString(spec.fieldIndex("loss"))))
+          .optimizer(new OptimizerSpec(
+              OptimizerType.fromId(spec.getString(spec.fieldIndex("optimizer"))),
+              spec.getFloat(spec.fieldIndex("learningRate")), spec.getFloat(spec.fieldIndex("l2")),
+              spec.getFloat(spec.fieldIndex("epsilon"))))
+          .initStd(spec.getFloat(spec.fieldIndex("initStd")))
+          .seed(spec.getLong(spec.fieldIndex("seed")))
+          .build();
+      TableLayout l = s.layout();
+      float[] tables = new float[Math.toIntExact(l.totalFloats())];
+      float[] firstOrder = new float[s.hasFirstOrder() ? Math.toIntExact(l.totalRows()) : 0];
+      boolean[] seen = new boolean[Math.toIntExact(l.totalRows())];
+      long rows = 0;
+      Iterator<Row> it = spark.read().parquet(path + "/data/tables").toLocalIterator();
+      while (it.hasNext()) {
+        Row r = it.next();
+        int f = r.getInt(0);
+        int x = r.getInt(1);
+        List<Float> v = r.getList(2);
+        if (f < 0 || f >= l.numFields() || x < 0 || x >= l.size(f) || v.size() != l.dim(f)) {
+          throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " is corrupt: "
+              + "table row (field " + f + ", index " + x + ", " + v.size() + " floats) does not "
+              + "fit " + l);
+        }
+        int off = Math.toIntExact(l.offset(f) + (long) x * l.dim(f));
+        for (int k = 0; k < v.size(); k++) {
+          tables[off + k] = v.get(k);
+        }
+        int g = Math.toIntExact(l.rowBase(f) + x);
+        if (s.hasFirstOrder()) {
+          firstOrder[g] = r.getFloat(3);
+        }
+        if (!seen[g]) {
+          seen[g] = true;
+          rows++;
+        }
+      }
+      if (rows != l.totalRows()) {
+        throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " is corrupt: "
+            + "it has " + rows + " of its " + l.totalRows() + " table rows");
+      }
+      Row headRow = spark.read().parquet(path + "/data/head").first();
+      List<Float> h = headRow.getList(0);
+      float[] head = new float[h.size()];
+      for (int i = 0; i < head.length; i++) {
+        head[i] = h.get(i);
+      }
+      model.setData(new ModelData(s, ints(spec, "numCategories"),
+          spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head));
+      return model;
+    }
+  }
+
+  private static int[] ints(Row r, String name) {
+    List<Integer> l = r.getList(r.fieldIndex(name));
+    return l.stream().mapToInt(Integer::intValue).toArray();
+  }
+}

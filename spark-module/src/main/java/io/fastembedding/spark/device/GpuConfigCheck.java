@@ -1,0 +1,47 @@
+package io.fastembedding.spark.device;
+
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
+import org.apache.spark.SparkConf;
+
+/**
+ * Driver-side checks, before any job starts, of configurations that would otherwise hang or fail
+ * late inside a task.
+ */
+public final class GpuConfigCheck {
+  private GpuConfigCheck() {}
+
+  /** Whether tasks run inside the driver JVM ({@code local}, {@code local[N]}, not local-cluster). */
+  public static boolean isLocalMode(String master) {
+    return master != null && (master.equals("local") || master.startsWith("local["));
+  }
+
+  public static void check(SparkConf conf, String master, String device, String resourceName,
+      IntSupplier cudaDeviceCount, Supplier<String> cudaUnavailableReason) {
+    String taskAmount = "spark.task.resource." + resourceName + ".amount";
+    boolean local = isLocalMode(master);
+    if (local && conf.contains(taskAmount)) {
+      throw new IllegalArgumentException(taskAmount + " = " + conf.get(taskAmount) + " is set, but "
+          + "the master is " + master + ": local mode offers tasks no custom resources, so every "
+          + "job would wait forever for a GPU. Remove " + taskAmount + " (in local mode the stage "
+          + "picks the CUDA device by ordinal), or run on a cluster manager or local-cluster");
+    }
+    if (!"gpu".equals(device)) {
+      return;
+    }
+    if (local) {
+      if (cudaDeviceCount.getAsInt() == 0) {
+        throw new IllegalArgumentException("device = gpu, but no CUDA device is usable in this "
+            + "JVM (local mode trains in the driver): " + cudaUnavailableReason.get()
+            + ". Use device = auto to fall back to the CPU");
+      }
+      return;
+    }
+    if (!conf.contains(taskAmount)) {
+      throw new IllegalArgumentException("device = gpu, but Spark schedules no GPUs to tasks: "
+          + taskAmount + " is not set. Set spark.executor.resource." + resourceName + ".amount, "
+          + taskAmount + " and a discovery script (spark.executor.resource." + resourceName
+          + ".discoveryScript), or use device = auto");
+    }
+  }
+}

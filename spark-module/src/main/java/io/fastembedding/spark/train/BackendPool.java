@@ -1,0 +1,64 @@
+package io.fastembedding.spark.train;
+
+import io.fastembedding.backend.Backend;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Backends kept in an executor JVM between the rounds of one fit, so that a GPU context, its device
+ * buffers or a CPU backend's arrays are set up once per fit rather than once per round. A backend is
+ * used by one task at a time. Backends of another fit are closed when a new fit's task arrives, and
+ * the driver closes its own fit's at the end (tasks of local mode run in the driver).
+ */
+public final class BackendPool {
+  private static final Logger LOG = LoggerFactory.getLogger(BackendPool.class);
+  private static final Map<String, ArrayDeque<Backend>> IDLE = new HashMap<>();
+  private static String currentFit;
+
+  private BackendPool() {}
+
+  /** An idle backend of {@code fitId} on {@code deviceKey}, or null when there is none. */
+  public static synchronized Backend take(String fitId, String deviceKey) {
+    if (!fitId.equals(currentFit)) {
+      closeAllLocked();
+      currentFit = fitId;
+    }
+    ArrayDeque<Backend> q = IDLE.get(deviceKey);
+    return q == null ? null : q.pollFirst();
+  }
+
+  /** Returns a backend for reuse by the next round of the same fit. */
+  public static synchronized void give(String fitId, String deviceKey, Backend b) {
+    if (!fitId.equals(currentFit)) {
+      b.close();
+      return;
+    }
+    IDLE.computeIfAbsent(deviceKey, k -> new ArrayDeque<>()).addLast(b);
+  }
+
+  /** Closes every idle backend of {@code fitId}. */
+  public static synchronized void closeFit(String fitId) {
+    if (fitId.equals(currentFit)) {
+      closeAllLocked();
+      currentFit = null;
+    }
+  }
+
+  private static void closeAllLocked() {
+    List<Backend> all = new ArrayList<>();
+    IDLE.values().forEach(all::addAll);
+    IDLE.clear();
+    for (Backend b : all) {
+      try {
+        b.close();
+      } catch (RuntimeException e) {
+        LOG.warn("closing a pooled backend failed: {}", e.toString());
+      }
+    }
+  }
+}
