@@ -18,29 +18,45 @@ final class EmbeddingLookup implements Serializable {
   private final boolean keep;
   private final int[] dims;
   private final int[] offsets;
-  private final int[] dimOffsets;
-  private final int sumDims;
+  private final int[] rowBases;
+  /** Where each field's slice starts in the concatenated vector. */
+  private final int[] outOffsets;
+  private final int outWidth;
+  /** Whether each field's slice starts with the row's FM first-order weight. */
+  private final boolean firstOrder;
   private transient float[] tables;
+  private transient float[] firstOrderWeights;
 
-  EmbeddingLookup(Broadcast<ModelData> data, ModelData d, String[] cols, boolean keep) {
+  EmbeddingLookup(Broadcast<ModelData> data, ModelData d, String[] cols, boolean keep,
+      boolean withFirstOrder) {
     this.data = data;
     this.cols = cols.clone();
     this.validCounts = d.validCounts.clone();
     this.keep = keep;
+    this.firstOrder = withFirstOrder && d.spec.hasFirstOrder();
     TableLayout l = d.spec.layout();
     int n = l.numFields();
     dims = l.dims();
     offsets = new int[n];
-    dimOffsets = new int[n];
+    rowBases = new int[n];
+    outOffsets = new int[n];
+    int w = 0;
     for (int f = 0; f < n; f++) {
       offsets[f] = Math.toIntExact(l.offset(f));
-      dimOffsets[f] = l.dimOffset(f);
+      rowBases[f] = Math.toIntExact(l.rowBase(f));
+      outOffsets[f] = w;
+      w += outDim(f);
     }
-    sumDims = l.sumDims();
+    outWidth = w;
+  }
+
+  /** Width of field {@code f}'s slice of the output. */
+  int outDim(int f) {
+    return dims[f] + (firstOrder ? 1 : 0);
   }
 
   double[] newOutput() {
-    return new double[sumDims];
+    return new double[outWidth];
   }
 
   /** The table row of field {@code f} for value {@code v}: the reserved row for invalid under keep. */
@@ -61,23 +77,26 @@ final class EmbeddingLookup implements Serializable {
 
   /** Writes field {@code f}'s vector into its slice of the concatenated vector {@code out}. */
   void put(double[] out, int f, Double v) {
-    putAt(out, dimOffsets[f], f, v);
+    putAt(out, outOffsets[f], f, v);
   }
 
   void putAt(double[] out, int outOffset, int f, Double v) {
     float[] t = tables;
     if (t == null) {
-      t = data.value().tables;
+      ModelData d = data.value();
+      t = d.tables;
+      firstOrderWeights = d.firstOrder;
       tables = t;
     }
     int dim = dims[f];
-    int src = offsets[f] + index(f, v) * dim;
-    for (int k = 0; k < dim; k++) {
-      out[outOffset + k] = t[src + k];
+    int x = index(f, v);
+    int o = outOffset;
+    if (firstOrder) {
+      out[o++] = firstOrderWeights[rowBases[f] + x];
     }
-  }
-
-  int dim(int f) {
-    return dims[f];
+    int src = offsets[f] + x * dim;
+    for (int k = 0; k < dim; k++) {
+      out[o + k] = t[src + k];
+    }
   }
 }

@@ -88,6 +88,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
   private final StringArrayParam outputCols;
   private final Param<String> predictionCol;
   private final Param<String> handleInvalid;
+  private final BooleanParam withFirstOrder;
   private final Param<String> labelCol;
   private final Param<String> weightCol;
   private final IntArrayParam numCategories;
@@ -119,6 +120,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     outputCols = ParamDefs.outputCols(this);
     predictionCol = ParamDefs.predictionCol(this);
     handleInvalid = ParamDefs.handleInvalid(this);
+    withFirstOrder = ParamDefs.withFirstOrder(this);
     labelCol = ParamDefs.labelCol(this);
     weightCol = ParamDefs.weightCol(this);
     numCategories = ParamDefs.numCategories(this);
@@ -142,6 +144,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     setDefault(outputCol, uid + "__output");
     setDefault(predictionCol, "");
     setDefault(handleInvalid, ParamDefs.ERROR);
+    setDefault(withFirstOrder, false);
     setDefault(labelCol, "label");
     setDefault(weightCol, "");
     setDefault(embeddingDim, 8);
@@ -191,6 +194,19 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
 
   public Param<String> handleInvalid() {
     return handleInvalid;
+  }
+
+  public BooleanParam withFirstOrder() {
+    return withFirstOrder;
+  }
+
+  public boolean getWithFirstOrder() {
+    return (Boolean) getOrDefault(withFirstOrder);
+  }
+
+  public MultiEmbedding setWithFirstOrder(boolean v) {
+    set(withFirstOrder, v);
+    return this;
   }
 
   public Param<String> labelCol() {
@@ -568,16 +584,14 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     String[] cols = getInputCols();
     int n = cols.length;
     int[] dims = fieldDims(n);
-    int[] sizes = new int[n];
-    Arrays.fill(sizes, 1);
-    var layout = io.fastembedding.layout.TableLayout.of(sizes, dims);
+    boolean fo = getWithFirstOrder() && HeadType.fromId(getHead()) == HeadType.FM;
     StructType out = schema;
     List<org.apache.spark.sql.types.StructField> added = new ArrayList<>();
-    added.add(MultiEmbeddingModel.vectorField(getOutputCol(), cols, layout, -1));
+    added.add(MultiEmbeddingModel.vectorField(getOutputCol(), cols, dims, fo, -1));
     if (isDefined(outputCols)) {
       String[] outs = getOutputCols();
       for (int f = 0; f < n; f++) {
-        added.add(MultiEmbeddingModel.vectorField(outs[f], cols, layout, f));
+        added.add(MultiEmbeddingModel.vectorField(outs[f], cols, dims, fo, f));
       }
     }
     if (!getPredictionCol().isEmpty()) {

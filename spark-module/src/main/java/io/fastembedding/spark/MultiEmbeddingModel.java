@@ -16,6 +16,7 @@ import org.apache.spark.ml.attribute.NumericAttribute;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.StringArrayParam;
@@ -52,6 +53,7 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   private final StringArrayParam outputCols;
   private final Param<String> predictionCol;
   private final Param<String> handleInvalid;
+  private final BooleanParam withFirstOrder;
 
   private ModelData data;
   private transient TrainingSummary summary;
@@ -66,6 +68,8 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     outputCols = ParamDefs.outputCols(this);
     predictionCol = ParamDefs.predictionCol(this);
     handleInvalid = ParamDefs.handleInvalid(this);
+    withFirstOrder = ParamDefs.withFirstOrder(this);
+    setDefault(withFirstOrder, false);
     setDefault(outputCol, uid + "__output");
     setDefault(predictionCol, "");
     setDefault(handleInvalid, ParamDefs.ERROR);
@@ -105,6 +109,19 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
 
   public Param<String> handleInvalid() {
     return handleInvalid;
+  }
+
+  public BooleanParam withFirstOrder() {
+    return withFirstOrder;
+  }
+
+  public boolean getWithFirstOrder() {
+    return (Boolean) getOrDefault(withFirstOrder);
+  }
+
+  public MultiEmbeddingModel setWithFirstOrder(boolean v) {
+    set(withFirstOrder, v);
+    return this;
   }
 
   public String[] getInputCols() {
@@ -180,14 +197,15 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
 
   private List<StructField> newFields(ModelData d, String[] cols) {
     TableLayout l = d.spec.layout();
+    boolean fo = getWithFirstOrder() && d.spec.hasFirstOrder();
     List<StructField> fields = new ArrayList<>();
-    fields.add(vectorField(getOutputCol(), cols, l, -1));
+    fields.add(vectorField(getOutputCol(), cols, l.dims(), fo, -1));
     if (isDefined(outputCols)) {
       String[] outs = getOutputCols();
       io.fastembedding.spark.data.ColumnChecks.requireLength("outputCols", outs.length, cols.length,
           cols);
       for (int f = 0; f < outs.length; f++) {
-        fields.add(vectorField(outs[f], cols, l, f));
+        fields.add(vectorField(outs[f], cols, l.dims(), fo, f));
       }
     }
     if (!getPredictionCol().isEmpty()) {
@@ -197,14 +215,21 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     return fields;
   }
 
-  /** A vector column with ML attributes {@code <inputCol>_<k>}; {@code field} -1: all fields. */
-  static StructField vectorField(String name, String[] cols, TableLayout l, int field) {
+  /**
+   * A vector column with ML attributes {@code <inputCol>_<k>}, each field's slice led by
+   * {@code <inputCol>_w} when it carries the first-order weight; {@code field} -1: all fields.
+   */
+  static StructField vectorField(String name, String[] cols, int[] dims, boolean firstOrder,
+      int field) {
     List<Attribute> attrs = new ArrayList<>();
     for (int f = 0; f < cols.length; f++) {
       if (field >= 0 && f != field) {
         continue;
       }
-      for (int k = 0; k < l.dim(f); k++) {
+      if (firstOrder) {
+        attrs.add(NumericAttribute.defaultAttr().withName(cols[f] + "_w"));
+      }
+      for (int k = 0; k < dims[f]; k++) {
         attrs.add(NumericAttribute.defaultAttr().withName(cols[f] + "_" + k));
       }
     }
@@ -220,7 +245,8 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     int n = cols.length;
     String mode = getHandleInvalid();
     Broadcast<ModelData> bc = broadcast(dataset.sparkSession());
-    EmbeddingLookup lookup = new EmbeddingLookup(bc, d, cols, ParamDefs.KEEP.equals(mode));
+    EmbeddingLookup lookup = new EmbeddingLookup(bc, d, cols, ParamDefs.KEEP.equals(mode),
+        getWithFirstOrder());
     Dataset<Row> df = dataset.toDF();
     Column[] idx = new Column[n];
     for (int f = 0; f < n; f++) {
@@ -246,7 +272,7 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
       String[] outs = getOutputCols();
       for (int f = 0; f < n; f++) {
         int field = f;
-        int dim = lookup.dim(f);
+        int dim = lookup.outDim(f);
         var udf = functions.udf((UDF1<Double, Vector>) a -> {
           double[] o = new double[dim];
           lookup.putAt(o, 0, field, a);

@@ -58,6 +58,12 @@ final class ParamDefs {
         ParamCheck.oneOf(HANDLE_INVALID), String.class);
   }
 
+  static BooleanParam withFirstOrder(Params o) {
+    return new BooleanParam(o.uid(), "withFirstOrder", "for the fm head: lead each field's slice of "
+        + "the output vector with the category's first-order weight, so a field contributes "
+        + "1 + dim values (as FNN builds its inputs from a trained FM). Ignored by other heads");
+  }
+
   // ---- estimator only
 
   static Param<String> labelCol(Params o) {
