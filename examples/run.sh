@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the project (tests skipped) and runs an example job on an embedded local Spark.
+#   examples/run.sh                       the feature job on UCI Bank Marketing (the default)
+#   examples/run.sh bank --dim 16         the same with options (--help lists them)
+#   examples/run.sh flights               the flights benchmark (fetch the data first:
+#                                         examples/fetch-flights.sh)
+# MVN_FLAGS adds Maven flags (e.g. MVN_FLAGS=-o to build offline).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+job=BankFeatureJob
+if [ $# -gt 0 ] && [[ "$1" != --* ]]; then
+  case "$1" in
+    bank) job=BankFeatureJob ;;
+    flights) job=FlightsBenchmark ;;
+    *) echo "unknown job '$1': bank or flights" >&2; exit 2 ;;
+  esac
+  shift
+fi
+mvn -q ${MVN_FLAGS:-} -pl examples -am package -DskipTests
+# Spark's own JVM flags (its launcher adds them to every JVM it starts)
+flags=(-XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector
+  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED
+  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
+  --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED
+  --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.cs=ALL-UNNAMED --add-opens=java.base/sun.security.action=ALL-UNNAMED
+  --add-opens=java.base/sun.util.calendar=ALL-UNNAMED -Djdk.reflect.useDirectMethodHandle=false
+  -Dio.netty.tryReflectionSetAccessible=true)
+cp="examples/target/classes:$(cat examples/target/classpath.txt)"
+exec java -Xmx${JOB_HEAP:-6g} "${flags[@]}" -Dlog4j2.configurationFile=examples/log4j2.properties \
+  -cp "$cp" "io.fastembedding.examples.$job" "$@"
