@@ -152,11 +152,11 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     setDefault(hiddenLayers, new int[] {64, 32});
     setDefault(loss, LossType.LOGISTIC.id());
     setDefault(optimizer, OptimizerType.ADAGRAD.id());
-    setDefault(stepSize, 0.05);
+    setDefault(stepSize, 0.1);
     setDefault(regParam, 1e-4);
     setDefault(initStd, 0.01);
     setDefault(maxIter, 10);
-    setDefault(batchSize, 256);
+    setDefault(batchSize, 1024);
     setDefault(epochsPerMerge, 1);
     setDefault(numWorkers, 0);
     setDefault(seed, (long) MultiEmbedding.class.getName().hashCode());
