@@ -1,0 +1,25 @@
+package io.fastembedding.backend.cuda;
+
+/**
+ * A CUDA driver call failed. The message names the call, the kernel or buffer it concerned, the CUDA
+ * error and the device, so that a failure in a Spark executor log can be traced without a debugger.
+ */
+public class CudaException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+  private final int code;
+
+  public CudaException(String message, int code) {
+    super(message);
+    this.code = code;
+  }
+
+  public CudaException(String message, int code, Throwable cause) {
+    super(message, cause);
+    this.code = code;
+  }
+
+  /** The CUresult code, or -1 when the failure did not come from a driver call. */
+  public int code() {
+    return code;
+  }
+}
