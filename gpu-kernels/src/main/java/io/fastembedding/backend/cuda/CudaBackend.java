@@ -130,14 +130,26 @@ public final class CudaBackend implements Backend {
    * @throws CudaException when the device is missing, too old for the kernels, or out of memory
    */
   public static CudaBackend open(ModelSpec spec, BackendOptions options, int deviceOrdinal) {
+    return open(spec, options, deviceOrdinal, null);
+  }
+
+  /**
+   * Opens a backend that starts from {@code initial} (for instance the weights a Spark driver
+   * broadcast), or from {@link ModelState#initial(ModelSpec)} when it is null.
+   */
+  public static CudaBackend open(ModelSpec spec, BackendOptions options, int deviceOrdinal,
+      ModelState initial) {
     if (spec == null || options == null) {
       throw new IllegalArgumentException("spec and options must not be null");
     }
+    if (initial != null && !initial.spec.equals(spec)) {
+      throw new IllegalArgumentException("the initial state's spec " + initial.spec + " differs from " + spec);
+    }
     DeviceContext ctx = DeviceContext.get(deviceOrdinal);
-    return new CudaBackend(spec, options, ctx);
+    return new CudaBackend(spec, options, ctx, initial);
   }
 
-  private CudaBackend(ModelSpec spec, BackendOptions options, DeviceContext ctx) {
+  private CudaBackend(ModelSpec spec, BackendOptions options, DeviceContext ctx, ModelState initial) {
     this.spec = spec;
     this.options = options;
     this.ctx = ctx;
@@ -239,7 +251,7 @@ public final class CudaBackend implements Backend {
       }
       memset(touchedCount, 4);
       memset(lossAcc, 16);
-      writeState(ModelState.initial(spec));
+      writeState(initial != null ? initial : ModelState.initial(spec));
       syncCompute("initialising the model");
     } catch (RuntimeException e) {
       releaseAll();
@@ -825,7 +837,13 @@ public final class CudaBackend implements Backend {
     }
   }
 
+  /** Tests set this to 256 or 1024 to force a scatter tile size; 0 chooses by batch size. */
+  static volatile int forcedScatterTile;
+
   private int scatterTile(int count) {
+    if (forcedScatterTile != 0) {
+      return forcedScatterTile;
+    }
     long blocks1024 = (long) n * ((count + 1023) / 1024);
     return blocks1024 >= 2L * ctx.multiprocessors ? 1024 : 256;
   }

@@ -21,13 +21,10 @@ public final class CudaDevices {
     return probe().count;
   }
 
-  /**
-   * Why {@link #count()} is 0, for skip messages and logs; the empty string when devices are
-   * available.
-   */
+  /** Why {@link #count()} is 0, for skip messages and logs; null when devices are available. */
   public static String unavailableReason() {
     Probe p = probe();
-    return p.count > 0 ? "" : p.reason;
+    return p.count > 0 ? null : p.reason;
   }
 
   private static Probe probe() {
@@ -66,8 +63,12 @@ public final class CudaDevices {
       while (root.getCause() != null && root.getCause() != root) {
         root = root.getCause();
       }
+      String msg = String.valueOf(root.getMessage()).lines().findFirst().orElse("").trim();
+      if (msg.length() > 300) {
+        msg = msg.substring(0, 300) + "...";
+      }
       return new Probe(0, "JCuda's native library could not be loaded (" + root.getClass().getSimpleName()
-          + ": " + root.getMessage() + "); this machine has no usable NVIDIA driver for "
+          + ": " + msg + "); this machine has no usable NVIDIA driver for "
           + System.getProperty("os.name") + "/" + System.getProperty("os.arch"));
     }
   }
