@@ -112,6 +112,8 @@ public final class CudaBackend implements Backend {
   private final PinnedBuffer outHost;
   private int capacityRows;
 
+  /** The legacy default stream (handle 0), where synchronous copies run. */
+  private static final CUstream DEFAULT_STREAM = new CUstream();
   private final CUstream compute = new CUstream();
   private final CUstream copy = new CUstream();
   private final CUevent[] h2dDone = {new CUevent(), new CUevent()};
@@ -242,6 +244,7 @@ public final class CudaBackend implements Backend {
           "field metadata on " + ctx.describe());
       Cu.check(JCudaDriver.cuMemcpyHtoD(slots.ptr(), Pointer.to(ms[1]), ms[1].length * 4L), "cuMemcpyHtoD",
           "gather slots on " + ctx.describe());
+      syncUploads("uploading field metadata");
       if (scratch) {
         memset(gradScratch, totalFloats * 4);
         memset(touchedFlag, totalRows * 4L);
@@ -493,6 +496,7 @@ public final class CudaBackend implements Backend {
         exportRows.ensure(m * 4L);
         Cu.check(JCudaDriver.cuMemcpyHtoD(exportRows.ptr(), Pointer.to(r), m * 4L), "cuMemcpyHtoD",
             "touched row list to " + ctx.describe());
+        syncUploads("uploading the touched row list");
       }
       values[f] = gatherRows(tables, layout.offset(f), d, m);
       if (fm) {
@@ -541,11 +545,13 @@ public final class CudaBackend implements Backend {
 
   /** A batch uploaded once to the device; train on it with {@link #trainStep(ResidentBatch)}. */
   public static final class ResidentBatch implements AutoCloseable {
+    private final CudaBackend owner;
     private final DeviceBuffer buffer;
     private final Staging staging;
     private final int count;
 
-    private ResidentBatch(DeviceBuffer buffer, Staging staging, int count) {
+    private ResidentBatch(CudaBackend owner, DeviceBuffer buffer, Staging staging, int count) {
+      this.owner = owner;
       this.buffer = buffer;
       this.staging = staging;
       this.count = count;
@@ -555,8 +561,12 @@ public final class CudaBackend implements Backend {
       return count;
     }
 
+    /** Frees the device copy once the steps queued on it have run. */
     @Override
     public void close() {
+      if (!owner.closed) {
+        owner.synchronize();
+      }
       buffer.free();
     }
   }
@@ -577,7 +587,7 @@ public final class CudaBackend implements Backend {
       DeviceBuffer dev = new DeviceBuffer(ctx, "residentBatch", st.total);
       Cu.check(JCudaDriver.cuMemcpyHtoD(dev.ptr(), host.ptr(), st.total), "cuMemcpyHtoD",
           "resident batch of " + count + " rows to " + ctx.describe());
-      return new ResidentBatch(dev, st, count);
+      return new ResidentBatch(this, dev, st, count);
     } finally {
       host.free();
     }
@@ -926,6 +936,7 @@ public final class CudaBackend implements Backend {
     upload(tableAccum, s.tableAccum);
     upload(foAccum, s.firstOrderAccum);
     upload(headAccum, s.headAccum);
+    syncUploads("uploading the model");
     memset(counts, totalRows * 4L);
   }
 
@@ -965,6 +976,15 @@ public final class CudaBackend implements Backend {
   private int gridFor(long items) {
     long blocks = (items + THREADS - 1) / THREADS;
     return (int) Math.max(1, Math.min(blocks, 16L * ctx.multiprocessors * 8));
+  }
+
+  /**
+   * Waits for synchronous copies from Java arrays: from pageable memory the driver may return before
+   * the data has landed, and the non-blocking compute stream does not order itself after them.
+   */
+  private void syncUploads(String what) {
+    Cu.check(JCudaDriver.cuStreamSynchronize(DEFAULT_STREAM), "cuStreamSynchronize (default stream)",
+        what + " on " + ctx.describe());
   }
 
   private void memset(DeviceBuffer b, long bytes) {

@@ -130,6 +130,10 @@ final class DeviceContext {
     jit.putBytes(CUjit_option.CU_JIT_ERROR_LOG_BUFFER, new byte[logSize]);
     jit.putInt(CUjit_option.CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, logSize);
     int r = JCudaDriver.cuModuleLoadDataJIT(m, Pointer.to(image), jit);
+    if (r == CUresult.CUDA_ERROR_INVALID_VALUE) {
+      // some driver/JCuda combinations reject the log options; load without them
+      r = JCudaDriver.cuModuleLoadData(m, image);
+    }
     if (r != CUresult.CUDA_SUCCESS) {
       String log = "";
       try {
