@@ -18,7 +18,7 @@ for a in "$@"; do
   esac
 done
 java="$here/jre/bin/java"
-cp="$here/classes:$here/test-classes:$here/lib/*"
+cp="$here/classes:$here/test-classes:$(ls "$here"/lib/*.jar | tr '\n' ':')"
 info="$(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.sm --format=csv,noheader)"
 echo "# GPU: $info"
 if [ $tests = 1 ]; then

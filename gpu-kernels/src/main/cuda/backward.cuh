@@ -291,8 +291,8 @@ extern "C" __global__ void __launch_bounds__(256) scatter_atomic_1024(SCATTER_PA
   scatter_tile<256, 4>(a);
 }
 
-// The end of a step. Blocks [0, headBlocks) sum the head gradient partials in chunk order and update the
-// head (block 0 also adds the loss partials to the running sums); the other blocks update, with a warp
+// The end of a step. Blocks [0, headBlocks) sum the head gradient partials (a warp per parameter, in a
+// fixed order) and update the head (block 0 also adds the loss partials to the running sums); the other blocks update, with a warp
 // per row, the rows the Adagrad scatter recorded in the touched list, and clear their scratch and flag.
 extern "C" __global__ void finish_step(float* __restrict__ head, float* __restrict__ headAccum,
                                        const float* __restrict__ headPartials, int P, int HS,
@@ -304,18 +304,23 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
                                        int* __restrict__ touchedFlag, const int* __restrict__ touchedList,
                                        const int* __restrict__ touchedCount, const int* __restrict__ meta, int n) {
   if ((int)blockIdx.x < headBlocks) {
-    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    // a warp per head parameter: lane l sums chunks l, l + 32, ... in order, then a fixed shuffle tree
+    int j = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    int lane = threadIdx.x & 31;
     if (j < HS) {
       float g = 0.f;
-      for (int p = 0; p < P; p++) {
+      for (int p = lane; p < P; p += 32) {
         g += headPartials[(size_t)p * HS + j];
       }
-      if (opt == OPT_SGD) {
-        head[j] -= lr * g;
-      } else {
-        float G = headAccum[j] + g * g;
-        headAccum[j] = G;
-        head[j] -= lr * g / (sqrtf(G) + eps);
+      g = warp_sum(g);
+      if (lane == 0) {
+        if (opt == OPT_SGD) {
+          head[j] -= lr * g;
+        } else {
+          float G = headAccum[j] + g * g;
+          headAccum[j] = G;
+          head[j] -= lr * g / (sqrtf(G) + eps);
+        }
       }
     }
     if (blockIdx.x == 0 && threadIdx.x == 0 && lossAcc != nullptr) {

@@ -16,21 +16,37 @@ __device__ __forceinline__ void gather_tile(const float* __restrict__ tables, co
                                             int k, const int* __restrict__ idx,
                                             const float* __restrict__ numeric, int r0, int rows, float* tile,
                                             int ld) {
-  int items = rows * numSlots;
-  for (int it = threadIdx.x; it < items; it += blockDim.x) {
-    int rr = it / numSlots;
-    int s = it - rr * numSlots;
-    int4 sd = __ldg(slots + s);
-    int x = __ldg(idx + (size_t)(r0 + rr) * n + sd.x);
-    const float* src = tables + (size_t)meta_get(meta, n, META_TABLEOFF, sd.x)
-                       + (size_t)x * meta_get(meta, n, META_DIM, sd.x) + sd.z;
-    float v[4];
-    load_vec(src, sd.w, v);
-    float* dst = tile + (size_t)rr * ld + sd.y;
+  const int items = rows * numSlots;
+  // four independent index -> row fetches per thread before any store, so that each thread keeps four
+  // dependent load chains in flight instead of one
+  for (int base = threadIdx.x; base < items; base += 4 * blockDim.x) {
+    float v[4][4];
+    int dst[4];
+    int w[4];
 #pragma unroll
-    for (int j = 0; j < 4; j++) {
-      if (j < sd.w) {
-        dst[j] = v[j];
+    for (int u = 0; u < 4; u++) {
+      int it = base + u * blockDim.x;
+      w[u] = 0;
+      dst[u] = 0;
+      if (it < items) {
+        int rr = it / numSlots;
+        int s = it - rr * numSlots;
+        int4 sd = __ldg(slots + s);
+        int x = __ldg(idx + (size_t)(r0 + rr) * n + sd.x);
+        const float* src = tables + (size_t)meta_get(meta, n, META_TABLEOFF, sd.x)
+                           + (size_t)x * meta_get(meta, n, META_DIM, sd.x) + sd.z;
+        load_vec(src, sd.w, v[u]);
+        dst[u] = rr * ld + sd.y;
+        w[u] = sd.w;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        if (j < w[u]) {
+          tile[dst[u] + j] = v[u][j];
+        }
       }
     }
   }
@@ -54,20 +70,34 @@ extern "C" __global__ void gather_concat(const float* __restrict__ tables, const
   int D = sumDims + k;
   size_t items = (size_t)B * numSlots;
   size_t stride = (size_t)gridDim.x * blockDim.x;
-  for (size_t it = (size_t)blockIdx.x * blockDim.x + threadIdx.x; it < items; it += stride) {
-    int r = (int)(it / numSlots);
-    int s = (int)(it - (size_t)r * numSlots);
-    int4 sd = __ldg(slots + s);
-    int x = __ldg(idx + (size_t)r * n + sd.x);
-    const float* src = tables + (size_t)meta_get(meta, n, META_TABLEOFF, sd.x)
-                       + (size_t)x * meta_get(meta, n, META_DIM, sd.x) + sd.z;
-    float v[4];
-    load_vec(src, sd.w, v);
-    float* dst = out + (size_t)r * D + sd.y;
+  for (size_t base = (size_t)blockIdx.x * blockDim.x + threadIdx.x; base < items; base += 4 * stride) {
+    float v[4][4];
+    size_t dst[4];
+    int w[4];
 #pragma unroll
-    for (int j = 0; j < 4; j++) {
-      if (j < sd.w) {
-        dst[j] = v[j];
+    for (int u = 0; u < 4; u++) {
+      size_t it = base + u * stride;
+      w[u] = 0;
+      dst[u] = 0;
+      if (it < items) {
+        int r = (int)(it / numSlots);
+        int s = (int)(it - (size_t)r * numSlots);
+        int4 sd = __ldg(slots + s);
+        int x = __ldg(idx + (size_t)r * n + sd.x);
+        const float* src = tables + (size_t)meta_get(meta, n, META_TABLEOFF, sd.x)
+                           + (size_t)x * meta_get(meta, n, META_DIM, sd.x) + sd.z;
+        load_vec(src, sd.w, v[u]);
+        dst[u] = (size_t)r * D + sd.y;
+        w[u] = sd.w;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        if (j < w[u]) {
+          out[dst[u] + j] = v[u][j];
+        }
       }
     }
   }
@@ -102,12 +132,14 @@ __device__ __forceinline__ void write_loss_partial(double lossSum, double wSum, 
 }
 
 // Head-gradient accumulation shared by the fused heads. Each of the HS head parameters gets the sum over
-// the block's rows of gy_r * item(q, r), in a fixed order: with HS <= blockDim, NRG = blockDim / HS
-// row groups each own a register accumulator and are combined in group order at the end; with larger
-// heads each thread owns parameters q = tid, tid + blockDim, ... in shared memory.
+// the block's rows of gy_r * item(q, r), in a fixed order. With HS <= blockDim, thread t works on
+// parameter q = t % HS for row group rg = t / HS; parameter q is covered by nrg = its number of row
+// groups (ceil(blockDim / HS) or one less), group rg takes rows rr = rg (mod nrg), and the groups are
+// combined in group order at the end. With larger heads each thread owns parameters q = tid,
+// tid + blockDim, ... in shared memory.
 struct HeadGradAcc {
   int HS;
-  int nrg;  // row groups, 0 when HS > blockDim
+  int nrg;  // row groups of this thread's parameter, 0 when HS > blockDim
   int q;
   int rg;
   float acc;
@@ -117,9 +149,10 @@ __device__ __forceinline__ void hga_init(HeadGradAcc& h, int HS, float* hg) {
   h.HS = HS;
   h.acc = 0.f;
   if (HS <= (int)blockDim.x) {
-    h.nrg = blockDim.x / HS;
+    int groups = ((int)blockDim.x + HS - 1) / HS;
     h.q = threadIdx.x % HS;
     h.rg = threadIdx.x / HS;
+    h.nrg = h.q < (int)blockDim.x - (groups - 1) * HS ? groups : groups - 1;
   } else {
     h.nrg = 0;
     for (int q = threadIdx.x; q < HS; q += blockDim.x) {
@@ -131,14 +164,14 @@ __device__ __forceinline__ void hga_init(HeadGradAcc& h, int HS, float* hg) {
 // Writes the block's partial head gradient to partials[blockIdx.x * HS + q].
 __device__ __forceinline__ void hga_finish(HeadGradAcc& h, float* hg, float* partials) {
   float* out = partials + (size_t)blockIdx.x * h.HS;
-  if (h.nrg > 0) {
-    if (h.rg < h.nrg) {
-      hg[threadIdx.x] = h.acc;
-    }
+  if (h.HS <= (int)blockDim.x) {
+    hg[threadIdx.x] = h.acc;
     __syncthreads();
+    int groups = ((int)blockDim.x + h.HS - 1) / h.HS;
     for (int q = threadIdx.x; q < h.HS; q += blockDim.x) {
+      int nq = q < (int)blockDim.x - (groups - 1) * h.HS ? groups : groups - 1;
       float s = 0.f;
-      for (int g = 0; g < h.nrg; g++) {
+      for (int g = 0; g < nq; g++) {
         s += hg[g * h.HS + q];
       }
       out[q] = s;

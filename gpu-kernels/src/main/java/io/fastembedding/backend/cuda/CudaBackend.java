@@ -20,7 +20,10 @@ import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUfunction_attribute;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUstream;
+import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
@@ -44,11 +47,20 @@ public final class CudaBackend implements Backend {
   /** Rows scored per launch by predict and embed. */
   private static final int SCORE_ROWS = 65536;
   /** Upper bound of the forward chunks of a step (the head gradient is summed over them). */
-  private static final int MAX_CHUNKS = 256;
+  private static final int MAX_CHUNKS = 1024;
   private static final int MLP_MAX_CHUNKS = 32;
   private static final int SORT_TILE = 2048;
   private static final int DEFAULT_SHARED_BYTES = 46 * 1024;
   private static final boolean SYNC_EACH_LAUNCH = Boolean.getBoolean("fastembedding.cuda.syncEachLaunch");
+  /** Replay each step's kernels as one CUDA graph (-Dfastembedding.cuda.graphs=false turns it off). */
+  private static final boolean GRAPHS = !SYNC_EACH_LAUNCH
+      && !"false".equals(System.getProperty("fastembedding.cuda.graphs"));
+  /** Step graphs kept per backend (one per batch buffer and row count in use). */
+  private static final int MAX_GRAPHS = 16;
+
+  private static final String[] KERNELS = {"gather_concat", "linear_forward", "fm_forward", "gemm_tiled",
+      "mlp_output", "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_keys", "radix_hist",
+      "scan_exclusive", "radix_scatter", "det_apply", "gather_listed_rows"};
 
   private final ModelSpec spec;
   private final BackendOptions options;
@@ -124,6 +136,7 @@ public final class CudaBackend implements Backend {
   private boolean closed;
   private final ArrayDeque<String> recentKernels = new ArrayDeque<>();
   private int forwardSharedLimit = DEFAULT_SHARED_BYTES;
+  private final StepGraphs graphs = new StepGraphs();
 
   /**
    * Opens a backend for {@code spec} on CUDA device {@code deviceOrdinal}, initialised as
@@ -182,6 +195,9 @@ public final class CudaBackend implements Backend {
     boolean scratch = hasState && !deterministic;
 
     checkSharedMemory();
+    for (String kernel : KERNELS) {
+      ctx.function(kernel);  // resolved now, so that graph capture only ever launches
+    }
     try {
       tables = buf("tables", totalFloats * 4);
       firstOrder = fm ? buf("firstOrder", totalRows * 4L) : null;
@@ -374,7 +390,7 @@ public final class CudaBackend implements Backend {
         "cuMemcpyHtoDAsync", "batch of " + count + " rows (" + st.total + " bytes) to " + ctx.describe());
     Cu.check(JCudaDriver.cuEventRecord(h2dDone[s], copy), "cuEventRecord", ctx.describe());
     Cu.check(JCudaDriver.cuStreamWaitEvent(compute, h2dDone[s], 0), "cuStreamWaitEvent", ctx.describe());
-    runTrainStep(batchDev[s], st, count);
+    step(batchDev[s], st, count);
     Cu.check(JCudaDriver.cuEventRecord(computeDone[s], compute), "cuEventRecord", ctx.describe());
     slotUsed[s] = true;
     rowsSinceDrain += count;
@@ -598,33 +614,39 @@ public final class CudaBackend implements Backend {
     checkOpen();
     ctx.makeCurrent();
     ensureCapacity(batch.count);
-    runTrainStep(batch.buffer, batch.staging, batch.count);
+    step(batch.buffer, batch.staging, batch.count);
     rowsSinceDrain += batch.count;
   }
 
-  /** Records an event on the compute stream, for timing with {@link #elapsedMillis}. */
-  public CUevent recordEvent() {
+  /** A timing event of this backend's device, for {@link #record} and {@link #elapsedMillis}. */
+  public CUevent newTimingEvent() {
     checkOpen();
     ctx.makeCurrent();
     CUevent e = new CUevent();
     Cu.check(JCudaDriver.cuEventCreate(e, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate", ctx.describe());
-    Cu.check(JCudaDriver.cuEventRecord(e, compute), "cuEventRecord", ctx.describe());
     return e;
   }
 
-  /** Milliseconds between two events of {@link #recordEvent()}, waiting for the second; frees both. */
+  /** Records {@code event} on the compute stream, after the work queued so far. */
+  public void record(CUevent event) {
+    Cu.check(JCudaDriver.cuEventRecord(event, compute), "cuEventRecord", ctx.describe());
+  }
+
+  /** Milliseconds between two recorded events, waiting for the second. */
   public float elapsedMillis(CUevent start, CUevent end) {
     ctx.makeCurrent();
-    try {
-      Cu.check(JCudaDriver.cuEventSynchronize(end), "cuEventSynchronize",
-          ctx.describe() + " after kernels " + recentKernels);
-      float[] ms = new float[1];
-      Cu.check(JCudaDriver.cuEventElapsedTime(ms, start, end), "cuEventElapsedTime", ctx.describe());
-      recentKernels.clear();
-      return ms[0];
-    } finally {
-      JCudaDriver.cuEventDestroy(start);
-      JCudaDriver.cuEventDestroy(end);
+    Cu.check(JCudaDriver.cuEventSynchronize(end), "cuEventSynchronize",
+        ctx.describe() + " after kernels " + recentKernels);
+    float[] ms = new float[1];
+    Cu.check(JCudaDriver.cuEventElapsedTime(ms, start, end), "cuEventElapsedTime", ctx.describe());
+    recentKernels.clear();
+    return ms[0];
+  }
+
+  /** Frees events of {@link #newTimingEvent()}. */
+  public static void destroyEvents(CUevent... events) {
+    for (CUevent e : events) {
+      JCudaDriver.cuEventDestroy(e);
     }
   }
 
@@ -706,6 +728,7 @@ public final class CudaBackend implements Backend {
       return;
     }
     syncAll("growing batch buffers");
+    graphs.clear();
     int cap = count;
     long rows = cap;
     Staging st = new Staging(cap, true);
@@ -746,6 +769,49 @@ public final class CudaBackend implements Backend {
       touchedList.ensure(Math.min(occ, totalRows) * 4);
     }
     capacityRows = cap;
+  }
+
+  /**
+   * Queues one training step. The first step on a given batch buffer and row count is captured into a
+   * CUDA graph; later ones replay it with a single launch, which takes the host's per-kernel launch
+   * cost (a few microseconds each through JCuda) out of every step.
+   */
+  private void step(DeviceBuffer batch, Staging st, int count) {
+    if (!GRAPHS) {
+      runTrainStep(batch, st, count);
+      return;
+    }
+    StepGraphs.Key key = new StepGraphs.Key(batch, batch.generation(), count, st.weights);
+    StepGraphs.Entry g = graphs.get(key);
+    if (g == null) {
+      int before = recentKernels.size();
+      Cu.check(JCudaDriver.cuStreamBeginCapture(compute, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+          "cuStreamBeginCapture", "training step of " + count + " rows on " + ctx.describe());
+      CUgraph graph = new CUgraph();
+      try {
+        runTrainStep(batch, st, count);
+      } catch (RuntimeException e) {
+        JCudaDriver.cuStreamEndCapture(compute, graph);
+        JCudaDriver.cuGraphDestroy(graph);
+        throw e;
+      }
+      Cu.check(JCudaDriver.cuStreamEndCapture(compute, graph), "cuStreamEndCapture",
+          "training step of " + count + " rows on " + ctx.describe());
+      CUgraphExec exec = new CUgraphExec();
+      int r = JCudaDriver.cuGraphInstantiate(exec, graph, 0);
+      JCudaDriver.cuGraphDestroy(graph);
+      Cu.check(r, "cuGraphInstantiate", "training step of " + count + " rows on " + ctx.describe());
+      List<String> kernels = new ArrayList<>(recentKernels).subList(Math.min(before, recentKernels.size()),
+          recentKernels.size());
+      g = new StepGraphs.Entry(exec, String.join(", ", kernels));
+      if (graphs.size() >= MAX_GRAPHS) {
+        syncCompute("retiring a step graph");
+      }
+      graphs.put(key, g);
+    }
+    Cu.check(JCudaDriver.cuGraphLaunch(g.exec(), compute), "cuGraphLaunch",
+        "training step graph [" + g.kernels() + "] of " + count + " rows on " + ctx.describe());
+    noteKernel("step graph [" + g.kernels() + "]");
   }
 
   private void runTrainStep(DeviceBuffer batch, Staging st, int count) {
@@ -900,7 +966,7 @@ public final class CudaBackend implements Backend {
 
   private void finish(int count) {
     int chunks = (count + chunkRows(count) - 1) / chunkRows(count);
-    int headBlocks = (headSize + THREADS - 1) / THREADS;
+    int headBlocks = (headSize + THREADS / 32 - 1) / (THREADS / 32);
     boolean rows = hasState && !deterministic;
     int rowBlocks = 0;
     if (rows) {
@@ -1018,13 +1084,17 @@ public final class CudaBackend implements Backend {
         Pointer.to(ps), null);
     Cu.check(r, "cuLaunchKernel", "kernel " + kernel + " (grid " + gx + "x" + gyDim + "x" + gz + ", block "
         + block + ", " + smem + " bytes of dynamic shared memory) on " + ctx.describe());
+    noteKernel(kernel);
+    if (SYNC_EACH_LAUNCH) {
+      syncCompute("running kernel " + kernel);
+    }
+  }
+
+  private void noteKernel(String kernel) {
     if (recentKernels.size() >= 16) {
       recentKernels.removeFirst();
     }
     recentKernels.addLast(kernel);
-    if (SYNC_EACH_LAUNCH) {
-      syncCompute("running kernel " + kernel);
-    }
   }
 
   private void syncCompute(String why) {
@@ -1077,6 +1147,7 @@ public final class CudaBackend implements Backend {
   }
 
   private void releaseAll() {
+    graphs.clear();
     for (DeviceBuffer b : all) {
       b.free();
     }

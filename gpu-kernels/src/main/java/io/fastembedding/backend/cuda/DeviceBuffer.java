@@ -13,6 +13,7 @@ final class DeviceBuffer {
   final String name;
   private CUdeviceptr ptr;
   private long capacity;
+  private int generation;
 
   DeviceBuffer(DeviceContext ctx, String name) {
     this.ctx = ctx;
@@ -34,6 +35,11 @@ final class DeviceBuffer {
   /** The address {@code bytes} into the buffer. */
   CUdeviceptr at(long bytes) {
     return ptr().withByteOffset(bytes);
+  }
+
+  /** Changes whenever the allocation changes, so cached graphs that captured the old address go stale. */
+  int generation() {
+    return generation;
   }
 
   long capacity() {
@@ -67,6 +73,7 @@ final class DeviceBuffer {
     }
     ptr = p;
     capacity = want;
+    generation++;
     return true;
   }
 

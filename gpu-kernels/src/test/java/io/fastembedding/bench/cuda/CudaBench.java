@@ -194,12 +194,15 @@ public final class CudaBench {
     }
     be.synchronize();
     double[] t = new double[iters];
+    var a = be.newTimingEvent();
+    var z = be.newTimingEvent();
     for (int i = 0; i < iters; i++) {
-      var a = be.recordEvent();
+      be.record(a);
       be.trainStep(rb);
-      var z = be.recordEvent();
+      be.record(z);
       t[i] = be.elapsedMillis(a, z);
     }
+    CudaBackend.destroyEvents(a, z);
     Arrays.sort(t);
     double median = iters % 2 == 1 ? t[iters / 2] : (t[iters / 2 - 1] + t[iters / 2]) / 2;
     return new double[] {median, t[0]};
