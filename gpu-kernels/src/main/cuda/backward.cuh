@@ -292,8 +292,9 @@ extern "C" __global__ void __launch_bounds__(256) scatter_atomic_1024(SCATTER_PA
 }
 
 // The end of a step. Blocks [0, headBlocks) sum the head gradient partials (a warp per parameter, in a
-// fixed order) and update the head (block 0 also adds the loss partials to the running sums); the other blocks update, with a warp
-// per row, the rows the Adagrad scatter recorded in the touched list, and clear their scratch and flag.
+// fixed order) and update the head; block headBlocks adds the loss partials to the running sums; the
+// blocks after it update, with a warp per row, the rows the Adagrad scatter recorded in the touched
+// list, and clear their scratch and flag.
 extern "C" __global__ void finish_step(float* __restrict__ head, float* __restrict__ headAccum,
                                        const float* __restrict__ headPartials, int P, int HS,
                                        const double* __restrict__ lossPartials, int lossParts,
@@ -323,14 +324,25 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
         }
       }
     }
-    if (blockIdx.x == 0 && threadIdx.x == 0 && lossAcc != nullptr) {
+    return;
+  }
+  if ((int)blockIdx.x == headBlocks) {
+    // the loss partials: one warp, lanes striding over the chunks, then a fixed shuffle tree
+    if (threadIdx.x < 32 && lossAcc != nullptr) {
       double l = 0, w = 0;
-      for (int p = 0; p < lossParts; p++) {
+      for (int p = threadIdx.x; p < lossParts; p += 32) {
         l += lossPartials[2 * p];
         w += lossPartials[2 * p + 1];
       }
-      lossAcc[0] += l;
-      lossAcc[1] += w;
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) {
+        l += __shfl_xor_sync(0xffffffffu, l, o);
+        w += __shfl_xor_sync(0xffffffffu, w, o);
+      }
+      if (threadIdx.x == 0) {
+        lossAcc[0] += l;
+        lossAcc[1] += w;
+      }
     }
     return;
   }
@@ -340,8 +352,9 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
   const int count = *touchedCount;
   const int lane = threadIdx.x & 31;
   const int warpsPerBlock = blockDim.x >> 5;
-  const int nWarps = (gridDim.x - headBlocks) * warpsPerBlock;
-  for (int t = (blockIdx.x - headBlocks) * warpsPerBlock + (threadIdx.x >> 5); t < count; t += nWarps) {
+  const int rowBlock0 = headBlocks + 1;
+  const int nWarps = (gridDim.x - rowBlock0) * warpsPerBlock;
+  for (int t = (blockIdx.x - rowBlock0) * warpsPerBlock + (threadIdx.x >> 5); t < count; t += nWarps) {
     int row = touchedList[t];
     int field = field_of_row(meta, n, row);
     int dim = meta_get(meta, n, META_DIM, field);
@@ -512,6 +525,7 @@ __device__ __forceinline__ void det_segment_sum(const unsigned* __restrict__ key
     acc[m] = 0.f;
   }
   float ls = 0.f, ls1 = 0.f;
+#pragma unroll 4
   for (int w0 = 0; w0 < len; w0 += 32) {
     int myPos = w0 + lane;
     int myR = myPos < len ? vals[start + myPos] / n : 0;
@@ -566,19 +580,18 @@ extern "C" __global__ void det_apply(const unsigned* __restrict__ keys, const in
       int start = w * 32 + b;
       unsigned key = keys[start];
       // segment length: sorted keys, so the segment is a prefix of what follows
-      int len = 0;
-      for (;;) {
-        int q = start + len + lane;
-        bool in = q < N && keys[q] == key;
-        unsigned m = __ballot_sync(0xffffffffu, in);
-        int run = __ffs(~m) - 1;  // leading ones
-        if (m == 0xffffffffu) {
-          len += 32;
+      // segment end: the first position after start whose key is larger (keys are sorted), found by
+      // a binary search, so a segment of the whole batch costs ~log2(N) loads, not N / 32
+      int lo = start + 1, hi = N;
+      while (lo < hi) {
+        int mid = lo + ((hi - lo) >> 1);
+        if (keys[mid] == key) {
+          lo = mid + 1;
         } else {
-          len += run;
-          break;
+          hi = mid;
         }
       }
+      int len = lo - start;
       int row = (int)key;
       int field = vals[start] % n;
       int dim = meta_get(meta, n, META_DIM, field);

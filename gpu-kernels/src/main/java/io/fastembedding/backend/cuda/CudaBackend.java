@@ -720,7 +720,19 @@ public final class CudaBackend implements Backend {
     if (headType == HeadType.MLP) {
       return Math.max(256, (count + MLP_MAX_CHUNKS - 1) / MLP_MAX_CHUNKS);
     }
-    return Math.max(32, (count + MAX_CHUNKS - 1) / MAX_CHUNKS);
+    int maxChunks = maxChunks();
+    return Math.max(32, (count + maxChunks - 1) / maxChunks);
+  }
+
+  /**
+   * Chunks of rows whose head-gradient partials a step writes and then sums: enough blocks to fill the
+   * device, but at most about 4M partial floats per step for wide heads.
+   */
+  private int maxChunks() {
+    if (headType == HeadType.MLP) {
+      return MLP_MAX_CHUNKS;
+    }
+    return Math.max(64, Math.min(MAX_CHUNKS, (1 << 22) / headSize));
   }
 
   private void ensureCapacity(int count) {
@@ -745,7 +757,7 @@ public final class CudaBackend implements Backend {
     if (headType == HeadType.FM) {
       grad1.ensure(rows * n * 4);
     }
-    int maxChunks = headType == HeadType.MLP ? MLP_MAX_CHUNKS : MAX_CHUNKS;
+    int maxChunks = maxChunks();
     headPartials.ensure((long) maxChunks * headSize * 4);
     lossPartials.ensure((long) maxChunks * 16);
     if (headType == HeadType.MLP) {
@@ -973,7 +985,7 @@ public final class CudaBackend implements Backend {
       long maxTouched = Math.min((long) count * n, totalRows);
       rowBlocks = (int) Math.max(1, Math.min((maxTouched + 7) / 8, 4L * ctx.multiprocessors));
     }
-    launch("finish_step", headBlocks + rowBlocks, 1, 1, THREADS, 0, head, headAccum, headPartials, chunks,
+    launch("finish_step", headBlocks + 1 + rowBlocks, 1, 1, THREADS, 0, head, headAccum, headPartials, chunks,
         headSize, lossPartials, chunks, lossAcc, opt, lr, eps, headBlocks, tables, tableAccum,
         rows ? gradScratch : null, firstOrder, foAccum, rows ? foScratch : null, rows ? touchedFlag : null,
         rows ? touchedList : null, rows ? touchedCount : null, meta, n);
