@@ -90,8 +90,8 @@ public final class ModelSpec implements Serializable {
       String field = b.fieldNames != null && b.fieldNames.length == b.sizes.length
           ? "field '" + b.fieldNames[i] + "' (field " + i + ")" : "field " + i;
       if (b.sizes[i] <= 0) {
-        throw new IllegalArgumentException(field + ": table size (number of categories) must be > 0, got "
-            + b.sizes[i]);
+        throw new IllegalArgumentException(field
+            + ": table size (number of categories) must be > 0, got " + b.sizes[i]);
       }
       if (b.dims[i] <= 0) {
         throw new IllegalArgumentException(field + ": embedding dim must be > 0, got " + b.dims[i]);
