@@ -1,0 +1,279 @@
+package io.fastembedding.backend.cpu;
+
+import io.fastembedding.layout.TableLayout;
+import io.fastembedding.model.HeadType;
+import io.fastembedding.model.LossType;
+import io.fastembedding.model.ModelSpec;
+
+/**
+ * Forward and backward of one row through the head, in float, with the scratch of one thread. The
+ * math is docs/model.md's; this class only knows rows, not batches, threads or optimizers.
+ *
+ * <p>After {@link #forward}, {@code input} holds the row's head input h (embeddings, then numeric
+ * features). {@link #backward} writes {@code gy * dy/dh} for the embedding part into
+ * {@code inputGrad[0, sumDims)} and adds {@code gy * dy/dθ} into a head-gradient array.
+ */
+final class RowMath {
+  private final HeadType head;
+  private final LossType loss;
+  private final int numFields;
+  private final int numNumeric;
+  private final int sumDims;
+  private final int width;
+  private final int[] dims;
+  private final int[] tableOffsets;
+  private final int[] dimOffsets;
+  private final int[] rowBases;
+  // fm
+  private final int d;
+  private final float[] sum;
+  // mlp
+  private final int[] hidden;
+  private final int[] wOff;
+  private final int[] cOff;
+  private final int[] inWidth;
+  private final int outW;
+  private final int outB;
+  private final float[][] act;
+  private final float[][] delta;
+
+  final float[] input;
+  final float[] inputGrad;
+
+  RowMath(ModelSpec spec) {
+    TableLayout l = spec.layout();
+    head = spec.head();
+    loss = spec.loss();
+    numFields = l.numFields();
+    numNumeric = spec.numNumeric();
+    sumDims = l.sumDims();
+    width = spec.headInputWidth();
+    dims = l.dims();
+    tableOffsets = new int[numFields];
+    dimOffsets = new int[numFields];
+    rowBases = new int[numFields];
+    for (int f = 0; f < numFields; f++) {
+      tableOffsets[f] = Math.toIntExact(l.offset(f));
+      dimOffsets[f] = l.dimOffset(f);
+      rowBases[f] = Math.toIntExact(l.rowBase(f));
+    }
+    input = new float[width];
+    inputGrad = new float[width];
+    d = head == HeadType.FM ? spec.fmDim() : 0;
+    sum = new float[d];
+    hidden = spec.hiddenLayers();
+    int nl = hidden.length;
+    wOff = new int[nl];
+    cOff = new int[nl];
+    inWidth = new int[nl];
+    act = new float[nl][];
+    delta = new float[nl][];
+    for (int i = 0; i < nl; i++) {
+      wOff[i] = spec.mlpWeightOffset(i);
+      cOff[i] = spec.mlpBiasOffset(i);
+      inWidth[i] = spec.mlpLayerInput(i);
+      act[i] = new float[hidden[i]];
+      delta[i] = new float[hidden[i]];
+    }
+    outW = head == HeadType.MLP ? spec.mlpOutputWeightOffset() : 0;
+    outB = head == HeadType.MLP ? spec.mlpOutputBiasOffset() : 0;
+  }
+
+  /** Copies row r's embeddings and numeric features into {@link #input}. */
+  void gather(float[] tables, int[] idx, int idxBase, float[] numeric, int numBase) {
+    for (int f = 0; f < numFields; f++) {
+      int dim = dims[f];
+      System.arraycopy(tables, tableOffsets[f] + idx[idxBase + f] * dim, input, dimOffsets[f], dim);
+    }
+    if (numNumeric > 0) {
+      System.arraycopy(numeric, numBase, input, sumDims, numNumeric);
+    }
+  }
+
+  /** The head's output y for the row in {@link #input}; FM first-order weights come from {@code w1}. */
+  float forward(float[] headW, float[] w1, int[] idx, int idxBase) {
+    switch (head) {
+      case FM:
+        return forwardFm(headW, w1, idx, idxBase);
+      case LINEAR: {
+        float y = headW[width];
+        for (int i = 0; i < width; i++) {
+          y += headW[i] * input[i];
+        }
+        return y;
+      }
+      default:
+        return forwardMlp(headW);
+    }
+  }
+
+  private float forwardFm(float[] headW, float[] w1, int[] idx, int idxBase) {
+    float y = headW[0];
+    for (int f = 0; f < numFields; f++) {
+      y += w1[rowBases[f] + idx[idxBase + f]];
+    }
+    float sq = 0f;
+    for (int k = 0; k < d; k++) {
+      sum[k] = 0f;
+    }
+    for (int f = 0; f < numFields; f++) {
+      int o = f * d;
+      for (int k = 0; k < d; k++) {
+        float e = input[o + k];
+        sum[k] += e;
+        sq += e * e;
+      }
+    }
+    int lin = 1;
+    int lat = 1 + numNumeric;
+    for (int j = 0; j < numNumeric; j++) {
+      float z = input[sumDims + j];
+      y += headW[lin + j] * z;
+      int o = lat + j * d;
+      for (int k = 0; k < d; k++) {
+        float e = z * headW[o + k];
+        sum[k] += e;
+        sq += e * e;
+      }
+    }
+    float ss = 0f;
+    for (int k = 0; k < d; k++) {
+      ss += sum[k] * sum[k];
+    }
+    return y + 0.5f * (ss - sq);
+  }
+
+  private float forwardMlp(float[] headW) {
+    float[] in = input;
+    for (int l = 0; l < hidden.length; l++) {
+      float[] out = act[l];
+      int n = inWidth[l];
+      int w = wOff[l];
+      int c = cOff[l];
+      for (int o = 0; o < hidden[l]; o++) {
+        float z = headW[c + o];
+        int row = w + o * n;
+        for (int i = 0; i < n; i++) {
+          z += headW[row + i] * in[i];
+        }
+        out[o] = z > 0f ? z : 0f;
+      }
+      in = out;
+    }
+    float y = headW[outB];
+    for (int i = 0; i < in.length; i++) {
+      y += headW[outW + i] * in[i];
+    }
+    return y;
+  }
+
+  /** The loss of output y for label t. */
+  float loss(float y, float t) {
+    if (loss == LossType.LOGISTIC) {
+      return (float) (Math.max(y, 0.0) - t * (double) y + Math.log1p(Math.exp(-Math.abs(y))));
+    }
+    float r = y - t;
+    return 0.5f * r * r;
+  }
+
+  /** dℓ/dy. */
+  float lossGrad(float y, float t) {
+    if (loss == LossType.LOGISTIC) {
+      return sigmoid(y) - t;
+    }
+    return y - t;
+  }
+
+  /** The prediction: sigmoid(y) for the logistic loss, y otherwise. */
+  float prediction(float y) {
+    return loss == LossType.LOGISTIC ? sigmoid(y) : y;
+  }
+
+  static float sigmoid(float y) {
+    return y >= 0 ? 1f / (1f + (float) Math.exp(-y)) : (float) (Math.exp(y) / (1 + Math.exp(y)));
+  }
+
+  /**
+   * Back-propagates {@code gy = w * dℓ/dy / B} for the row last passed to {@link #forward}: writes
+   * {@code gy * dy/de} into {@code inputGrad[0, sumDims)} and adds {@code gy * dy/dθ} to
+   * {@code headGrad[hg, hg + headSize)}. FM first-order weights have gradient {@code gy}; the caller applies it.
+   */
+  void backward(float gy, float[] headW, float[] headGrad, int hg) {
+    switch (head) {
+      case FM -> backwardFm(gy, headW, headGrad, hg);
+      case LINEAR -> {
+        for (int i = 0; i < sumDims; i++) {
+          inputGrad[i] = gy * headW[i];
+        }
+        for (int i = 0; i < width; i++) {
+          headGrad[hg + i] += gy * input[i];
+        }
+        headGrad[hg + width] += gy;
+      }
+      case MLP -> backwardMlp(gy, headW, headGrad, hg);
+    }
+  }
+
+  private void backwardFm(float gy, float[] headW, float[] headGrad, int hg) {
+    for (int f = 0; f < numFields; f++) {
+      int o = f * d;
+      for (int k = 0; k < d; k++) {
+        inputGrad[o + k] = gy * (sum[k] - input[o + k]);
+      }
+    }
+    headGrad[hg] += gy;
+    int lin = 1;
+    int lat = 1 + numNumeric;
+    for (int j = 0; j < numNumeric; j++) {
+      float z = input[sumDims + j];
+      headGrad[hg + lin + j] += gy * z;
+      int o = lat + j * d;
+      for (int k = 0; k < d; k++) {
+        headGrad[hg + o + k] += gy * z * (sum[k] - z * headW[o + k]);
+      }
+    }
+  }
+
+  private void backwardMlp(float gy, float[] headW, float[] headGrad, int hg) {
+    int nl = hidden.length;
+    float[] last = act[nl - 1];
+    float[] dl = delta[nl - 1];
+    for (int i = 0; i < last.length; i++) {
+      headGrad[hg + outW + i] += gy * last[i];
+      dl[i] = last[i] > 0f ? gy * headW[outW + i] : 0f;
+    }
+    headGrad[hg + outB] += gy;
+    for (int l = nl - 1; l >= 0; l--) {
+      float[] dz = delta[l];
+      float[] in = l == 0 ? input : act[l - 1];
+      int n = inWidth[l];
+      int w = wOff[l];
+      int c = cOff[l];
+      boolean toInput = l == 0;
+      float[] prev = toInput ? inputGrad : delta[l - 1];
+      for (int i = 0; i < n; i++) {
+        prev[i] = 0f;
+      }
+      for (int o = 0; o < hidden[l]; o++) {
+        float g = dz[o];
+        if (g == 0f) {
+          continue;
+        }
+        headGrad[hg + c + o] += g;
+        int row = w + o * n;
+        for (int i = 0; i < n; i++) {
+          headGrad[hg + row + i] += g * in[i];
+          prev[i] += g * headW[row + i];
+        }
+      }
+      if (!toInput) {
+        float[] a = act[l - 1];
+        for (int i = 0; i < n; i++) {
+          if (a[i] <= 0f) {
+            prev[i] = 0f;
+          }
+        }
+      }
+    }
+  }
+}
