@@ -89,8 +89,10 @@ class CpuBackendAgreementTest {
       assertEquals(refWeight, ls.weight(), 1e-6 * refWeight);
       assertEquals(refLoss, ls.weightedLoss(), 1e-5 * refLoss);
 
-      // scoring uses the trained model
-      RowBlock eval = Data.random(spec, 300, false, 12);
+      // scoring uses the trained model; more rows than the parallel-scoring threshold, no labels
+      RowBlock labelled = Data.random(spec, 700, false, 12);
+      RowBlock eval = new RowBlock(labelled.numFields, labelled.numNumeric, labelled.rows,
+          labelled.indices, labelled.numeric, null, null);
       float[] p = new float[eval.rows + 3];
       cpu.predict(eval, 0, eval.rows, p, 3);
       int sd = spec.layout().sumDims();
