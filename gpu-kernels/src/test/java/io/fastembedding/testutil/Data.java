@@ -51,15 +51,4 @@ public final class Data {
     double u2 = rnd.nextDouble();
     return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
   }
-
-  /** Rows {@code [start, start + count)} of {@code b} as a block of their own. */
-  public static RowBlock slice(RowBlock b, int start, int count) {
-    int n = b.numFields;
-    int k = b.numNumeric;
-    int[] idx = java.util.Arrays.copyOfRange(b.indices, start * n, (start + count) * n);
-    float[] num = k > 0 ? java.util.Arrays.copyOfRange(b.numeric, start * k, (start + count) * k) : null;
-    float[] lab = b.labels == null ? null : java.util.Arrays.copyOfRange(b.labels, start, start + count);
-    float[] w = b.weights == null ? null : java.util.Arrays.copyOfRange(b.weights, start, start + count);
-    return new RowBlock(n, k, count, idx, num, lab, w);
-  }
 }
