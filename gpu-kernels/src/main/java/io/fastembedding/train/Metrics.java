@@ -12,7 +12,8 @@ public final class Metrics {
     long[] keyed = new long[n];
     for (int i = 0; i < n; i++) {
       // sortable key: the float's order-preserving int bits in the high word, the row in the low word
-      int bits = Float.floatToIntBits(scores[i]);
+      // + 0f turns -0.0 into 0.0, so that the two zeros tie as they compare equal
+      int bits = Float.floatToIntBits(scores[i] + 0f);
       bits ^= (bits >> 31) & 0x7fffffff;
       keyed[i] = ((long) bits << 32) | (i & 0xffffffffL);
     }
