@@ -1,10 +1,12 @@
 package io.fastembedding.backend.cuda;
 
 /**
- * A CUDA driver call failed. The message names the call, the kernel or buffer it concerned, the CUDA
- * error and the device, so that a failure in a Spark executor log can be traced without a debugger.
+ * A CUDA driver call failed, or CUDA is not usable here. The message names the call, the kernel or
+ * buffer it concerned, the CUDA error and the device, so that a failure in a Spark executor log can be
+ * traced without a debugger. It is an {@link IllegalStateException}, which is what the
+ * {@code Backends} factory promises when a GPU cannot be used.
  */
-public class CudaException extends RuntimeException {
+public class CudaException extends IllegalStateException {
   private static final long serialVersionUID = 1L;
   private final int code;
 
