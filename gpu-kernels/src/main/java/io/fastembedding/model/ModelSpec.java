@@ -29,6 +29,7 @@ public final class ModelSpec implements Serializable {
   private transient TableLayout layout;
 
   private ModelSpec(Builder b) {
+    checkTables(b);
     this.layout = TableLayout.of(b.sizes, b.dims);
     this.sizes = b.sizes.clone();
     this.dims = b.dims.clone();
@@ -74,6 +75,26 @@ public final class ModelSpec implements Serializable {
           throw new IllegalArgumentException("hidden layer " + i + " must have > 0 units, got "
               + hiddenLayers[i] + " in " + Arrays.toString(hiddenLayers));
         }
+      }
+    }
+  }
+
+  /** Checks sizes and dims with the fields' names in the messages, before the layout is built. */
+  private static void checkTables(Builder b) {
+    if (b.sizes.length != b.dims.length) {
+      throw new IllegalArgumentException("sizes and dims must have one entry per field: sizes has "
+          + b.sizes.length + " entries " + Arrays.toString(b.sizes) + ", dims has " + b.dims.length
+          + " entries " + Arrays.toString(b.dims));
+    }
+    for (int i = 0; i < b.sizes.length; i++) {
+      String field = b.fieldNames != null && b.fieldNames.length == b.sizes.length
+          ? "field '" + b.fieldNames[i] + "' (field " + i + ")" : "field " + i;
+      if (b.sizes[i] <= 0) {
+        throw new IllegalArgumentException(field
+            + ": table size (number of categories) must be > 0, got " + b.sizes[i]);
+      }
+      if (b.dims[i] <= 0) {
+        throw new IllegalArgumentException(field + ": embedding dim must be > 0, got " + b.dims[i]);
       }
     }
   }

@@ -175,9 +175,9 @@ public final class CpuBackend implements Backend {
         float y = m.forward(head, firstOrder, b.indices, ib);
         float t0 = b.labels[r];
         float wr = b.weights == null ? 1f : b.weights[r];
-        w.loss += wr * (double) m.loss(y, t0);
-        w.weight += wr;
         float gy = wr * m.lossGrad(y, t0) * invB;
+        w.loss += wr * (double) m.lastLoss;
+        w.weight += wr;
         m.backward(gy, head, w.headGrad, 0);
         for (int f = 0; f < numFields; f++) {
           int x = b.indices[ib + f];
@@ -231,9 +231,9 @@ public final class CpuBackend implements Backend {
           float y = m.forward(head, firstOrder, b.indices, ib);
           float t0 = b.labels[r];
           float wr = b.weights == null ? 1f : b.weights[r];
-          loss += wr * (double) m.loss(y, t0);
-          weight += wr;
           float gy = wr * m.lossGrad(y, t0) * invB;
+          loss += wr * (double) m.lastLoss;
+          weight += wr;
           gyBuf[i] = gy;
           m.backward(gy, head, chunkHeadGrad, off);
           System.arraycopy(m.inputGrad, 0, gradBuf, i * sumDims, sumDims);

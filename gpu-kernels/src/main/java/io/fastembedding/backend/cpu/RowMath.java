@@ -83,7 +83,12 @@ final class RowMath {
   void gather(float[] tables, int[] idx, int idxBase, float[] numeric, int numBase) {
     for (int f = 0; f < numFields; f++) {
       int dim = dims[f];
-      System.arraycopy(tables, tableOffsets[f] + idx[idxBase + f] * dim, input, dimOffsets[f], dim);
+      int src = tableOffsets[f] + idx[idxBase + f] * dim;
+      int dst = dimOffsets[f];
+      // dims are often 1 to 8: a plain loop beats System.arraycopy's call overhead there
+      for (int k = 0; k < dim; k++) {
+        input[dst + k] = tables[src + k];
+      }
     }
     if (numNumeric > 0) {
       System.arraycopy(numeric, numBase, input, sumDims, numNumeric);
@@ -167,21 +172,23 @@ final class RowMath {
     return y;
   }
 
-  /** The loss of output y for label t. */
-  float loss(float y, float t) {
-    if (loss == LossType.LOGISTIC) {
-      return (float) (Math.max(y, 0.0) - t * (double) y + Math.log1p(Math.exp(-Math.abs(y))));
-    }
-    float r = y - t;
-    return 0.5f * r * r;
-  }
+  /** The loss of the output last passed to {@link #lossGrad}. */
+  float lastLoss;
 
-  /** dℓ/dy. */
+  /**
+   * dℓ/dy for output y and label t; also sets {@link #lastLoss}. The logistic loss and its gradient
+   * share one exponential: ℓ = max(y, 0) − t·y + log1p(e^−|y|), σ(y) from the same e^−|y|.
+   */
   float lossGrad(float y, float t) {
     if (loss == LossType.LOGISTIC) {
-      return sigmoid(y) - t;
+      double e = Math.exp(-Math.abs((double) y));
+      lastLoss = (float) (Math.max(y, 0.0) - t * (double) y + Math.log1p(e));
+      float p = (float) (y >= 0 ? 1 / (1 + e) : e / (1 + e));
+      return p - t;
     }
-    return y - t;
+    float r = y - t;
+    lastLoss = 0.5f * r * r;
+    return r;
   }
 
   /** The prediction: sigmoid(y) for the logistic loss, y otherwise. */

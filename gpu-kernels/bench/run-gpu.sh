@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# On the GPU machine, from the checkout root, with the folder stage-gpu.sh filled: the CUDA tests,
+# then the PyTorch baseline and our benchmark over the same grid in the same run, then the ratios.
+# Full logs go to $OUT (or /tmp/fe-out); the ratio table is printed last.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${OUT:-/tmp/fe-out}"
+mkdir -p "$out"
+quick=""
+tests=1
+bench=1
+for a in "$@"; do
+  case "$a" in
+    --quick) quick="--quick" ;;
+    --no-tests) tests=0 ;;
+    --no-bench) bench=0 ;;
+    *) echo "unknown argument $a"; exit 2 ;;
+  esac
+done
+java="$here/jre/bin/java"
+cp="$here/classes:$here/test-classes:$(ls "$here"/lib/*.jar | tr '\n' ':')"
+info="$(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.sm --format=csv,noheader)"
+echo "# GPU: $info"
+if [ $tests = 1 ]; then
+  timeout 400 "$java" -jar "$here/junit-console.jar" execute --class-path "$cp" \
+    --select-class io.fastembedding.backend.cuda.CudaBackendTest \
+    --select-class io.fastembedding.backend.cuda.CudaDevicesTest --details=tree --disable-banner --disable-ansi-colors \
+    > "$out/gpu-tests.log" 2>&1
+  echo "# tests exit code $?"
+  grep -E "tests (successful|failed|aborted|skipped)|containers failed" "$out/gpu-tests.log"
+  grep -B2 -A12 -E "✘|MethodSource|AssertionFailed|Exception" "$out/gpu-tests.log" | head -150
+fi
+if [ $bench = 1 ]; then
+  PYTHONUNBUFFERED=1 python3 "$here/torch_baseline.py" $quick --out "$out/torch.csv" 2> "$out/torch.log"
+  echo "# torch baseline exit code $?"
+  tail -25 "$out/torch.log"
+  "$java" -cp "$cp" io.fastembedding.bench.cuda.CudaBench $quick --out "$out/fe.csv" > "$out/fe.log" 2>&1
+  echo "# CudaBench exit code $?"
+  tail -5 "$out/fe.log"
+  { echo "# GPU: $info"; python3 "$here/ratios.py" "$out/torch.csv" "$out/fe.csv"; } > "$out/ratios.txt" 2>&1
+  cat "$out/ratios.txt"
+fi

@@ -1,0 +1,434 @@
+// Forward pass: the gather of every field's embedding rows in one launch, and the fused forward of the
+// linear and fm heads (gather + head + loss + the gradients the backward needs).
+#pragma once
+
+#include "common.cuh"
+
+// A slot is one vector load of one field's row: x = field, y = position in the concatenated vector,
+// z = float offset inside the row, w = vector width (4, 2 or 1). The host builds the slots so that a
+// field of dim d is covered by d / w consecutive slots; a lane group then loads a row with vector loads
+// sized to that field's dim, and every field of a row is fetched by one launch.
+
+// Loads the slots of rows [r0, r0 + rows) into tile (row stride ld) and the numeric features after
+// the embeddings (at column sumDims). Rows past the batch are never touched.
+__device__ __forceinline__ void gather_tile(const float* __restrict__ tables, const int* __restrict__ meta,
+                                            const int4* __restrict__ slots, int numSlots, int n, int sumDims,
+                                            int k, const int* __restrict__ idx,
+                                            const float* __restrict__ numeric, int r0, int rows, float* tile,
+                                            int ld) {
+  const int items = rows * numSlots;
+  // four independent index -> row fetches per thread before any store, so that each thread keeps four
+  // dependent load chains in flight instead of one
+  for (int base = threadIdx.x; base < items; base += 4 * blockDim.x) {
+    float v[4][4];
+    int dst[4];
+    int w[4];
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+      int it = base + u * blockDim.x;
+      w[u] = 0;
+      dst[u] = 0;
+      if (it < items) {
+        int rr = it / numSlots;
+        int s = it - rr * numSlots;
+        int4 sd = __ldg(slots + s);
+        int x = __ldg(idx + (size_t)(r0 + rr) * n + sd.x);
+        const float* src = tables + (size_t)meta_get(meta, n, META_TABLEOFF, sd.x)
+                           + (size_t)x * meta_get(meta, n, META_DIM, sd.x) + sd.z;
+        load_vec(src, sd.w, v[u]);
+        dst[u] = rr * ld + sd.y;
+        w[u] = sd.w;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        if (j < w[u]) {
+          tile[dst[u] + j] = v[u][j];
+        }
+      }
+    }
+  }
+  int nitems = rows * k;
+  for (int it = threadIdx.x; it < nitems; it += blockDim.x) {
+    int rr = it / k;
+    int j = it - rr * k;
+    tile[(size_t)rr * ld + sumDims + j] = __ldg(numeric + (size_t)(r0 + rr) * k + j);
+  }
+}
+
+// h_r = concat(e_r0, ..., e_r(n-1), z_r) for rows [0, B) into out (row stride sumDims + k): the input of
+// the mlp head, and (with k = 0) the embed() output. One thread per slot of a row.
+extern "C" __global__ void gather_concat(const float* __restrict__ tables, const int* __restrict__ meta,
+                                         const int4* __restrict__ slots, int numSlots, int n, int sumDims,
+                                         int k, const int* __restrict__ idx, const float* __restrict__ numeric,
+                                         int B, float* __restrict__ out, int* touchedCount) {
+  if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
+    *touchedCount = 0;
+  }
+  int D = sumDims + k;
+  size_t items = (size_t)B * numSlots;
+  size_t stride = (size_t)gridDim.x * blockDim.x;
+  for (size_t base = (size_t)blockIdx.x * blockDim.x + threadIdx.x; base < items; base += 4 * stride) {
+    float v[4][4];
+    size_t dst[4];
+    int w[4];
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+      size_t it = base + u * stride;
+      w[u] = 0;
+      dst[u] = 0;
+      if (it < items) {
+        int r = (int)(it / numSlots);
+        int s = (int)(it - (size_t)r * numSlots);
+        int4 sd = __ldg(slots + s);
+        int x = __ldg(idx + (size_t)r * n + sd.x);
+        const float* src = tables + (size_t)meta_get(meta, n, META_TABLEOFF, sd.x)
+                           + (size_t)x * meta_get(meta, n, META_DIM, sd.x) + sd.z;
+        load_vec(src, sd.w, v[u]);
+        dst[u] = (size_t)r * D + sd.y;
+        w[u] = sd.w;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        if (j < w[u]) {
+          out[dst[u] + j] = v[u][j];
+        }
+      }
+    }
+  }
+  size_t nitems = (size_t)B * k;
+  for (size_t it = (size_t)blockIdx.x * blockDim.x + threadIdx.x; it < nitems; it += stride) {
+    int r = (int)(it / k);
+    int j = (int)(it - (size_t)r * k);
+    out[(size_t)r * D + sumDims + j] = __ldg(numeric + it);
+  }
+}
+
+// Per-block sums of the loss, combined over warps in warp order so that the result does not depend on
+// timing. lossSum/wSum are valid in lane 0 of each warp.
+__device__ __forceinline__ void write_loss_partial(double lossSum, double wSum, double* lossPartials) {
+  __shared__ double sLoss[32];
+  __shared__ double sW[32];
+  int warp = threadIdx.x >> 5;
+  if ((threadIdx.x & 31) == 0) {
+    sLoss[warp] = lossSum;
+    sW[warp] = wSum;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    double a = 0, b = 0;
+    for (int w = 0; w < (int)(blockDim.x >> 5); w++) {
+      a += sLoss[w];
+      b += sW[w];
+    }
+    lossPartials[2 * blockIdx.x] = a;
+    lossPartials[2 * blockIdx.x + 1] = b;
+  }
+}
+
+// Head-gradient accumulation shared by the fused heads. Each of the HS head parameters gets the sum over
+// the block's rows of gy_r * item(q, r), in a fixed order. With HS <= blockDim, thread t works on
+// parameter q = t % HS for row group rg = t / HS; parameter q is covered by nrg = its number of row
+// groups (ceil(blockDim / HS) or one less), group rg takes rows rr = rg (mod nrg), and the groups are
+// combined in group order at the end. With larger heads each thread owns parameters q = tid,
+// tid + blockDim, ... in shared memory.
+struct HeadGradAcc {
+  int HS;
+  int nrg;  // row groups of this thread's parameter, 0 when HS > blockDim
+  int q;
+  int rg;
+  float acc;
+};
+
+__device__ __forceinline__ void hga_init(HeadGradAcc& h, int HS, float* hg) {
+  h.HS = HS;
+  h.acc = 0.f;
+  if (HS <= (int)blockDim.x) {
+    int groups = ((int)blockDim.x + HS - 1) / HS;
+    h.q = threadIdx.x % HS;
+    h.rg = threadIdx.x / HS;
+    h.nrg = h.q < (int)blockDim.x - (groups - 1) * HS ? groups : groups - 1;
+  } else {
+    h.nrg = 0;
+    for (int q = threadIdx.x; q < HS; q += blockDim.x) {
+      hg[q] = 0.f;
+    }
+  }
+}
+
+// Writes the block's partial head gradient to partials[blockIdx.x * HS + q].
+__device__ __forceinline__ void hga_finish(HeadGradAcc& h, float* hg, float* partials) {
+  float* out = partials + (size_t)blockIdx.x * h.HS;
+  if (h.HS <= (int)blockDim.x) {
+    hg[threadIdx.x] = h.acc;
+    __syncthreads();
+    int groups = ((int)blockDim.x + h.HS - 1) / h.HS;
+    for (int q = threadIdx.x; q < h.HS; q += blockDim.x) {
+      int nq = q < (int)blockDim.x - (groups - 1) * h.HS ? groups : groups - 1;
+      float s = 0.f;
+      for (int g = 0; g < nq; g++) {
+        s += hg[g * h.HS + q];
+      }
+      out[q] = s;
+    }
+  } else {
+    __syncthreads();
+    for (int q = threadIdx.x; q < h.HS; q += blockDim.x) {
+      out[q] = hg[q];
+    }
+  }
+}
+
+// Fused forward of the linear head y = a . h + b for a chunk of rows per block, tile by tile through
+// shared memory: gather, y, loss, gy_r = w_r l'(y_r) / B, the head gradient partials, and (when the
+// backward needs it) G_r = gy_r a + (l2 / B) e_r, the gradient of each embedding occurrence.
+// mode 1 = predict only (writes predOut). Dynamic shared memory: tileRows * D + tileRows +
+// max(blockDim, HS) floats.
+extern "C" __global__ void linear_forward(
+    const float* __restrict__ tables, const int* __restrict__ meta, const int4* __restrict__ slots, int numSlots,
+    int n, int sumDims, int k, const int* __restrict__ idx, const float* __restrict__ numeric,
+    const float* __restrict__ labels, const float* __restrict__ weights, const float* __restrict__ head, int B,
+    int chunkRows, int tileRows, int mode, int lossType, float invB, float lambdaOverB, int writeG,
+    float* __restrict__ gyOut, float* __restrict__ Gout, float* __restrict__ headPartials,
+    double* __restrict__ lossPartials, float* __restrict__ predOut, int* touchedCount) {
+  extern __shared__ float smem[];
+  const int D = sumDims + k;
+  const int HS = D + 1;
+  float* tile = smem;
+  float* gyS = tile + (size_t)tileRows * D;
+  float* hg = gyS + tileRows;
+  if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
+    *touchedCount = 0;
+  }
+  const bool train = mode == 0;
+  const int rBegin = blockIdx.x * chunkRows;
+  const int rEnd = min(B, rBegin + chunkRows);
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int nw = blockDim.x >> 5;
+  const float bias = __ldg(head + D);
+  HeadGradAcc h;
+  if (train) {
+    hga_init(h, HS, hg);
+  }
+  double lossSum = 0, wSum = 0;
+  for (int t0 = rBegin; t0 < rEnd; t0 += tileRows) {
+    int rows = min(tileRows, rEnd - t0);
+    gather_tile(tables, meta, slots, numSlots, n, sumDims, k, idx, numeric, t0, rows, tile, D);
+    __syncthreads();
+    for (int rr = warp; rr < rows; rr += nw) {
+      float acc = 0.f;
+      const float* hr = tile + (size_t)rr * D;
+      for (int j = lane; j < D; j += 32) {
+        acc = fmaf(__ldg(head + j), hr[j], acc);
+      }
+      float y = warp_sum(acc) + bias;
+      if (lane == 0) {
+        int r = t0 + rr;
+        if (!train) {
+          predOut[r] = prediction(lossType, y);
+        } else {
+          float t = labels[r];
+          float w = weights != nullptr ? weights[r] : 1.f;
+          float g = w * loss_grad(lossType, y, t) * invB;
+          gyS[rr] = g;
+          gyOut[r] = g;
+          lossSum += (double)w * (double)loss_value(lossType, y, t);
+          wSum += (double)w;
+        }
+      }
+    }
+    __syncthreads();
+    if (train) {
+      if (writeG) {
+        int items = rows * sumDims;
+        for (int it = threadIdx.x; it < items; it += blockDim.x) {
+          int rr = it / sumDims;
+          int j = it - rr * sumDims;
+          Gout[(size_t)(t0 + rr) * sumDims + j] =
+              fmaf(gyS[rr], __ldg(head + j), lambdaOverB * tile[(size_t)rr * D + j]);
+        }
+      }
+      if (h.nrg > 0) {
+        if (h.rg < h.nrg) {
+          for (int rr = h.rg; rr < rows; rr += h.nrg) {
+            float item = h.q < D ? tile[(size_t)rr * D + h.q] : 1.f;
+            h.acc = fmaf(gyS[rr], item, h.acc);
+          }
+        }
+      } else {
+        for (int q = threadIdx.x; q < HS; q += blockDim.x) {
+          float s = hg[q];
+          for (int rr = 0; rr < rows; rr++) {
+            float item = q < D ? tile[(size_t)rr * D + q] : 1.f;
+            s = fmaf(gyS[rr], item, s);
+          }
+          hg[q] = s;
+        }
+      }
+    }
+    __syncthreads();
+  }
+  if (train) {
+    hga_finish(h, hg, headPartials);
+    write_loss_partial(lossSum, wSum, lossPartials);
+  }
+}
+
+// Fused forward of the fm head (docs/model.md): per row S_f, Q_f over the n field vectors and the k
+// numeric latent vectors scaled by their values, y = b + sum first-order + sum u_j z_j
+// + 1/2 sum_f (S_f^2 - Q_f). Writes gy, G (gradient of each field occurrence, l2 included) and G1 (the
+// first-order weights' gradient), the head gradient partials and the loss partials. Dynamic shared
+// memory: tileRows * (n d + k) + tileRows * d + tileRows * n + tileRows + max(blockDim, HS) floats.
+extern "C" __global__ void fm_forward(
+    const float* __restrict__ tables, const float* __restrict__ firstOrder, const int* __restrict__ meta,
+    const int4* __restrict__ slots, int numSlots, int n, int d, int k, const int* __restrict__ idx,
+    const float* __restrict__ numeric, const float* __restrict__ labels, const float* __restrict__ weights,
+    const float* __restrict__ head, int B, int chunkRows, int tileRows, int mode, int lossType, float invB,
+    float lambdaOverB, float* __restrict__ gyOut, float* __restrict__ Gout, float* __restrict__ G1out,
+    float* __restrict__ headPartials, double* __restrict__ lossPartials, float* __restrict__ predOut,
+    int* touchedCount) {
+  extern __shared__ float smem[];
+  const int sumDims = n * d;
+  const int Dt = sumDims + k;
+  const int HS = 1 + k + k * d;
+  float* tile = smem;
+  float* sS = tile + (size_t)tileRows * Dt;
+  float* sW1 = sS + (size_t)tileRows * d;
+  float* gyS = sW1 + (size_t)tileRows * n;
+  float* hg = gyS + tileRows;
+  if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
+    *touchedCount = 0;
+  }
+  const bool train = mode == 0;
+  const int rBegin = blockIdx.x * chunkRows;
+  const int rEnd = min(B, rBegin + chunkRows);
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int nw = blockDim.x >> 5;
+  const float bias = __ldg(head);
+  const float* u = head + 1;
+  const float* v = head + 1 + k;
+  HeadGradAcc h;
+  if (train) {
+    hga_init(h, HS, hg);
+  }
+  double lossSum = 0, wSum = 0;
+  for (int t0 = rBegin; t0 < rEnd; t0 += tileRows) {
+    int rows = min(tileRows, rEnd - t0);
+    gather_tile(tables, meta, slots, numSlots, n, sumDims, k, idx, numeric, t0, rows, tile, Dt);
+    __syncthreads();
+    for (int rr = warp; rr < rows; rr += nw) {
+      const float* er = tile + (size_t)rr * Dt;
+      const float* zr = er + sumDims;
+      int r = t0 + rr;
+      float part = 0.f;
+      for (int f = lane; f < d; f += 32) {
+        float S = 0.f, Q = 0.f;
+        for (int i = 0; i < n; i++) {
+          float e = er[i * d + f];
+          S += e;
+          Q = fmaf(e, e, Q);
+        }
+        for (int j = 0; j < k; j++) {
+          float zv = zr[j] * __ldg(v + j * d + f);
+          S += zv;
+          Q = fmaf(zv, zv, Q);
+        }
+        sS[(size_t)rr * d + f] = S;
+        part += 0.5f * (S * S - Q);
+      }
+      for (int i = lane; i < n; i += 32) {
+        int x = __ldg(idx + (size_t)r * n + i);
+        float w1 = __ldg(firstOrder + meta_get(meta, n, META_ROWBASE, i) + x);
+        sW1[(size_t)rr * n + i] = w1;
+        part += w1;
+      }
+      for (int j = lane; j < k; j += 32) {
+        part = fmaf(__ldg(u + j), zr[j], part);
+      }
+      float y = warp_sum(part) + bias;
+      if (lane == 0) {
+        if (!train) {
+          predOut[r] = prediction(lossType, y);
+        } else {
+          float t = labels[r];
+          float w = weights != nullptr ? weights[r] : 1.f;
+          float g = w * loss_grad(lossType, y, t) * invB;
+          gyS[rr] = g;
+          gyOut[r] = g;
+          lossSum += (double)w * (double)loss_value(lossType, y, t);
+          wSum += (double)w;
+        }
+      }
+    }
+    __syncthreads();
+    if (train) {
+      int items = rows * sumDims;
+      for (int it = threadIdx.x; it < items; it += blockDim.x) {
+        int rr = it / sumDims;
+        int c = it - rr * sumDims;
+        int f = c % d;
+        float e = tile[(size_t)rr * Dt + c];
+        Gout[(size_t)(t0 + rr) * sumDims + c] = fmaf(gyS[rr], sS[(size_t)rr * d + f] - e, lambdaOverB * e);
+      }
+      int items1 = rows * n;
+      for (int it = threadIdx.x; it < items1; it += blockDim.x) {
+        int rr = it / n;
+        int i = it - rr * n;
+        G1out[(size_t)(t0 + rr) * n + i] = fmaf(lambdaOverB, sW1[it], gyS[rr]);
+      }
+      // head parameter q: 0 = b, 1..k = u_j, then v_j[f]
+      if (h.nrg > 0) {
+        if (h.rg < h.nrg) {
+          int q = h.q;
+          for (int rr = h.rg; rr < rows; rr += h.nrg) {
+            const float* zr = tile + (size_t)rr * Dt + sumDims;
+            float item;
+            if (q == 0) {
+              item = 1.f;
+            } else if (q <= k) {
+              item = zr[q - 1];
+            } else {
+              int jj = (q - 1 - k) / d;
+              int f = (q - 1 - k) - jj * d;
+              float z = zr[jj];
+              item = z * (sS[(size_t)rr * d + f] - z * __ldg(v + jj * d + f));
+            }
+            h.acc = fmaf(gyS[rr], item, h.acc);
+          }
+        }
+      } else {
+        for (int q = threadIdx.x; q < HS; q += blockDim.x) {
+          float s = hg[q];
+          for (int rr = 0; rr < rows; rr++) {
+            const float* zr = tile + (size_t)rr * Dt + sumDims;
+            float item;
+            if (q == 0) {
+              item = 1.f;
+            } else if (q <= k) {
+              item = zr[q - 1];
+            } else {
+              int jj = (q - 1 - k) / d;
+              int f = (q - 1 - k) - jj * d;
+              float z = zr[jj];
+              item = z * (sS[(size_t)rr * d + f] - z * __ldg(v + jj * d + f));
+            }
+            s = fmaf(gyS[rr], item, s);
+          }
+          hg[q] = s;
+        }
+      }
+    }
+    __syncthreads();
+  }
+  if (train) {
+    hga_finish(h, hg, headPartials);
+    write_loss_partial(lossSum, wSum, lossPartials);
+  }
+}

@@ -1,0 +1,371 @@
+package io.fastembedding.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.fastembedding.backend.BackendOptions;
+import io.fastembedding.backend.LossSum;
+import io.fastembedding.backend.RowBlock;
+import io.fastembedding.backend.TouchedRows;
+import io.fastembedding.backend.cpu.CpuBackend;
+import io.fastembedding.bench.cuda.IndexScenarios;
+import io.fastembedding.model.HeadType;
+import io.fastembedding.model.LossType;
+import io.fastembedding.model.ModelSpec;
+import io.fastembedding.model.ModelState;
+import io.fastembedding.optim.OptimizerSpec;
+import io.fastembedding.optim.OptimizerType;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The CUDA backend against the CPU backend (deterministic, the reference semantics of docs/model.md)
+ * on fresh random inputs, for every head, optimizer and index scenario, in both modes. Deterministic
+ * mode must agree within float rounding and repeat bit for bit; atomic mode must follow the same loss
+ * curve and land on the same model within rounding of a reordered sum. Outputs are poisoned with NaN
+ * first, so an element a kernel fails to write shows. Skipped, with the reason, without a GPU.
+ */
+class CudaBackendTest {
+  /** Fresh inputs on every run; printed in every failure so a failure can be replayed. */
+  private static final long SEED = Long.getLong("fastembedding.test.seed", System.nanoTime());
+  private static final String[] SCENARIOS = IndexScenarios.SINGLE;
+
+  @BeforeEach
+  void needGpu() {
+    assumeTrue(CudaDevices.count() > 0,
+        () -> "GPU tests skipped: no CUDA device (" + CudaDevices.unavailableReason() + ")");
+  }
+
+  static Stream<Arguments> cases() {
+    List<Arguments> out = new ArrayList<>();
+    for (HeadType h : HeadType.values()) {
+      for (OptimizerType o : OptimizerType.values()) {
+        for (int s = 0; s < SCENARIOS.length; s++) {
+          for (boolean det : new boolean[] {true, false}) {
+            out.add(Arguments.of(h, o, s, det));
+          }
+        }
+      }
+    }
+    return out.stream();
+  }
+
+  /** A spec exercising vector widths 4, 2 and 1, numeric features, and l2 on or off. */
+  static ModelSpec spec(HeadType head, OptimizerType opt, int scenario, long seed) {
+    int[] sizes;
+    int[] dims;
+    switch (head) {
+      case FM -> {
+        int d = new int[] {8, 6, 5, 16, 3}[scenario];
+        sizes = new int[] {50, 7, 300};
+        dims = new int[] {d, d, d};
+      }
+      case LINEAR -> {
+        sizes = new int[] {5, 40, 200, 1000, 17, 64};
+        dims = new int[] {1, 2, 4, 8, 3, 16};
+      }
+      default -> {
+        sizes = new int[] {30, 9, 500};
+        dims = new int[] {4, 3, 8};
+      }
+    }
+    // the linear head without l2 takes the implicit-gradient path (gy * a, no gradient rows)
+    float l2 = head == HeadType.LINEAR && scenario % 2 == 0 ? 0f : 0.01f;
+    float lr = opt == OptimizerType.SGD ? 0.5f : 0.05f;
+    return ModelSpec.builder(sizes, dims).numNumeric(2).head(head).hiddenLayers(16, 8)
+        .loss(head == HeadType.LINEAR ? LossType.SQUARED : LossType.LOGISTIC)
+        .optimizer(OptimizerSpec.of(opt, lr, l2)).initStd(0.1f).seed(seed).build();
+  }
+
+  /** Rows whose field i is drawn by the scenario, numeric features, labels and (sometimes) weights. */
+  static RowBlock data(ModelSpec spec, int rows, String scenario, boolean weights, SplittableRandom rnd) {
+    int n = spec.numFields();
+    int k = spec.numNumeric();
+    int[] idx = new int[rows * n];
+    for (int f = 0; f < n; f++) {
+      int[] col = IndexScenarios.draw(rnd, rows, spec.layout().size(f), scenario);
+      for (int r = 0; r < rows; r++) {
+        idx[r * n + f] = col[r];
+      }
+    }
+    float[] num = new float[rows * k];
+    for (int i = 0; i < num.length; i++) {
+      num[i] = (float) (rnd.nextDouble() * 2 - 1);
+    }
+    float[] labels = new float[rows];
+    for (int r = 0; r < rows; r++) {
+      labels[r] = spec.loss() == LossType.LOGISTIC ? rnd.nextInt(2) : (float) rnd.nextGaussian();
+    }
+    float[] w = null;
+    if (weights) {
+      w = new float[rows];
+      for (int r = 0; r < rows; r++) {
+        w[r] = (float) (rnd.nextDouble() * 2);
+      }
+    }
+    return new RowBlock(n, k, rows, idx, num, labels, w);
+  }
+
+  static double relErr(float[] a, float[] b) {
+    assertEquals(b.length, a.length, "array lengths");
+    double num = 0;
+    double den = 0;
+    for (int i = 0; i < a.length; i++) {
+      double d = (double) a[i] - b[i];
+      num += d * d;
+      den += (double) b[i] * b[i];
+    }
+    if (Double.isNaN(num)) {
+      return Double.POSITIVE_INFINITY;
+    }
+    return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
+  }
+
+  static void assertStatesClose(ModelState expected, ModelState actual, double tol, String what) {
+    String[] names = {"tables", "firstOrder", "head", "tableAccum", "firstOrderAccum", "headAccum"};
+    float[][] e = {expected.tables, expected.firstOrder, expected.head, expected.tableAccum,
+        expected.firstOrderAccum, expected.headAccum};
+    float[][] a = {actual.tables, actual.firstOrder, actual.head, actual.tableAccum, actual.firstOrderAccum,
+        actual.headAccum};
+    for (int i = 0; i < names.length; i++) {
+      if (e[i].length == 0) {
+        assertEquals(0, a[i].length, what + ": " + names[i]);
+        continue;
+      }
+      double err = relErr(a[i], e[i]);
+      assertTrue(err <= tol, what + ": " + names[i] + " differs from the CPU by " + err + " (relative, L2);"
+          + " tolerance " + tol + ", seed " + SEED);
+    }
+  }
+
+  @ParameterizedTest(name = "{0} {1} scenario {2} deterministic={3}")
+  @MethodSource("cases")
+  void trainsLikeTheCpuBackend(HeadType head, OptimizerType opt, int scenario, boolean det) {
+    long seed = SEED + 31L * (head.ordinal() * 100 + opt.ordinal() * 10 + scenario) + (det ? 1 : 0);
+    String sc = SCENARIOS[scenario];
+    String what = head.id() + "/" + opt.id() + "/" + sc + (det ? "/deterministic" : "/atomic") + " (seed "
+        + seed + ")";
+    ModelSpec spec = spec(head, opt, scenario, seed);
+    SplittableRandom rnd = new SplittableRandom(seed);
+    int batch = 777;
+    int rows = 3 * batch + 300;  // the last batch is partial
+    RowBlock block = data(spec, rows, sc, scenario % 2 == 1, rnd);
+    try (CpuBackend cpu = new CpuBackend(spec, new BackendOptions(true, 2));
+        CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(det, 0), 0)) {
+      assertTrue(gpu.exportState().bitEquals(ModelState.initial(spec)), what + ": initial state");
+      List<Double> cpuCurve = new ArrayList<>();
+      List<Double> gpuCurve = new ArrayList<>();
+      for (int start = 0; start < rows; start += batch) {
+        int c = Math.min(batch, rows - start);
+        cpu.trainStep(block, start, c);
+        gpu.trainStep(block, start, c);
+        LossSum lc = cpu.drainLoss();
+        LossSum lg = gpu.drainLoss();
+        assertEquals(lc.rows(), lg.rows(), what + ": rows");
+        assertEquals(lc.weight(), lg.weight(), 1e-3 * Math.max(1, lc.weight()), what + ": weight sum");
+        cpuCurve.add(lc.mean());
+        gpuCurve.add(lg.mean());
+      }
+      for (int i = 0; i < cpuCurve.size(); i++) {
+        double e = cpuCurve.get(i);
+        double a = gpuCurve.get(i);
+        assertEquals(e, a, (det ? 1e-4 : 1e-3) * Math.max(1e-3, Math.abs(e)),
+            what + ": loss of step " + i + ", CPU curve " + cpuCurve + ", GPU curve " + gpuCurve);
+      }
+      ModelState cs = cpu.exportState();
+      ModelState gs = gpu.exportState();
+      assertStatesClose(cs, gs, det ? 1e-4 : 1e-3, what);
+
+      TouchedRows tc = cpu.exportTouched(false);
+      TouchedRows tg = gpu.exportTouched(false);
+      for (int f = 0; f < spec.numFields(); f++) {
+        assertArrayEquals(tc.rows[f], tg.rows[f], what + ": touched rows of field " + f);
+        assertArrayEquals(tc.counts[f], tg.counts[f], what + ": touch counts of field " + f);
+        if (tc.rows[f].length > 0) {
+          assertTrue(relErr(tg.values[f], tc.values[f]) < (det ? 1e-4 : 1e-3), what + ": touched values");
+        }
+      }
+      assertTrue(relErr(tg.head, tc.head) < (det ? 1e-4 : 1e-3), what + ": touched head");
+
+      // predictions and embeddings: poisoned outputs, written only in the asked range
+      int off = 3;
+      float[] pg = new float[rows + 2 * off];
+      float[] pc = new float[rows + 2 * off];
+      Arrays.fill(pg, Float.NaN);
+      gpu.predict(block, 0, rows, pg, off);
+      cpu.predict(block, 0, rows, pc, off);
+      for (int i = 0; i < pg.length; i++) {
+        boolean inside = i >= off && i < off + rows;
+        assertEquals(inside, !Float.isNaN(pg[i]), what + ": prediction element " + i + " written=" + !inside);
+      }
+      float[] pgIn = Arrays.copyOfRange(pg, off, off + rows);
+      float[] pcIn = Arrays.copyOfRange(pc, off, off + rows);
+      assertTrue(relErr(pgIn, pcIn) < (det ? 1e-4 : 1e-3), what + ": predictions");
+
+      int sd = spec.layout().sumDims();
+      float[] eg = new float[rows * sd + 2 * off];
+      Arrays.fill(eg, Float.NaN);
+      gpu.embed(block, 0, rows, eg, off);
+      float[] expected = new float[rows * sd];
+      for (int r = 0; r < rows; r++) {
+        for (int f = 0; f < spec.numFields(); f++) {
+          float[] row = gs.row(f, block.index(r, f));
+          System.arraycopy(row, 0, expected, r * sd + spec.layout().dimOffset(f), row.length);
+        }
+      }
+      assertTrue(Float.isNaN(eg[0]) && Float.isNaN(eg[eg.length - 1]), what + ": embed wrote outside its range");
+      assertArrayEquals(expected, Arrays.copyOfRange(eg, off, off + rows * sd), what + ": embeddings");
+
+      if (det) {
+        try (CudaBackend again = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+          for (int start = 0; start < rows; start += batch) {
+            again.trainStep(block, start, Math.min(batch, rows - start));
+          }
+          assertTrue(again.exportState().bitEquals(gs), what + ": deterministic mode is not bit-identical"
+              + " across runs");
+        }
+      }
+    }
+  }
+
+  @Test
+  void bothScatterTilesAndLargeBatchesMatchTheCpu() {
+    SplittableRandom rnd = new SplittableRandom(SEED ^ 0x5eed);
+    // a 131-float row takes two passes of the scatter (scalar lanes); 300 takes two in deterministic mode
+    ModelSpec spec = ModelSpec.builder(new int[] {3000, 20, 64}, new int[] {128, 131, 300}).numNumeric(0)
+        .head(HeadType.LINEAR).loss(LossType.SQUARED).optimizer(OptimizerSpec.of(OptimizerType.ADAGRAD, 0.05f, 0.01f))
+        .initStd(0.1f).seed(SEED).build();
+    int rows = 5000;
+    RowBlock block = data(spec, rows, "UNI_AND_20P_SAME_INDEX", false, rnd);
+    ModelState expected;
+    try (CpuBackend cpu = new CpuBackend(spec, new BackendOptions(true, 2))) {
+      cpu.trainStep(block, 0, rows);
+      cpu.trainStep(block, 0, rows);
+      expected = cpu.exportState();
+    }
+    for (int tile : new int[] {256, 1024}) {
+      CudaBackend.forcedScatterTile = tile;
+      try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(false, 0), 0)) {
+        gpu.trainStep(block, 0, rows);
+        gpu.trainStep(block, 0, rows);
+        assertStatesClose(expected, gpu.exportState(), 1e-3, "scatter tile " + tile + " (seed " + SEED + ")");
+      } finally {
+        CudaBackend.forcedScatterTile = 0;
+      }
+    }
+    try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+      gpu.trainStep(block, 0, rows);
+      gpu.trainStep(block, 0, rows);
+      assertStatesClose(expected, gpu.exportState(), 1e-4, "deterministic, wide rows (seed " + SEED + ")");
+    }
+  }
+
+  @Test
+  void residentBatchesTrainLikeStreamedOnes() {
+    SplittableRandom rnd = new SplittableRandom(SEED + 7);
+    ModelSpec spec = spec(HeadType.FM, OptimizerType.ROWWISE_ADAGRAD, 1, SEED);
+    RowBlock block = data(spec, 1000, "UNI_AND_BINOMIAL", true, rnd);
+    try (CudaBackend a = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
+        CudaBackend b = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
+        CudaBackend.ResidentBatch rb = b.upload(block, 100, 800)) {
+      a.trainStep(block, 100, 800);
+      a.trainStep(block, 100, 800);
+      b.trainStep(rb);
+      b.trainStep(rb);
+      assertTrue(a.exportState().bitEquals(b.exportState()), "resident and streamed batches differ");
+      assertEquals(a.drainLoss(), b.drainLoss());
+    }
+  }
+
+  @Test
+  void importExportRoundTripAndTouchReset() {
+    SplittableRandom rnd = new SplittableRandom(SEED + 11);
+    for (HeadType h : HeadType.values()) {
+      ModelSpec spec = spec(h, OptimizerType.ADAGRAD, 2, SEED);
+      ModelState s = ModelState.initial(spec);
+      for (float[] a : new float[][] {s.tables, s.firstOrder, s.head, s.tableAccum, s.firstOrderAccum,
+          s.headAccum}) {
+        for (int i = 0; i < a.length; i++) {
+          a[i] = (float) rnd.nextGaussian();
+        }
+      }
+      try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(false, 0), 0)) {
+        gpu.importState(s);
+        assertTrue(gpu.exportState().bitEquals(s), h + ": import/export round trip");
+        assertEquals(0, gpu.exportTouched(false).totalRows(), h + ": import clears touches");
+        RowBlock block = data(spec, 300, "UNIFORM", false, rnd);
+        gpu.trainStep(block, 0, 300);
+        TouchedRows t = gpu.exportTouched(true);
+        long occurrences = 0;
+        for (int[] c : t.counts) {
+          for (int v : c) {
+            occurrences += v;
+          }
+        }
+        assertEquals(300L * spec.numFields(), occurrences, h + ": touch counts sum to the occurrences");
+        assertEquals(0, gpu.exportTouched(false).totalRows(), h + ": reset clears touches");
+      }
+    }
+  }
+
+  @Test
+  void twoBackendsOnOneDeviceFromTwoThreads() throws Exception {
+    SplittableRandom rnd = new SplittableRandom(SEED + 13);
+    ModelSpec spec = spec(HeadType.LINEAR, OptimizerType.SGD, 1, SEED);
+    RowBlock block = data(spec, 4000, "UNIFORM", false, rnd);
+    ModelState[] results = new ModelState[2];
+    Throwable[] errors = new Throwable[2];
+    Thread[] threads = new Thread[2];
+    for (int t = 0; t < 2; t++) {
+      int id = t;
+      threads[t] = new Thread(() -> {
+        try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+          for (int e = 0; e < 3; e++) {
+            for (int s = 0; s < 4000; s += 500) {
+              gpu.trainStep(block, s, 500);
+            }
+          }
+          results[id] = gpu.exportState();
+        } catch (Throwable ex) {
+          errors[id] = ex;
+        }
+      });
+      threads[t].start();
+    }
+    for (Thread th : threads) {
+      th.join();
+    }
+    assertTrue(errors[0] == null && errors[1] == null, "errors: " + Arrays.toString(errors));
+    assertTrue(results[0].bitEquals(results[1]), "the same deterministic training differs between threads");
+  }
+
+  @Test
+  void clearErrors() {
+    ModelSpec spec = spec(HeadType.LINEAR, OptimizerType.SGD, 0, SEED);
+    int count = CudaDevices.count();
+    CudaException e = assertThrows(CudaException.class,
+        () -> CudaBackend.open(spec, BackendOptions.defaults(), count));
+    assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+    DeviceContext ctx = DeviceContext.get(0);
+    DeviceBuffer huge = new DeviceBuffer(ctx, "huge");
+    CudaException oom = assertThrows(CudaException.class, () -> huge.ensure(1L << 50));
+    assertTrue(oom.getMessage().contains("asked for") && oom.getMessage().contains("free")
+        && oom.getMessage().contains("huge"), oom.getMessage());
+    CudaBackend gpu = CudaBackend.open(spec, BackendOptions.defaults(), 0);
+    gpu.close();
+    assertThrows(IllegalStateException.class, () -> gpu.drainLoss());
+    assertFalse(gpu.device().isEmpty());
+  }
+}
