@@ -17,31 +17,20 @@ import org.apache.spark.sql.api.java.UDF7;
 import org.apache.spark.sql.api.java.UDF8;
 import org.apache.spark.sql.api.java.UDF9;
 import org.apache.spark.sql.api.java.UDF10;
-import org.apache.spark.sql.api.java.UDF11;
-import org.apache.spark.sql.api.java.UDF12;
-import org.apache.spark.sql.api.java.UDF13;
-import org.apache.spark.sql.api.java.UDF14;
-import org.apache.spark.sql.api.java.UDF15;
-import org.apache.spark.sql.api.java.UDF16;
-import org.apache.spark.sql.api.java.UDF17;
-import org.apache.spark.sql.api.java.UDF18;
-import org.apache.spark.sql.api.java.UDF19;
-import org.apache.spark.sql.api.java.UDF20;
-import org.apache.spark.sql.api.java.UDF21;
-import org.apache.spark.sql.api.java.UDF22;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 
 /**
  * The transform's UDFs, one per arity (generated; do not edit by hand). Passing each index column as
  * its own argument lets a row's vector be written straight into its output array: no array, struct
- * or row per input row. Past 22 columns (Spark's largest Java UDF) the indices come as one struct.
+ * or row per input row. {@code functions.udf} takes Java UDFs of up to 10 arguments (UDF11 to UDF22
+ * would fall to the untyped, disallowed overload), so past 10 columns the indices come as one struct.
  */
 final class IndexUdfs {
   private IndexUdfs() {}
 
   static final DataType VECTOR = SQLDataTypes.VectorType();
-  static final int MAX_ARITY = 22;
+  static final int MAX_ARITY = 10;
 
   /** The concatenated embedding of the index columns. */
   static UserDefinedFunction concat(EmbeddingLookup l, int n) {
@@ -94,66 +83,6 @@ final class IndexUdfs {
       case 10 -> functions.udf((UDF10<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9) -> {
         double[] o = l.newOutput();
         l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 11 -> functions.udf((UDF11<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 12 -> functions.udf((UDF12<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10); l.put(o, 11, a11);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 13 -> functions.udf((UDF13<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10); l.put(o, 11, a11); l.put(o, 12, a12);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 14 -> functions.udf((UDF14<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10); l.put(o, 11, a11); l.put(o, 12, a12); l.put(o, 13, a13);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 15 -> functions.udf((UDF15<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10); l.put(o, 11, a11); l.put(o, 12, a12); l.put(o, 13, a13); l.put(o, 14, a14);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 16 -> functions.udf((UDF16<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10); l.put(o, 11, a11); l.put(o, 12, a12); l.put(o, 13, a13); l.put(o, 14, a14); l.put(o, 15, a15);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 17 -> functions.udf((UDF17<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10); l.put(o, 11, a11); l.put(o, 12, a12); l.put(o, 13, a13); l.put(o, 14, a14); l.put(o, 15, a15); l.put(o, 16, a16);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 18 -> functions.udf((UDF18<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10); l.put(o, 11, a11); l.put(o, 12, a12); l.put(o, 13, a13); l.put(o, 14, a14); l.put(o, 15, a15); l.put(o, 16, a16); l.put(o, 17, a17);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 19 -> functions.udf((UDF19<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10); l.put(o, 11, a11); l.put(o, 12, a12); l.put(o, 13, a13); l.put(o, 14, a14); l.put(o, 15, a15); l.put(o, 16, a16); l.put(o, 17, a17); l.put(o, 18, a18);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 20 -> functions.udf((UDF20<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10); l.put(o, 11, a11); l.put(o, 12, a12); l.put(o, 13, a13); l.put(o, 14, a14); l.put(o, 15, a15); l.put(o, 16, a16); l.put(o, 17, a17); l.put(o, 18, a18); l.put(o, 19, a19);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 21 -> functions.udf((UDF21<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10); l.put(o, 11, a11); l.put(o, 12, a12); l.put(o, 13, a13); l.put(o, 14, a14); l.put(o, 15, a15); l.put(o, 16, a16); l.put(o, 17, a17); l.put(o, 18, a18); l.put(o, 19, a19); l.put(o, 20, a20);
-        return Vectors.dense(o);
-      }, VECTOR);
-      case 22 -> functions.udf((UDF22<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Vector>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21) -> {
-        double[] o = l.newOutput();
-        l.put(o, 0, a0); l.put(o, 1, a1); l.put(o, 2, a2); l.put(o, 3, a3); l.put(o, 4, a4); l.put(o, 5, a5); l.put(o, 6, a6); l.put(o, 7, a7); l.put(o, 8, a8); l.put(o, 9, a9); l.put(o, 10, a10); l.put(o, 11, a11); l.put(o, 12, a12); l.put(o, 13, a13); l.put(o, 14, a14); l.put(o, 15, a15); l.put(o, 16, a16); l.put(o, 17, a17); l.put(o, 18, a18); l.put(o, 19, a19); l.put(o, 20, a20); l.put(o, 21, a21);
         return Vectors.dense(o);
       }, VECTOR);
       default -> functions.udf((UDF1<Row, Vector>) r -> {
@@ -226,78 +155,6 @@ final class IndexUdfs {
       case 10 -> functions.udf((UDF10<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9) -> {
         synchronized (s) {
           s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 11 -> functions.udf((UDF11<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 12 -> functions.udf((UDF12<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10); s.set(11, a11);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 13 -> functions.udf((UDF13<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10); s.set(11, a11); s.set(12, a12);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 14 -> functions.udf((UDF14<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10); s.set(11, a11); s.set(12, a12); s.set(13, a13);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 15 -> functions.udf((UDF15<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10); s.set(11, a11); s.set(12, a12); s.set(13, a13); s.set(14, a14);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 16 -> functions.udf((UDF16<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10); s.set(11, a11); s.set(12, a12); s.set(13, a13); s.set(14, a14); s.set(15, a15);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 17 -> functions.udf((UDF17<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10); s.set(11, a11); s.set(12, a12); s.set(13, a13); s.set(14, a14); s.set(15, a15); s.set(16, a16);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 18 -> functions.udf((UDF18<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10); s.set(11, a11); s.set(12, a12); s.set(13, a13); s.set(14, a14); s.set(15, a15); s.set(16, a16); s.set(17, a17);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 19 -> functions.udf((UDF19<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10); s.set(11, a11); s.set(12, a12); s.set(13, a13); s.set(14, a14); s.set(15, a15); s.set(16, a16); s.set(17, a17); s.set(18, a18);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 20 -> functions.udf((UDF20<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10); s.set(11, a11); s.set(12, a12); s.set(13, a13); s.set(14, a14); s.set(15, a15); s.set(16, a16); s.set(17, a17); s.set(18, a18); s.set(19, a19);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 21 -> functions.udf((UDF21<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10); s.set(11, a11); s.set(12, a12); s.set(13, a13); s.set(14, a14); s.set(15, a15); s.set(16, a16); s.set(17, a17); s.set(18, a18); s.set(19, a19); s.set(20, a20);
-          return s.predict();
-        }
-      }, DataTypes.DoubleType);
-      case 22 -> functions.udf((UDF22<Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double>) (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21) -> {
-        synchronized (s) {
-          s.set(0, a0); s.set(1, a1); s.set(2, a2); s.set(3, a3); s.set(4, a4); s.set(5, a5); s.set(6, a6); s.set(7, a7); s.set(8, a8); s.set(9, a9); s.set(10, a10); s.set(11, a11); s.set(12, a12); s.set(13, a13); s.set(14, a14); s.set(15, a15); s.set(16, a16); s.set(17, a17); s.set(18, a18); s.set(19, a19); s.set(20, a20); s.set(21, a21);
           return s.predict();
         }
       }, DataTypes.DoubleType);

@@ -17,28 +17,34 @@ import org.slf4j.LoggerFactory;
  */
 public final class BackendPool {
   private static final Logger LOG = LoggerFactory.getLogger(BackendPool.class);
-  private static final Map<String, ArrayDeque<Backend>> IDLE = new HashMap<>();
+  private static final Map<String, ArrayDeque<Entry>> IDLE = new HashMap<>();
   private static String currentFit;
 
   private BackendPool() {}
 
+  /**
+   * A backend and how its device was chosen (a CPU fallback for a failed GPU is kept under the GPU's
+   * key, so later rounds do not retry the device).
+   */
+  public record Entry(Backend backend, String why) {}
+
   /** An idle backend of {@code fitId} on {@code deviceKey}, or null when there is none. */
-  public static synchronized Backend take(String fitId, String deviceKey) {
+  public static synchronized Entry take(String fitId, String deviceKey) {
     if (!fitId.equals(currentFit)) {
       closeAllLocked();
       currentFit = fitId;
     }
-    ArrayDeque<Backend> q = IDLE.get(deviceKey);
+    ArrayDeque<Entry> q = IDLE.get(deviceKey);
     return q == null ? null : q.pollFirst();
   }
 
   /** Returns a backend for reuse by the next round of the same fit. */
-  public static synchronized void give(String fitId, String deviceKey, Backend b) {
+  public static synchronized void give(String fitId, String deviceKey, Entry e) {
     if (!fitId.equals(currentFit)) {
-      b.close();
+      e.backend().close();
       return;
     }
-    IDLE.computeIfAbsent(deviceKey, k -> new ArrayDeque<>()).addLast(b);
+    IDLE.computeIfAbsent(deviceKey, k -> new ArrayDeque<>()).addLast(e);
   }
 
   /** Closes every idle backend of {@code fitId}. */
@@ -51,7 +57,7 @@ public final class BackendPool {
 
   private static void closeAllLocked() {
     List<Backend> all = new ArrayList<>();
-    IDLE.values().forEach(all::addAll);
+    IDLE.values().forEach(q -> q.forEach(e -> all.add(e.backend())));
     IDLE.clear();
     for (Backend b : all) {
       try {

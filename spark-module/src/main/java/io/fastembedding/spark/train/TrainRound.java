@@ -90,10 +90,12 @@ public final class TrainRound
     DeviceChoice choice = DeviceChooser.choose(deviceRequest, pd.partition,
         ctx == null ? null : ctx.resourcesJMap(), CudaProbe::deviceCount, CudaProbe::reason);
     int cpus = ctx == null ? 1 : ctx.cpus();
-    Backend backend = BackendPool.take(fitId, choice.key());
-    if (backend == null) {
-      backend = open(spec, choice, cpus);
+    String poolKey = choice.key();
+    BackendPool.Entry entry = BackendPool.take(fitId, poolKey);
+    if (entry == null) {
+      entry = open(spec, choice, cpus);
     }
+    Backend backend = entry.backend();
     boolean ok = false;
     try {
       long t0 = System.nanoTime();
@@ -110,8 +112,8 @@ public final class TrainRound
         loss += e.meanLoss() * pd.weightSum;
       }
       String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
-      String host = ctx == null ? "?" : ctx.taskMetrics() == null ? "?" : hostName();
-      reports.add(new TaskReport(pd.partition, executor, host, backend.device(), choice.why(), rows,
+      String host = hostName();
+      reports.add(new TaskReport(pd.partition, executor, host, backend.device(), entry.why(), rows,
           loss, pd.weightSum * stats.size(), seconds));
       List<Tuple2<Integer, Serializable>> out = new ArrayList<>();
       for (ShardPiece p : ShardPiece.split(touched, plan, pd.partition)) {
@@ -123,17 +125,18 @@ public final class TrainRound
       return out.iterator();
     } finally {
       if (ok) {
-        BackendPool.give(fitId, choice.key(), backend);
+        BackendPool.give(fitId, poolKey, entry);
       } else {
         backend.close();
       }
     }
   }
 
-  private Backend open(ModelSpec spec, DeviceChoice choice, int cpus) {
+  /** Opens the chosen device's backend; with device = auto, a CUDA failure falls back to the CPU. */
+  private BackendPool.Entry open(ModelSpec spec, DeviceChoice choice, int cpus) {
     BackendOptions options = new BackendOptions(deterministic, choice.cuda() ? 0 : cpus);
     try {
-      return factory.open(spec, options, choice);
+      return new BackendPool.Entry(factory.open(spec, options, choice), choice.why());
     } catch (RuntimeException e) {
       if (!choice.cuda() || "gpu".equals(deviceRequest.device())) {
         throw e;
@@ -142,8 +145,10 @@ public final class TrainRound
         LOG.warn("device = auto: the CUDA backend did not start on device {} ({}); training on the "
             + "CPU in this executor", choice.ordinal(), e.toString());
       }
-      return factory.open(spec, new BackendOptions(deterministic, cpus),
-          DeviceChoice.cpu("device = auto, CUDA failed to start: " + e.getMessage()));
+      String why = "device = auto, CUDA failed to start on device " + choice.ordinal() + " ("
+          + e.getMessage() + ")";
+      return new BackendPool.Entry(factory.open(spec, new BackendOptions(deterministic, cpus),
+          DeviceChoice.cpu(why)), why);
     }
   }
 
