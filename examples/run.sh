@@ -12,7 +12,8 @@ if [ $# -gt 0 ] && [[ "$1" != --* ]]; then
   case "$1" in
     bank) job=BankFeatureJob ;;
     flights) job=FlightsBenchmark ;;
-    *) echo "unknown job '$1': bank or flights" >&2; exit 2 ;;
+    devices) job=FlightsDevices ;;
+    *) echo "unknown job '$1': bank, flights or devices" >&2; exit 2 ;;
   esac
   shift
 fi
