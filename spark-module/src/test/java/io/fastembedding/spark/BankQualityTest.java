@@ -56,7 +56,7 @@ class BankQualityTest {
     double withHead = auc.evaluate(scored);
 
     PipelineModel embOnly = new Pipeline().setStages(new PipelineStage[] {
-        ((PipelineModel) ours).stages()[0], ours.stages()[1],
+        ours.stages()[0], ours.stages()[1],
         new VectorAssembler().setInputCols(concat(new String[] {"emb"}, BankData.NUMERIC))
             .setOutputCol("features"),
         new LogisticRegression()}).fit(train);
