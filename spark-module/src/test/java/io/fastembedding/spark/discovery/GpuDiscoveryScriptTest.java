@@ -50,8 +50,11 @@ class GpuDiscoveryScriptTest {
       Files.writeString(smi, fakeSmi);
       Files.setPosixFilePermissions(smi, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
-    // The shebang's `env bash` needs bash on PATH; link it next to the fake so nothing else is.
-    Files.createSymbolicLink(bin.resolve("bash"), Paths.get(bash));
+    // The shebang's `env bash` needs bash on PATH: put a forwarder next to the fake, so that
+    // nothing else is on PATH.
+    Path forwarder = bin.resolve("bash");
+    Files.writeString(forwarder, "#!" + bash + "\nexec " + bash + " \"$@\"\n");
+    Files.setPosixFilePermissions(forwarder, PosixFilePermissions.fromString("rwxr-xr-x"));
     ProcessBuilder pb = new ProcessBuilder(script.toString());
     pb.environment().clear();
     pb.environment().put("PATH", bin.toString());
