@@ -61,12 +61,12 @@ case "${CUDA_VISIBLE_DEVICES-}" in
 esac
 smi_out="$(nvidia-smi --query-gpu="$query" --format=csv,noheader)"
 status=$?
+if [[ $status -eq 6 || "$smi_out" == *"No devices were found"* ]]; then
+  echo "$me: nvidia-smi found no GPU on this node" >&2
+  print_addresses 0
+  exit 0
+fi
 if [[ $status -ne 0 ]]; then
-  if [[ $status -eq 6 || "$smi_out" == *"No devices were found"* ]]; then
-    echo "$me: nvidia-smi found no GPU on this node" >&2
-    print_addresses 0
-    exit 0
-  fi
   fail "nvidia-smi --query-gpu=$query --format=csv,noheader failed with exit status $status" \
     "(its message is above); is the NVIDIA driver loaded on this node?"
 fi
