@@ -16,7 +16,8 @@ if [ $# -gt 0 ] && [[ "$1" != --* ]]; then
     flights) job=FlightsBenchmark ;;
     devices) job=FlightsDevices ;;
     quality) job=QualityBenchmark ;;
-    *) echo "unknown job '$1': bank, flights, devices or quality" >&2; exit 2 ;;
+    grid) job=QualityGrid ;;
+    *) echo "unknown job '$1': bank, flights, devices, quality or grid" >&2; exit 2 ;;
   esac
   shift
 fi

@@ -160,7 +160,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     setDefault(withFirstOrder, false);
     setDefault(labelCol, "label");
     setDefault(weightCol, "");
-    setDefault(embeddingDim, 8);
+    setDefault(embeddingDim, 0);
     setDefault(head, HeadType.FM.id());
     setDefault(hiddenLayers, new int[] {64, 32});
     setDefault(loss, LossType.LOGISTIC.id());
@@ -632,13 +632,42 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
 
   // ------------------------------------------------------------------ schema
 
-  /** Embedding dim of each field, from embeddingDims or embeddingDim. */
-  int[] fieldDims(int n) {
+  /**
+   * The embedding dim the default rule gives a field of {@code categories} categories: twice the
+   * cube root, rounded to the nearest multiple of 4, between 4 and 64. So 2 to 10 categories get 4,
+   * about 30 get 8, about 3 400 (flights' routes) get 32, and a million would get 64. docs/quality.md
+   * has the measurements behind it.
+   */
+  public static int dimForCardinality(long categories) {
+    double d = 2 * Math.cbrt(Math.max(1, categories));
+    return (int) Math.max(4, Math.min(64, 4 * Math.round(d / 4)));
+  }
+
+  /**
+   * The embedding dim of each field: embeddingDims, else embeddingDim when it is set above 0, else
+   * the rule of {@link #dimForCardinality} on each field's categories; the fm head, which needs one
+   * dim, takes the rule's dim of its largest field. Null when the rule needs a count that is not
+   * known ({@code categories[f] < 0}).
+   */
+  int[] fieldDims(int[] categories) {
+    int n = categories.length;
     if (isDefined(embeddingDims)) {
       return getEmbeddingDims();
     }
     int[] d = new int[n];
-    Arrays.fill(d, getEmbeddingDim());
+    if (getEmbeddingDim() > 0) {
+      Arrays.fill(d, getEmbeddingDim());
+      return d;
+    }
+    for (int f = 0; f < n; f++) {
+      if (categories[f] < 0) {
+        return null;
+      }
+      d[f] = dimForCardinality(categories[f]);
+    }
+    if (HeadType.fromId(getHead()) == HeadType.FM) {
+      Arrays.fill(d, Arrays.stream(d).max().orElse(4));
+    }
     return d;
   }
 
@@ -682,8 +711,8 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     if (isDefined(outputCols)) {
       ColumnChecks.requireLength("outputCols", getOutputCols().length, n, cols);
     }
-    int[] dims = fieldDims(n);
-    if (HeadType.fromId(getHead()) == HeadType.FM
+    int[] dims = isDefined(embeddingDims) ? getEmbeddingDims() : null;
+    if (dims != null && HeadType.fromId(getHead()) == HeadType.FM
         && Arrays.stream(dims).anyMatch(x -> x != dims[0])) {
       throw new IllegalArgumentException("head 'fm' needs one embedding dim for every field, "
           + "because it takes dot products between fields; embeddingDims is "
@@ -697,7 +726,9 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     validate(schema);
     String[] cols = getInputCols();
     int n = cols.length;
-    int[] dims = fieldDims(n);
+    // the dims by cardinality are known here only where the counts are (param or metadata)
+    int[] dims = fieldDims(TableSizes.beforeScan(schema, cols,
+        isDefined(numCategories) ? getNumCategories() : null).validCounts);
     boolean fo = getWithFirstOrder() && HeadType.fromId(getHead()) == HeadType.FM;
     StructType out = schema;
     List<org.apache.spark.sql.types.StructField> added = new ArrayList<>();
@@ -837,7 +868,8 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
         blocks = resolved;
       }
 
-      ModelSpec spec = ModelSpec.builder(tableSizes, fieldDims(n)).fieldNames(cols).numNumeric(k)
+      ModelSpec spec = ModelSpec.builder(tableSizes, fieldDims(sizes.validCounts)).fieldNames(cols)
+          .numNumeric(k)
           .head(HeadType.fromId(getHead())).hiddenLayers(getHiddenLayers()).loss(lossType)
           .optimizer(OptimizerSpec.of(OptimizerType.fromId(getOptimizer()), (float) getStepSize(),
               (float) getRegParam()))

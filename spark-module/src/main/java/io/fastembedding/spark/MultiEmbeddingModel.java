@@ -281,6 +281,10 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
    */
   static StructField vectorField(String name, String[] cols, int[] dims, boolean firstOrder,
       int field) {
+    if (dims == null) {
+      // dims chosen by cardinality, which is not known before the fit: a vector of unknown size
+      return new AttributeGroup(name).toStructField();
+    }
     List<Attribute> attrs = new ArrayList<>();
     for (int f = 0; f < cols.length; f++) {
       if (field >= 0 && f != field) {

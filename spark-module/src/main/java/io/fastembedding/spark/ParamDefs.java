@@ -124,7 +124,9 @@ final class ParamDefs {
 
   static IntParam embeddingDim(Params o) {
     return new IntParam(o.uid(), "embeddingDim", "embedding dimension of every field (> 0), unless "
-        + "embeddingDims is set", ParamCheck.intAtLeast(1));
+        + "embeddingDims is set; 0 (the default): by cardinality, twice the cube root of a field's "
+        + "categories rounded to a multiple of 4, between 4 and 64 (the fm head takes its largest "
+        + "field's dim for all)", ParamCheck.intAtLeast(0));
   }
 
   static IntArrayParam embeddingDims(Params o) {

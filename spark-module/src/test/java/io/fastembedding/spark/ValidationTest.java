@@ -213,7 +213,7 @@ class ValidationTest {
   void invalidParamValuesAreRejectedWhenSet() {
     assertThrows(IllegalArgumentException.class, () -> est().setHead("tree"));
     assertThrows(IllegalArgumentException.class, () -> est().setHandleInvalid("ignore"));
-    assertThrows(IllegalArgumentException.class, () -> est().setEmbeddingDim(0));
+    assertThrows(IllegalArgumentException.class, () -> est().setEmbeddingDim(-1));
     assertThrows(IllegalArgumentException.class, () -> est().setStepSize(-1));
     assertThrows(IllegalArgumentException.class, () -> est().setDevice("tpu"));
     assertThrows(IllegalArgumentException.class, () -> est().setInputCols("a", "a"));
