@@ -22,7 +22,8 @@ public final class FlightsDevices {
   private static final String USAGE = """
       FlightsDevices [--input examples/data/flights-3m.parquet] [--devices cpu,gpu] [--workers 2]
                      [--epochs 10] [--local-master local[2]]
-        --devices takes device[:workers] items, e.g. gpu:2,cpu:8 (workers defaults to --workers)""";
+        --devices takes device[:workers[:batch]] items, e.g. gpu:2,cpu:8,gpu:2:8192 (workers
+        defaults to --workers, batch to the stage's default)""";
 
   private FlightsDevices() {}
 
@@ -48,6 +49,9 @@ public final class FlightsDevices {
         MultiEmbedding e = new MultiEmbedding().setInputCols(idx).setPredictionCol("p")
             .setDevice(device).setNumWorkers(workers)
             .setMaxIter(Integer.parseInt(a.get("epochs"))).setSeed(42);
+        if (dw.length > 2) {
+          e.setBatchSize(Integer.parseInt(dw[2]));
+        }
         long t0 = System.nanoTime();
         MultiEmbeddingModel m;
         try {
@@ -60,8 +64,9 @@ public final class FlightsDevices {
         double auc = new BinaryClassificationEvaluator().setRawPredictionCol("p")
             .evaluate(m.transform(test));
         TrainingSummary s = m.summary();
-        System.out.println(fmt("device %s, %d partitions: fit %.1f s, test AUC %.4f, final loss %.4f",
-            device, workers, fit, auc, s.lossHistory()[s.totalRounds() - 1]));
+        System.out.println(fmt("device %s, %d partitions, batch %d: fit %.1f s, test AUC %.4f, "
+            + "final loss %.4f", device, workers, e.getBatchSize(), fit, auc,
+            s.lossHistory()[s.totalRounds() - 1]));
         for (TrainingSummary.Round r : s.rounds()) {
           double taskRate = r.tasks().stream().mapToDouble(t -> t.rowsPerSecond()).sum();
           System.out.println(fmt("  round %2d: %.2f s, %.0f rows/s (tasks' own training: %.0f "
