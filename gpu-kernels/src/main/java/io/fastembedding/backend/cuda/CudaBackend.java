@@ -490,8 +490,11 @@ public final class CudaBackend implements Backend {
         boolean isLast = b == batches - 1;
         Staging st = isLast ? last : full;
         int count = isLast ? lastCount : bs;
-        Cu.check(JCudaDriver.cuMemcpyDtoDAsync(input, epochDev.at(b * stride), st.total, compute),
-            "cuMemcpyDtoDAsync", "batch " + b + " of the epoch (" + st.total + " bytes) on " + ctx.describe());
+        int r = JCudaDriver.cuMemcpyDtoDAsync(input, epochDev.at(b * stride), st.total, compute);
+        if (r != 0) {  // the message only on failure: this is the per-step path
+          Cu.check(r, "cuMemcpyDtoDAsync", "batch " + b + " of the epoch (" + st.total + " bytes) on "
+              + ctx.describe());
+        }
         step(batchDev[0], st, count);
       }
     }
@@ -960,15 +963,17 @@ public final class CudaBackend implements Backend {
       Cu.check(r, "cuGraphInstantiate", "training step of " + count + " rows on " + ctx.describe());
       List<String> kernels = new ArrayList<>(recentKernels).subList(Math.min(before, recentKernels.size()),
           recentKernels.size());
-      g = new StepGraphs.Entry(exec, String.join(", ", kernels));
+      g = new StepGraphs.Entry(exec, "step graph [" + String.join(", ", kernels) + "]");
       if (graphs.size() >= MAX_GRAPHS) {
         syncCompute("retiring a step graph");
       }
       graphs.put(key, g);
     }
-    Cu.check(JCudaDriver.cuGraphLaunch(g.exec(), compute), "cuGraphLaunch",
-        "training step graph [" + g.kernels() + "] of " + count + " rows on " + ctx.describe());
-    noteKernel("step graph [" + g.kernels() + "]");
+    int r = JCudaDriver.cuGraphLaunch(g.exec(), compute);
+    if (r != 0) {  // the message only on failure: a string per step costs the host time graphs save
+      Cu.check(r, "cuGraphLaunch", "training " + g.kernels() + " of " + count + " rows on " + ctx.describe());
+    }
+    noteKernel(g.kernels());
   }
 
   private void runTrainStep(DeviceBuffer batch, Staging st, int count) {
