@@ -468,8 +468,11 @@ public final class CudaBackend implements Backend {
     }
     CUdeviceptr input = batchDev[0].ptr();
     int p = 0;
-    for (int b0 = 0; b0 < batches; b0 += perChunk, p ^= 1) {
-      int b1 = Math.min(batches, b0 + perChunk);
+    // the first chunks are small and double up to perChunk, so the device starts after a batch's
+    // staging rather than a whole chunk's
+    int grow = Math.max(1, (int) Math.min(perChunk, (256L << 10) / stride));
+    for (int b0 = 0; b0 < batches; b0 += grow, grow = Math.min(perChunk, 2 * grow), p ^= 1) {
+      int b1 = Math.min(batches, b0 + grow);
       if (chunkSlotUsed[p]) {
         Cu.check(JCudaDriver.cuEventSynchronize(chunkCopied[p]), "cuEventSynchronize",
             "epoch staging chunk " + p + " on " + ctx.describe());
