@@ -22,16 +22,7 @@ gpus="${GPUS:-$("$script" | grep -o '"[0-9]*"' | wc -l)}"
 cores="${EXEC_CORES:-4}"
 # local-cluster runs executors from jars, without a Spark install, given these (docs/spark.md)
 export SPARK_HOME="$work" SPARK_SCALA_VERSION=2.13 SPARK_TESTING=1
-flags=(-XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector
-  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED
-  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
-  --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED
-  --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
-  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED
-  --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
-  --add-opens=java.base/sun.nio.cs=ALL-UNNAMED --add-opens=java.base/sun.security.action=ALL-UNNAMED
-  --add-opens=java.base/sun.util.calendar=ALL-UNNAMED -Djdk.reflect.useDirectMethodHandle=false
-  -Dio.netty.tryReflectionSetAccessible=true)
+source examples/spark-jvm-flags.sh
 echo "local-cluster: one worker offering $gpus GPU(s) from $script, executors of $cores cores and one GPU each"
 # one worker, two executors: the worker hands each executor its own GPU address; no task amount
 # is set, so the training stage's ResourceProfile gives each training task one GPU
