@@ -4,6 +4,8 @@
 #   examples/run.sh bank --dim 16         the same with options (--help lists them)
 #   examples/run.sh flights               the flights benchmark (fetch the data first:
 #                                         examples/fetch-flights.sh)
+#   examples/run.sh quality               the quality benchmark of docs/quality.md: Bank Marketing
+#                                         and flights, every pipeline side by side (about 15 min)
 # MVN_FLAGS adds Maven flags (e.g. MVN_FLAGS=-o to build offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +15,8 @@ if [ $# -gt 0 ] && [[ "$1" != --* ]]; then
     bank) job=BankFeatureJob ;;
     flights) job=FlightsBenchmark ;;
     devices) job=FlightsDevices ;;
-    *) echo "unknown job '$1': bank, flights or devices" >&2; exit 2 ;;
+    quality) job=QualityBenchmark ;;
+    *) echo "unknown job '$1': bank, flights, devices or quality" >&2; exit 2 ;;
   esac
   shift
 fi

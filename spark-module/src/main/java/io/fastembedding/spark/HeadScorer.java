@@ -5,6 +5,7 @@ import io.fastembedding.backend.RowBlock;
 import io.fastembedding.backend.cpu.CpuBackend;
 import java.io.Serializable;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.linalg.Vector;
 
 /**
  * The head's prediction for one row at a time, in transform: the CPU backend's own forward pass (so
@@ -17,24 +18,59 @@ final class HeadScorer implements Serializable {
   private final Broadcast<ModelData> data;
   private final EmbeddingLookup lookup;
   private final int numFields;
+  private final String numericCol;
   private transient CpuBackend backend;
+  private transient float[] mean;
+  private transient float[] invStd;
   private transient RowBlock row;
   private transient float[] out;
 
-  HeadScorer(Broadcast<ModelData> data, EmbeddingLookup lookup, int numFields) {
+  HeadScorer(Broadcast<ModelData> data, EmbeddingLookup lookup, int numFields, String numericCol) {
     this.data = data;
     this.lookup = lookup;
     this.numFields = numFields;
+    this.numericCol = numericCol;
   }
 
-  void set(int field, Double v) {
+  private void open() {
     if (row == null) {
       ModelData d = data.value();
       backend = new CpuBackend(d.scoringSpec(), new BackendOptions(false, 1), d.scoringState());
-      row = new RowBlock(numFields, 0, 1, new int[numFields], null, null, null);
+      int k = d.spec.numNumeric();
+      row = new RowBlock(numFields, k, 1, new int[numFields], k > 0 ? new float[k] : null, null,
+          null);
+      mean = d.numericMean;
+      invStd = ModelData.inverse(d.numericStd);
       out = new float[1];
     }
+  }
+
+  void set(int field, Double v) {
+    open();
     row.indices[field] = lookup.index(field, v);
+  }
+
+  /** The row's numeric features, standardised as in fit; a bad vector fails naming the column. */
+  void setNumeric(Vector v) {
+    open();
+    int k = row.numNumeric;
+    if (v == null) {
+      throw new IllegalArgumentException("numeric column '" + numericCol + "' has a null vector; "
+          + "the model's head needs its " + k + " numeric features in every row");
+    }
+    if (v.size() != k) {
+      throw new IllegalArgumentException("numeric column '" + numericCol + "' has a vector of size "
+          + v.size() + ", but the model was fit with " + k + " numeric features");
+    }
+    for (int j = 0; j < k; j++) {
+      double x = v.apply(j);
+      if (!Double.isFinite(x)) {
+        throw new IllegalArgumentException("numeric column '" + numericCol + "' has the value " + x
+            + " at feature " + j + "; numeric features must be finite");
+      }
+      // the same float arithmetic as the fit's standardisation of the training blocks
+      row.numeric[j] = ((float) x - mean[j]) * invStd[j];
+    }
   }
 
   double predict() {

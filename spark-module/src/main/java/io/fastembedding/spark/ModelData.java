@@ -22,9 +22,29 @@ final class ModelData implements Serializable {
   final float[] tables;
   final float[] firstOrder;
   final float[] head;
+  /**
+   * Standardisation of the numeric features, learned in fit: feature j enters the head as
+   * {@code (x - numericMean[j]) / numericStd[j]}, or 0 where the std is 0. Mean 0 and std 1 when
+   * standardisation was off.
+   */
+  final float[] numericMean;
+  final float[] numericStd;
 
   ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables, float[] firstOrder,
       float[] head) {
+    this(spec, validCounts, reserved, tables, firstOrder, head, identityMean(spec.numNumeric()),
+        identityStd(spec.numNumeric()));
+  }
+
+  ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables, float[] firstOrder,
+      float[] head, float[] numericMean, float[] numericStd) {
+    int k = spec.numNumeric();
+    if (numericMean.length != k || numericStd.length != k) {
+      throw new IllegalArgumentException("the model has " + k + " numeric features but "
+          + numericMean.length + " means and " + numericStd.length + " standard deviations");
+    }
+    this.numericMean = numericMean;
+    this.numericStd = numericStd;
     this.spec = spec;
     this.validCounts = validCounts;
     this.reserved = reserved;
@@ -43,8 +63,29 @@ final class ModelData implements Serializable {
     scoringState();
   }
 
-  static ModelData of(ModelState s, int[] validCounts, boolean reserved) {
-    return new ModelData(s.spec, validCounts, reserved, s.tables, s.firstOrder, s.head);
+  static ModelData of(ModelState s, int[] validCounts, boolean reserved, float[] numericMean,
+      float[] numericStd) {
+    return new ModelData(s.spec, validCounts, reserved, s.tables, s.firstOrder, s.head, numericMean,
+        numericStd);
+  }
+
+  static float[] identityMean(int k) {
+    return new float[k];
+  }
+
+  static float[] identityStd(int k) {
+    float[] s = new float[k];
+    java.util.Arrays.fill(s, 1f);
+    return s;
+  }
+
+  /** {@code 1 / std}, and 0 for a constant feature, so that it enters the head as 0. */
+  static float[] inverse(float[] std) {
+    float[] inv = new float[std.length];
+    for (int j = 0; j < std.length; j++) {
+      inv[j] = std[j] > 0 ? 1f / std[j] : 0f;
+    }
+    return inv;
   }
 
   /** The spec without optimizer state, which is all scoring needs. */

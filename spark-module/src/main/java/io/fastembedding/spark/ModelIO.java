@@ -40,8 +40,13 @@ import org.apache.spark.sql.types.StructType;
 final class ModelIO {
   private ModelIO() {}
 
-  /** Bumped whenever the files under data/ change meaning. */
-  static final int LAYOUT_VERSION = 1;
+  /**
+   * Bumped whenever the files under data/ change meaning. Version 2 added the numeric features'
+   * standardisation (numericMean, numericStd) to the spec; version 1 models have no numeric
+   * features and still load.
+   */
+  static final int LAYOUT_VERSION = 2;
+  static final int OLDEST_READABLE = 1;
   /** Table rows per write task chunk. */
   private static final int CHUNK_ROWS = 65_536;
 
@@ -61,7 +66,9 @@ final class ModelIO {
       .add("l2", DataTypes.FloatType, false)
       .add("epsilon", DataTypes.FloatType, false)
       .add("initStd", DataTypes.FloatType, false)
-      .add("seed", DataTypes.LongType, false);
+      .add("seed", DataTypes.LongType, false)
+      .add("numericMean", DataTypes.createArrayType(DataTypes.FloatType, false), false)
+      .add("numericStd", DataTypes.createArrayType(DataTypes.FloatType, false), false);
 
   static final StructType TABLES_SCHEMA = new StructType()
       .add("field", DataTypes.IntegerType, false)
@@ -97,7 +104,8 @@ final class ModelIO {
       OptimizerSpec o = s.optimizer();
       Row spec = RowFactory.create(LAYOUT_VERSION, s.fieldNames(), d.validCounts, d.reserved,
           l.sizes(), l.dims(), s.numNumeric(), s.head().id(), s.hiddenLayers(), s.loss().id(),
-          o.type().id(), o.learningRate(), o.l2(), o.epsilon(), s.initStd(), s.seed());
+          o.type().id(), o.learningRate(), o.l2(), o.epsilon(), s.initStd(), s.seed(),
+          d.numericMean, d.numericStd);
       spark.createDataFrame(List.of(spec), SPEC_SCHEMA).repartition(1).write()
           .parquet(path + "/data/spec");
       spark.createDataFrame(List.of(RowFactory.create((Object) d.head)), HEAD_SCHEMA)
@@ -155,11 +163,11 @@ final class ModelIO {
       }
       Row spec = spark.read().parquet(specPath).first();
       int version = spec.getInt(spec.fieldIndex("layoutVersion"));
-      if (version != LAYOUT_VERSION) {
+      if (version < OLDEST_READABLE || version > LAYOUT_VERSION) {
         throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " was saved "
             + "with data layout version " + version + ", but this version of spark-fast-embedding "
-            + "reads layout version " + LAYOUT_VERSION + " only; load it with the library version "
-            + "that saved it, or refit the model");
+            + "reads layout versions " + OLDEST_READABLE + " to " + LAYOUT_VERSION + " only; load "
+            + "it with the library version that saved it, or refit the model");
       }
       MultiEmbeddingModel model = new DefaultParamsReadable<MultiEmbeddingModel>() {}.read()
           .session(spark).load(path);
@@ -216,10 +224,22 @@ final class ModelIO {
       for (int i = 0; i < head.length; i++) {
         head[i] = h.get(i);
       }
+      int k = s.numNumeric();
+      float[] mean = version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(k);
+      float[] std = version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(k);
       model.setData(new ModelData(s, ints(spec, "numCategories"),
-          spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head));
+          spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head, mean, std));
       return model;
     }
+  }
+
+  private static float[] floats(Row r, String name) {
+    List<Float> l = r.getList(r.fieldIndex(name));
+    float[] out = new float[l.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = l.get(i);
+    }
+    return out;
   }
 
   private static int[] ints(Row r, String name) {

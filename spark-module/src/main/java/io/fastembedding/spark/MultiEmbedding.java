@@ -7,6 +7,7 @@ import io.fastembedding.model.ModelState;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
 import io.fastembedding.spark.data.BlockBuilder;
+import io.fastembedding.spark.data.BlockColumns;
 import io.fastembedding.spark.data.BlockStats;
 import io.fastembedding.spark.data.ColumnChecks;
 import io.fastembedding.spark.data.InputErrors;
@@ -24,6 +25,7 @@ import io.fastembedding.spark.train.BackendFactory;
 import io.fastembedding.spark.train.BackendPool;
 import io.fastembedding.spark.train.DefaultBackendFactory;
 import io.fastembedding.spark.train.MergeShards;
+import io.fastembedding.spark.train.EvaluateRound;
 import io.fastembedding.spark.train.TaskReport;
 import io.fastembedding.spark.train.TrainRound;
 import java.io.Serializable;
@@ -110,6 +112,12 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
   private final Param<String> device;
   private final Param<String> gpuResourceName;
   private final BooleanParam deterministic;
+  private final Param<String> numericCol;
+  private final BooleanParam standardization;
+  private final Param<String> probabilityCol;
+  private final Param<String> validationIndicatorCol;
+  private final DoubleParam validationFraction;
+  private final IntParam patience;
 
   /** Tests swap the backend; users get the CPU / CUDA backends. */
   private BackendFactory backendFactory = new DefaultBackendFactory();
@@ -142,6 +150,12 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     device = ParamDefs.device(this);
     gpuResourceName = ParamDefs.gpuResourceName(this);
     deterministic = ParamDefs.deterministic(this);
+    numericCol = ParamDefs.numericCol(this);
+    standardization = ParamDefs.standardization(this);
+    probabilityCol = ParamDefs.probabilityCol(this);
+    validationIndicatorCol = ParamDefs.validationIndicatorCol(this);
+    validationFraction = ParamDefs.validationFraction(this);
+    patience = ParamDefs.patience(this);
     setDefault(outputCol, uid + "__output");
     setDefault(predictionCol, "");
     setDefault(handleInvalid, ParamDefs.ERROR);
@@ -164,6 +178,12 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     setDefault(device, ParamDefs.AUTO);
     setDefault(gpuResourceName, "gpu");
     setDefault(deterministic, false);
+    setDefault(numericCol, "");
+    setDefault(standardization, true);
+    setDefault(probabilityCol, "");
+    setDefault(validationIndicatorCol, "");
+    setDefault(validationFraction, 0.0);
+    setDefault(patience, 2);
   }
 
   public MultiEmbedding() {
@@ -290,7 +310,55 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return deterministic;
   }
 
+  public Param<String> numericCol() {
+    return numericCol;
+  }
+
+  public BooleanParam standardization() {
+    return standardization;
+  }
+
+  public Param<String> probabilityCol() {
+    return probabilityCol;
+  }
+
+  public Param<String> validationIndicatorCol() {
+    return validationIndicatorCol;
+  }
+
+  public DoubleParam validationFraction() {
+    return validationFraction;
+  }
+
+  public IntParam patience() {
+    return patience;
+  }
+
   // ------------------------------------------------------------------ getters
+
+  public String getNumericCol() {
+    return getOrDefault(numericCol);
+  }
+
+  public boolean getStandardization() {
+    return (Boolean) getOrDefault(standardization);
+  }
+
+  public String getProbabilityCol() {
+    return getOrDefault(probabilityCol);
+  }
+
+  public String getValidationIndicatorCol() {
+    return getOrDefault(validationIndicatorCol);
+  }
+
+  public double getValidationFraction() {
+    return (Double) getOrDefault(validationFraction);
+  }
+
+  public int getPatience() {
+    return (Integer) getOrDefault(patience);
+  }
 
   public String[] getInputCols() {
     return getOrDefault(inputCols);
@@ -524,6 +592,37 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return this;
   }
 
+  /** A Vector column of numeric features for the head; empty for none. */
+  public MultiEmbedding setNumericCol(String v) {
+    set(numericCol, v);
+    return this;
+  }
+
+  public MultiEmbedding setStandardization(boolean v) {
+    set(standardization, v);
+    return this;
+  }
+
+  public MultiEmbedding setProbabilityCol(String v) {
+    set(probabilityCol, v);
+    return this;
+  }
+
+  public MultiEmbedding setValidationIndicatorCol(String v) {
+    set(validationIndicatorCol, v);
+    return this;
+  }
+
+  public MultiEmbedding setValidationFraction(double v) {
+    set(validationFraction, v);
+    return this;
+  }
+
+  public MultiEmbedding setPatience(int v) {
+    set(patience, v);
+    return this;
+  }
+
   MultiEmbedding setBackendFactory(BackendFactory f) {
     this.backendFactory = f;
     return this;
@@ -559,6 +658,22 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     ColumnChecks.requireNumericColumn(schema, getLabelCol(), "label column");
     if (!getWeightCol().isEmpty()) {
       ColumnChecks.requireNumericColumn(schema, getWeightCol(), "weight column");
+    }
+    if (!getNumericCol().isEmpty()) {
+      ColumnChecks.requireVectorColumn(schema, getNumericCol(), "numeric column");
+    }
+    if (!getValidationIndicatorCol().isEmpty()) {
+      ColumnChecks.requireBooleanColumn(schema, getValidationIndicatorCol(),
+          "validationIndicatorCol");
+      if (getValidationFraction() > 0) {
+        throw new IllegalArgumentException("validationIndicatorCol ('"
+            + getValidationIndicatorCol() + "') and validationFraction (" + getValidationFraction()
+            + ") are both set; choose one way of holding rows out");
+      }
+    }
+    if (!getProbabilityCol().isEmpty() && LossType.fromId(getLoss()) != LossType.LOGISTIC) {
+      throw new IllegalArgumentException("probabilityCol ('" + getProbabilityCol() + "') needs the "
+          + "logistic loss; with loss '" + getLoss() + "' use predictionCol for the head's value");
     }
     if (isDefined(numCategories)) {
       ColumnChecks.requireLength("numCategories", getNumCategories().length, n, cols);
@@ -599,6 +714,9 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       added.add(new org.apache.spark.sql.types.StructField(getPredictionCol(),
           DataTypes.DoubleType, false, org.apache.spark.sql.types.Metadata.empty()));
     }
+    if (!getProbabilityCol().isEmpty()) {
+      added.add(MultiEmbeddingModel.probabilityField(getProbabilityCol()));
+    }
     for (var f : added) {
       ColumnChecks.requireAbsent(out, f.name());
       out = out.add(f);
@@ -632,15 +750,29 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
 
     TableSizes known = TableSizes.beforeScan(schema, cols,
         isDefined(numCategories) ? getNumCategories() : null);
-    Column[] sel = new Column[n + (hasWeight ? 2 : 1)];
+    String numericName = getNumericCol();
+    NumericSize numeric = numericName.isEmpty() ? new NumericSize(0, "")
+        : NumericSize.of(dataset, numericName);
+    int k = numeric.size();
+    BlockColumns.Validation validation = !getValidationIndicatorCol().isEmpty()
+        ? BlockColumns.Validation.INDICATOR
+        : getValidationFraction() > 0 ? BlockColumns.Validation.FRACTION
+            : BlockColumns.Validation.NONE;
+    List<Column> sel = new ArrayList<>();
     for (int f = 0; f < n; f++) {
-      sel[f] = dataset.col(cols[f]).cast(DataTypes.DoubleType);
+      sel.add(dataset.col(cols[f]).cast(DataTypes.DoubleType));
     }
-    sel[n] = dataset.col(getLabelCol()).cast(DataTypes.DoubleType);
+    sel.add(dataset.col(getLabelCol()).cast(DataTypes.DoubleType));
     if (hasWeight) {
-      sel[n + 1] = dataset.col(getWeightCol()).cast(DataTypes.DoubleType);
+      sel.add(dataset.col(getWeightCol()).cast(DataTypes.DoubleType));
     }
-    Dataset<Row> rows = dataset.select(sel);
+    if (k > 0) {
+      sel.add(dataset.col(numericName));
+    }
+    if (validation == BlockColumns.Validation.INDICATOR) {
+      sel.add(dataset.col(getValidationIndicatorCol()));
+    }
+    Dataset<Row> rows = dataset.select(sel.toArray(new Column[0]));
     int workers = getNumWorkers() > 0 ? getNumWorkers() : sc.defaultParallelism();
     int inputParts = rows.rdd().getNumPartitions();
     if (inputParts > workers) {
@@ -655,10 +787,11 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     JavaRDD<PartitionData> blocks = null;
     try {
       describe(sc, "converting rows into training blocks");
-      int[] validBefore = known.validCounts;
+      BlockColumns columns = new BlockColumns(known.validCounts, hasWeight, k, validation,
+          getValidationFraction(), getSeed());
       JavaRDD<PartitionData> raw = rows.javaRDD().mapPartitionsWithIndex(
-          (pid, it) -> Collections.singletonList(BlockBuilder.build(pid, it, validBefore, hasWeight))
-              .iterator(), true);
+          (pid, it) -> Collections.singletonList(BlockBuilder.build(pid, it, columns)).iterator(),
+          true);
       raw.persist(StorageLevel.MEMORY_AND_DISK());
       cached.add(raw);
       BlockStats total = new BlockStats(n);
@@ -672,28 +805,55 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       TableSizes sizes = known.afterScan(cols, total);
       InputErrors.check(total, cols, sizes, mode, lossType == LossType.LOGISTIC, getLabelCol(),
           getWeightCol());
+      if (k > 0) {
+        InputErrors.checkNumeric(total, numericName, k, numeric.source());
+      }
+      InputErrors.checkSplit(total, validation == BlockColumns.Validation.INDICATOR
+          ? "validationIndicatorCol '" + getValidationIndicatorCol() + "'"
+          : "validationFraction " + getValidationFraction(),
+          validation != BlockColumns.Validation.NONE, ParamDefs.SKIP.equals(mode));
       int[] tableSizes = sizes.tableSizes(keep);
+      // standardisation statistics of the training rows, before the invalid ones are dropped
+      float[] mean = ModelData.identityMean(k);
+      float[] std = ModelData.identityStd(k);
+      if (k > 0 && getStandardization()) {
+        double[] m = total.numericMoments.mean();
+        double[] sd = total.numericMoments.std();
+        for (int j = 0; j < k; j++) {
+          mean[j] = (float) m[j];
+          std[j] = (float) sd[j];
+        }
+      }
       blocks = raw;
-      if (total.invalidRows > 0) {
-        JavaRDD<PartitionData> remapped = raw.map(pd -> BlockBuilder.remap(pd, tableSizes, keep));
-        remapped.persist(StorageLevel.MEMORY_AND_DISK());
-        cached.add(remapped);
-        describe(sc, "resolving " + total.invalidRows + " rows with invalid indices (" + mode + ")");
-        remapped.count();
+      boolean remap = total.invalidRows > 0;
+      boolean scale = k > 0 && getStandardization();
+      if (remap || scale) {
+        float[] invStd = ModelData.inverse(std);
+        JavaRDD<PartitionData> resolved = raw.map(pd -> {
+          PartitionData p = remap ? BlockBuilder.remap(pd, tableSizes, keep) : pd;
+          return scale ? BlockBuilder.standardize(p, mean, invStd) : p;
+        });
+        resolved.persist(StorageLevel.MEMORY_AND_DISK());
+        cached.add(resolved);
+        describe(sc, (remap ? "resolving " + total.invalidRows + " rows with invalid indices ("
+            + mode + ")" : "") + (remap && scale ? " and " : "")
+            + (scale ? "standardising " + k + " numeric features" : ""));
+        resolved.count();
         raw.unpersist(false);
-        blocks = remapped;
+        blocks = resolved;
       }
 
-      ModelSpec spec = ModelSpec.builder(tableSizes, fieldDims(n)).fieldNames(cols)
+      ModelSpec spec = ModelSpec.builder(tableSizes, fieldDims(n)).fieldNames(cols).numNumeric(k)
           .head(HeadType.fromId(getHead())).hiddenLayers(getHiddenLayers()).loss(lossType)
           .optimizer(OptimizerSpec.of(OptimizerType.fromId(getOptimizer()), (float) getStepSize(),
               (float) getRegParam()))
           .initStd((float) getInitStd()).seed(getSeed()).build();
-      Trained trained = train(jsc, blocks, spec, local, fitId, gpuPlan);
+      Trained trained = train(jsc, blocks, spec, local, fitId, gpuPlan,
+          validation != BlockColumns.Validation.NONE);
       MultiEmbeddingModel model = new MultiEmbeddingModel(uid, ModelData.of(trained.state(),
-          sizes.validCounts, keep));
+          sizes.validCounts, keep, mean, std));
       model.setSummary(new TrainingSummary(trained.rounds(), (System.nanoTime() - fitStart) / 1e9,
-          blocks.getNumPartitions()));
+          blocks.getNumPartitions(), trained.bestRound(), trained.stoppedEarly()));
       copyValues(model, ParamMap.empty());
       return model.setParent(this);
     } finally {
@@ -713,11 +873,48 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     }
   }
 
-  private record Trained(ModelState state, List<TrainingSummary.Round> rounds) {}
+  private record Trained(ModelState state, List<TrainingSummary.Round> rounds, int bestRound,
+      boolean stoppedEarly) {}
+
+  /** Rows scored per round for the training metrics, and validation scores kept for the AUC. */
+  static final int EVALUATION_ROWS = 500_000;
+
+  /** The size of the numeric vectors, and where it came from (for messages). */
+  private record NumericSize(int size, String source) {
+    /** From the column's ML attribute metadata (VectorAssembler writes it), else the first row. */
+    static NumericSize of(Dataset<?> data, String col) {
+      var group = org.apache.spark.ml.attribute.AttributeGroup.fromStructField(
+          data.schema().apply(col));
+      int size;
+      String source;
+      if (group.size() >= 0) {
+        size = group.size();
+        source = "the size in the column's ML attribute metadata";
+      } else {
+        List<Row> first = data.select(data.col(col)).where(data.col(col).isNotNull())
+            .takeAsList(1);
+        if (first.isEmpty()) {
+          if (data.isEmpty()) {
+            return new NumericSize(0, ""); // the empty-data error follows
+          }
+          throw new IllegalArgumentException("numeric column '" + col + "' has only null "
+              + "vectors; every row needs its numeric features (impute them first, e.g. with "
+              + "Imputer)");
+        }
+        size = ((org.apache.spark.ml.linalg.Vector) first.get(0).get(0)).size();
+        source = "the size of the first row's vector";
+      }
+      if (size == 0) {
+        throw new IllegalArgumentException("numeric column '" + col + "' holds empty vectors; "
+            + "give at least one numeric feature, or leave numericCol empty");
+      }
+      return new NumericSize(size, source);
+    }
+  }
 
   /** The rounds: broadcast, train every partition, merge by shard, until maxIter epochs. */
   private Trained train(JavaSparkContext jsc, JavaRDD<PartitionData> blocks, ModelSpec spec,
-      boolean local, String fitId, GpuTrainingPlan gpuPlan) {
+      boolean local, String fitId, GpuTrainingPlan gpuPlan, boolean validate) {
     SparkContext sc = jsc.sc();
     int epochsTotal = getMaxIter();
     int per = getEpochsPerMerge();
@@ -728,6 +925,10 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     ModelState state = ModelState.initial(spec);
     List<TrainingSummary.Round> rounds = new ArrayList<>();
     int done = 0;
+    ModelState best = null;
+    int bestRound = 0;
+    double bestLoss = Double.POSITIVE_INFINITY;
+    boolean stoppedEarly = false;
     for (int r = 0; r < numRounds; r++) {
       int epochs = Math.min(per, epochsTotal - done);
       long t0 = System.nanoTime();
@@ -775,15 +976,90 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
         weight += t.weight();
         rowCount += t.rows();
       }
+      Evaluation ev = validate ? evaluate(jsc, blocks, state, r + 1, numRounds) : Evaluation.NONE;
       TrainingSummary.Round summary = new TrainingSummary.Round(r + 1, epochs,
-          weight > 0 ? lossSum / weight : Double.NaN, rowCount, seconds, tasks);
+          weight > 0 ? lossSum / weight : Double.NaN, rowCount, seconds, tasks, ev.trainLoss(),
+          ev.trainAuc(), ev.validationLoss(), ev.validationAuc());
       rounds.add(summary);
       done += epochs;
       LOG.info(String.format(Locale.ROOT, "MultiEmbedding %s: round %d/%d, loss %.5f, %.0f rows/s "
-          + "(%d rows in %.2f s, %d tasks on %s)", uid, r + 1, numRounds, summary.loss(),
-          summary.rowsPerSecond(), rowCount, seconds, tasks.size(), deviceSummary(tasks)));
+          + "(%d rows in %.2f s, %d tasks on %s)%s", uid, r + 1, numRounds, summary.loss(),
+          summary.rowsPerSecond(), rowCount, seconds, tasks.size(), deviceSummary(tasks),
+          validate ? String.format(Locale.ROOT, "; train sample loss %.5f AUC %.4f, validation "
+              + "loss %.5f AUC %.4f", ev.trainLoss(), ev.trainAuc(), ev.validationLoss(),
+              ev.validationAuc()) : ""));
+      if (validate) {
+        if (ev.validationLoss() < bestLoss) {
+          bestLoss = ev.validationLoss();
+          best = state;
+          bestRound = r + 1;
+        } else if (r + 1 - bestRound >= getPatience() && r + 1 < numRounds) {
+          stoppedEarly = true;
+          LOG.info(String.format(Locale.ROOT, "MultiEmbedding %s: stopping after round %d: the "
+              + "validation loss has not improved for %d rounds; keeping round %d (validation "
+              + "loss %.5f)", uid, r + 1, r + 1 - bestRound, bestRound, bestLoss));
+          break;
+        }
+      }
     }
-    return new Trained(state, rounds);
+    if (best == null) {
+      // no validation, or a validation loss that was never finite: the last round's model
+      return new Trained(state, rounds, rounds.size(), false);
+    }
+    return new Trained(best, rounds, bestRound, stoppedEarly);
+  }
+
+  /** The merged model's metrics after a round. */
+  private record Evaluation(double trainLoss, double trainAuc, double validationLoss,
+      double validationAuc) {
+    static final Evaluation NONE = new Evaluation(Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+  }
+
+  /**
+   * Scores every validation row and a fixed, evenly spaced sample of the training rows with the
+   * merged model: one job, from a broadcast of the model.
+   */
+  private Evaluation evaluate(JavaSparkContext jsc, JavaRDD<PartitionData> blocks,
+      ModelState state, int round, int numRounds) {
+    describe(jsc.sc(), String.format(Locale.ROOT, "round %d/%d: evaluate on the validation rows "
+        + "and a training sample", round, numRounds));
+    int perPartition = Math.max(1, EVALUATION_ROWS / blocks.getNumPartitions());
+    Broadcast<ModelState> bc = jsc.broadcast(state);
+    List<EvaluateRound.Piece> pieces;
+    try {
+      pieces = blocks.map(new EvaluateRound(bc, perPartition, perPartition)).collect();
+    } finally {
+      bc.destroy();
+    }
+    boolean logistic = state.spec.loss() == LossType.LOGISTIC;
+    List<EvaluateRound.Scored> train = pieces.stream().map(EvaluateRound.Piece::train).toList();
+    List<EvaluateRound.Scored> valid = pieces.stream().map(EvaluateRound.Piece::validation)
+        .toList();
+    return new Evaluation(meanLoss(train), logistic ? auc(train) : Double.NaN, meanLoss(valid),
+        logistic ? auc(valid) : Double.NaN);
+  }
+
+  private static double meanLoss(List<EvaluateRound.Scored> parts) {
+    double loss = 0;
+    double weight = 0;
+    for (EvaluateRound.Scored s : parts) {
+      loss += s.lossSum();
+      weight += s.weight();
+    }
+    return weight > 0 ? loss / weight : Double.NaN;
+  }
+
+  private static double auc(List<EvaluateRound.Scored> parts) {
+    int n = parts.stream().mapToInt(s -> s.scores().length).sum();
+    float[] scores = new float[n];
+    float[] labels = new float[n];
+    int o = 0;
+    for (EvaluateRound.Scored s : parts) {
+      System.arraycopy(s.scores(), 0, scores, o, s.scores().length);
+      System.arraycopy(s.labels(), 0, labels, o, s.labels().length);
+      o += s.scores().length;
+    }
+    return io.fastembedding.train.Metrics.auc(scores, labels, n);
   }
 
   private static String deviceSummary(List<TaskReport> tasks) {

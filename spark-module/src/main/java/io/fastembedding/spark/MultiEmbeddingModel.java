@@ -54,6 +54,8 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   private final Param<String> predictionCol;
   private final Param<String> handleInvalid;
   private final BooleanParam withFirstOrder;
+  private final Param<String> numericCol;
+  private final Param<String> probabilityCol;
 
   private ModelData data;
   private transient TrainingSummary summary;
@@ -69,6 +71,10 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     predictionCol = ParamDefs.predictionCol(this);
     handleInvalid = ParamDefs.handleInvalid(this);
     withFirstOrder = ParamDefs.withFirstOrder(this);
+    numericCol = ParamDefs.numericCol(this);
+    probabilityCol = ParamDefs.probabilityCol(this);
+    setDefault(numericCol, "");
+    setDefault(probabilityCol, "");
     setDefault(withFirstOrder, false);
     setDefault(outputCol, uid + "__output");
     setDefault(predictionCol, "");
@@ -121,6 +127,33 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
 
   public MultiEmbeddingModel setWithFirstOrder(boolean v) {
     set(withFirstOrder, v);
+    return this;
+  }
+
+  public Param<String> numericCol() {
+    return numericCol;
+  }
+
+  public Param<String> probabilityCol() {
+    return probabilityCol;
+  }
+
+  public String getNumericCol() {
+    return getOrDefault(numericCol);
+  }
+
+  public String getProbabilityCol() {
+    return getOrDefault(probabilityCol);
+  }
+
+  /** The Vector column of numeric features the head reads (for predictionCol and probabilityCol). */
+  public MultiEmbeddingModel setNumericCol(String v) {
+    set(numericCol, v);
+    return this;
+  }
+
+  public MultiEmbeddingModel setProbabilityCol(String v) {
+    set(probabilityCol, v);
     return this;
   }
 
@@ -180,6 +213,20 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     for (String c : cols) {
       io.fastembedding.spark.data.ColumnChecks.requireIndexColumn(schema, c);
     }
+    if (scores() && d.spec.numNumeric() > 0) {
+      if (getNumericCol().isEmpty()) {
+        throw new IllegalArgumentException("the head of this model reads " + d.spec.numNumeric()
+            + " numeric features, so predictionCol and probabilityCol need numericCol, which is "
+            + "empty; set it to the Vector column the model was fit with");
+      }
+      io.fastembedding.spark.data.ColumnChecks.requireVectorColumn(schema, getNumericCol(),
+          "numeric column");
+    }
+    if (!getProbabilityCol().isEmpty() && d.spec.loss() != io.fastembedding.model.LossType.LOGISTIC) {
+      throw new IllegalArgumentException("probabilityCol ('" + getProbabilityCol() + "') needs a "
+          + "model trained with the logistic loss; this one used '" + d.spec.loss().id()
+          + "': use predictionCol for the head's value");
+    }
     if (ParamDefs.KEEP.equals(getHandleInvalid()) && !d.reserved) {
       throw new IllegalArgumentException("handleInvalid = 'keep' needs the reserved row that a fit "
           + "with handleInvalid = 'keep' adds to each table; this model was fit without it. Use "
@@ -212,7 +259,20 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
       fields.add(new StructField(getPredictionCol(), DataTypes.DoubleType, false,
           Metadata.empty()));
     }
+    if (!getProbabilityCol().isEmpty()) {
+      fields.add(probabilityField(getProbabilityCol()));
+    }
     return fields;
+  }
+
+  /** Whether transform runs the head: a prediction or probability column is asked for. */
+  private boolean scores() {
+    return !getPredictionCol().isEmpty() || !getProbabilityCol().isEmpty();
+  }
+
+  /** The probability column: a Vector [P(0), P(1)], as Spark's probabilistic classifiers write. */
+  static StructField probabilityField(String name) {
+    return new AttributeGroup(name, 2).toStructField();
   }
 
   /**
@@ -281,9 +341,33 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
         out.add(udf.apply(idx[f]).as(outs[f], outSchema.fields()[next++].metadata()));
       }
     }
-    if (!getPredictionCol().isEmpty()) {
-      HeadScorer scorer = new HeadScorer(bc, lookup, n);
-      out.add(IndexUdfs.predict(scorer, n).asNonNullable().apply(args).as(getPredictionCol()));
+    if (scores()) {
+      HeadScorer scorer = new HeadScorer(bc, lookup, n, getNumericCol());
+      Column score;
+      if (d.spec.numNumeric() == 0) {
+        score = IndexUdfs.predict(scorer, n).asNonNullable().apply(args);
+      } else {
+        // the indices as one struct, so that the numeric vector fits in a two-argument UDF
+        score = functions.udf((org.apache.spark.sql.api.java.UDF2<Row, Vector, Double>) (r, z) -> {
+          synchronized (scorer) {
+            for (int f = 0; f < r.length(); f++) {
+              scorer.set(f, r.isNullAt(f) ? null : r.getDouble(f));
+            }
+            scorer.setNumeric(z);
+            return scorer.predict();
+          }
+        }, DataTypes.DoubleType).asNonNullable().apply(functions.struct(idx),
+            df.col(getNumericCol()));
+      }
+      if (!getPredictionCol().isEmpty()) {
+        out.add(score.as(getPredictionCol()));
+      }
+      if (!getProbabilityCol().isEmpty()) {
+        var toProbability = functions.udf((UDF1<Double, Vector>) p -> Vectors.dense(1 - p, p),
+            SQLDataTypes.VectorType()).asNonNullable();
+        out.add(toProbability.apply(score).as(getProbabilityCol(),
+            outSchema.fields()[outSchema.length() - 1].metadata()));
+      }
     }
     return df.select(out.toArray(new Column[0]));
   }
@@ -385,6 +469,16 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   /** The head's parameters, in the layout docs/model.md defines for the head type. */
   public float[] getHeadWeights() {
     return requireData().head.clone();
+  }
+
+  /** Mean of each numeric feature that fit subtracted (0s when standardisation was off). */
+  public float[] numericMean() {
+    return requireData().numericMean.clone();
+  }
+
+  /** Standard deviation each numeric feature was divided by (1s when standardisation was off). */
+  public float[] numericStd() {
+    return requireData().numericStd.clone();
   }
 
   /** The model's definition: table sizes and dims, head, loss, optimizer and seed of the fit. */

@@ -64,6 +64,19 @@ final class ParamDefs {
         + "1 + dim values (as FNN builds its inputs from a trained FM). Ignored by other heads");
   }
 
+  static Param<String> numericCol(Params o) {
+    return new Param<>(o.uid(), "numericCol", "optional Vector column of dense numeric features "
+        + "fed to the head next to the embeddings (e.g. VectorAssembler output); every row needs "
+        + "the same size and finite values. Empty: none", ParamCheck.<String>of(s -> true),
+        String.class);
+  }
+
+  static Param<String> probabilityCol(Params o) {
+    return new Param<>(o.uid(), "probabilityCol", "output column of the class probabilities "
+        + "[1 - p, p] as a Vector, as Spark's probabilistic classifiers write it (logistic loss "
+        + "only); empty: not produced", ParamCheck.<String>of(s -> true), String.class);
+  }
+
   // ---- estimator only
 
   static Param<String> labelCol(Params o) {
@@ -74,6 +87,32 @@ final class ParamDefs {
   static Param<String> weightCol(Params o) {
     return new Param<>(o.uid(), "weightCol", "optional per-row weight column (finite, >= 0); "
         + "unset or empty: every row weighs 1", ParamCheck.<String>of(s -> true), String.class);
+  }
+
+  static BooleanParam standardization(Params o) {
+    return new BooleanParam(o.uid(), "standardization", "standardise each numeric feature to mean "
+        + "0 and standard deviation 1 before the head, with statistics learned from the training "
+        + "rows in fit and kept in the model (a constant feature becomes 0)");
+  }
+
+  static Param<String> validationIndicatorCol(Params o) {
+    return new Param<>(o.uid(), "validationIndicatorCol", "optional boolean column: rows where it "
+        + "is true are not trained on but evaluated after each round (loss and AUC), for early "
+        + "stopping; as GBTClassifier's. Empty: see validationFraction",
+        ParamCheck.<String>of(s -> true), String.class);
+  }
+
+  static DoubleParam validationFraction(Params o) {
+    return new DoubleParam(o.uid(), "validationFraction", "fraction of the rows, drawn at random "
+        + "with the seed, held out for validation when validationIndicatorCol is empty, in [0, 1); "
+        + "0: no validation, no early stopping", ParamCheck.of(v -> ((Double) v) >= 0
+            && ((Double) v) < 1));
+  }
+
+  static IntParam patience(Params o) {
+    return new IntParam(o.uid(), "patience", "with validation rows: stop when the validation loss "
+        + "has not improved for this many rounds (>= 1), and keep the best round's weights",
+        ParamCheck.intAtLeast(1));
   }
 
   static IntArrayParam numCategories(Params o) {

@@ -11,9 +11,18 @@ import java.util.List;
  * @param rounds one entry per round (a round trains every partition, then merges)
  * @param fitSeconds wall time of the whole fit, conversion of the rows included
  * @param numWorkers training partitions
+ * @param bestRound the 1-based round whose weights the model kept: the round of the lowest
+ *     validation loss with validation rows, else the last round
+ * @param stoppedEarly whether training stopped before maxIter because the validation loss had not
+ *     improved for {@code patience} rounds
  */
-public record TrainingSummary(List<Round> rounds, double fitSeconds, int numWorkers)
-    implements Serializable {
+public record TrainingSummary(List<Round> rounds, double fitSeconds, int numWorkers, int bestRound,
+    boolean stoppedEarly) implements Serializable {
+
+  /** A summary without validation: the model is the last round's. */
+  public TrainingSummary(List<Round> rounds, double fitSeconds, int numWorkers) {
+    this(rounds, fitSeconds, numWorkers, rounds.size(), false);
+  }
 
   /**
    * One round.
@@ -21,20 +30,58 @@ public record TrainingSummary(List<Round> rounds, double fitSeconds, int numWork
    * @param round 1-based
    * @param epochs epochs each partition trained in this round
    * @param loss weighted mean training loss over the round's rows, measured before each step
+   *     (progressive: each row is scored by the model of the moment, before its update)
    * @param rows rows trained over all partitions and epochs
-   * @param seconds wall time of the round on the driver: broadcast, training and merge
+   * @param seconds wall time of the round on the driver: broadcast, training, merge and evaluation
    * @param tasks one report per training partition: its device, rows, loss and time
+   * @param trainLoss weighted mean loss of the round's merged model on a fixed sample of the
+   *     training rows; NaN without validation
+   * @param trainAuc AUC of the merged model on that sample; NaN without validation or for the
+   *     squared loss
+   * @param validationLoss weighted mean loss of the merged model on every validation row; NaN without
+   *     validation
+   * @param validationAuc AUC of the merged model on the validation rows; NaN without validation or
+   *     for the squared loss
    */
   public record Round(int round, int epochs, double loss, long rows, double seconds,
-      List<TaskReport> tasks) implements Serializable {
+      List<TaskReport> tasks, double trainLoss, double trainAuc, double validationLoss,
+      double validationAuc) implements Serializable {
+
+    /** A round without evaluation. */
+    public Round(int round, int epochs, double loss, long rows, double seconds,
+        List<TaskReport> tasks) {
+      this(round, epochs, loss, rows, seconds, tasks, Double.NaN, Double.NaN, Double.NaN,
+          Double.NaN);
+    }
+
     public double rowsPerSecond() {
       return seconds > 0 ? rows / seconds : Double.NaN;
     }
   }
 
-  /** The loss of each round, in order. */
+  /** The (progressive) training loss of each round, in order. */
   public double[] lossHistory() {
     return rounds.stream().mapToDouble(Round::loss).toArray();
+  }
+
+  /** The merged model's loss on the training sample after each round (NaN without validation). */
+  public double[] trainLossHistory() {
+    return rounds.stream().mapToDouble(Round::trainLoss).toArray();
+  }
+
+  /** The merged model's training-sample AUC after each round (NaN without validation). */
+  public double[] trainAucHistory() {
+    return rounds.stream().mapToDouble(Round::trainAuc).toArray();
+  }
+
+  /** The validation loss after each round (NaN without validation). */
+  public double[] validationLossHistory() {
+    return rounds.stream().mapToDouble(Round::validationLoss).toArray();
+  }
+
+  /** The validation AUC after each round (NaN without validation). */
+  public double[] validationAucHistory() {
+    return rounds.stream().mapToDouble(Round::validationAuc).toArray();
   }
 
   public int totalRounds() {

@@ -1,43 +1,105 @@
 package io.fastembedding.spark.data;
 
 import io.fastembedding.backend.RowBlock;
+import io.fastembedding.model.Initializer;
 import java.util.Arrays;
 import java.util.Iterator;
+import org.apache.spark.ml.linalg.DenseVector;
+import org.apache.spark.ml.linalg.SparseVector;
+import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Row;
 
 /**
- * Converts a partition's rows, once, into a {@link RowBlock}: the index columns, the label and the
- * optional weight, all selected as doubles (columns 0..n-1, n, n+1). Invalid indices become
- * {@link IndexRules#INVALID} and are counted in the stats; the driver then fails, drops or remaps them
- * ({@link #remap}) once it knows every table's size.
+ * Converts a partition's rows, once, into primitive {@link RowBlock}s: a training block and, when the
+ * fit holds rows out, a validation block. The columns are those {@link BlockColumns} lists. Invalid
+ * indices become {@link IndexRules#INVALID} and are counted in the stats, as are bad labels, weights
+ * and numeric vectors; the driver then fails, drops or remaps them ({@link #remap}) once it knows
+ * every table's size, and standardises the numeric features ({@link #standardize}) once it knows
+ * their moments.
  */
 public final class BlockBuilder {
+  /** The {@link Initializer} stream of the random validation split. */
+  static final long VALIDATION_STREAM = 3;
+
   private BlockBuilder() {}
 
-  /**
-   * @param validCounts per field the number of valid categories, or -1 where the driver infers it
-   *     from the largest index afterwards
-   */
-  public static PartitionData build(int partition, Iterator<Row> rows, int[] validCounts,
-      boolean hasWeight) {
-    int n = validCounts.length;
-    BlockStats stats = new BlockStats(n);
-    int cap = 1024;
-    int[] idx = new int[cap * n];
-    float[] labels = new float[cap];
-    float[] weights = hasWeight ? new float[cap] : null;
-    int r = 0;
-    double weightSum = 0;
-    while (rows.hasNext()) {
-      Row row = rows.next();
-      if (r == cap) {
-        cap = Math.multiplyExact(cap, 2);
+  /** A growing block of rows, in primitive arrays. */
+  private static final class Growing {
+    final int n;
+    final int k;
+    final boolean hasWeight;
+    int rows;
+    int[] idx;
+    float[] numeric;
+    float[] labels;
+    float[] weights;
+    double weightSum;
+
+    Growing(int n, int k, boolean hasWeight, int cap) {
+      this.n = n;
+      this.k = k;
+      this.hasWeight = hasWeight;
+      idx = new int[cap * n];
+      numeric = new float[cap * k];
+      labels = new float[cap];
+      weights = hasWeight ? new float[cap] : null;
+    }
+
+    /** Room for one more row; returns its position. */
+    int next() {
+      if (rows == labels.length) {
+        int cap = Math.multiplyExact(labels.length, 2);
         idx = Arrays.copyOf(idx, Math.multiplyExact(cap, n));
+        numeric = Arrays.copyOf(numeric, Math.multiplyExact(cap, k));
         labels = Arrays.copyOf(labels, cap);
         if (hasWeight) {
           weights = Arrays.copyOf(weights, cap);
         }
       }
+      return rows++;
+    }
+
+    RowBlock block() {
+      return new RowBlock(n, k, rows, Arrays.copyOf(idx, rows * n),
+          k > 0 ? Arrays.copyOf(numeric, rows * k) : null, Arrays.copyOf(labels, rows),
+          hasWeight ? Arrays.copyOf(weights, rows) : null);
+    }
+  }
+
+  /** Converts rows of a plain fit: indices, label and optional weight, all for training. */
+  public static PartitionData build(int partition, Iterator<Row> rows, int[] validCounts,
+      boolean hasWeight) {
+    return build(partition, rows, BlockColumns.plain(validCounts, hasWeight));
+  }
+
+  public static PartitionData build(int partition, Iterator<Row> rows, BlockColumns c) {
+    int n = c.numFields();
+    int k = c.numNumeric();
+    BlockStats stats = new BlockStats(n, k);
+    boolean holdOut = c.validation() != BlockColumns.Validation.NONE;
+    Growing train = new Growing(n, k, c.hasWeight(), 1024);
+    Growing valid = holdOut ? new Growing(n, k, c.hasWeight(), 256) : null;
+    int labelPos = c.labelPos();
+    int weightPos = c.weightPos();
+    int numericPos = c.numericPos();
+    int indicatorPos = c.indicatorPos();
+    long seen = 0;
+    while (rows.hasNext()) {
+      Row row = rows.next();
+      long rowNumber = seen++;
+      boolean toValidation = false;
+      if (c.validation() == BlockColumns.Validation.INDICATOR) {
+        if (row.isNullAt(indicatorPos)) {
+          stats.indicatorNulls++;
+        } else {
+          toValidation = row.getBoolean(indicatorPos);
+        }
+      } else if (c.validation() == BlockColumns.Validation.FRACTION) {
+        toValidation = Initializer.uniform(c.seed(), VALIDATION_STREAM,
+            ((long) partition << 40) + rowNumber) < c.validationFraction();
+      }
+      Growing g = toValidation ? valid : train;
+      int r = g.next();
       boolean bad = false;
       for (int f = 0; f < n; f++) {
         BlockStats.FieldStats fs = stats.fields[f];
@@ -47,7 +109,7 @@ public final class BlockBuilder {
           x = IndexRules.INVALID;
         } else {
           double v = row.getDouble(f);
-          x = IndexRules.classify(v, validCounts[f]);
+          x = IndexRules.classify(v, c.validCounts()[f]);
           switch (x) {
             case IndexRules.NEGATIVE -> {
               if (fs.negatives++ == 0) {
@@ -75,17 +137,23 @@ public final class BlockBuilder {
           }
         }
         bad |= x < 0;
-        idx[r * n + f] = x;
+        g.idx[r * n + f] = x;
       }
       if (bad) {
         stats.invalidRows++;
+        if (toValidation) {
+          stats.validationInvalidRows++;
+        }
+      }
+      if (toValidation) {
+        stats.validationRows++;
       }
       float label;
-      if (row.isNullAt(n)) {
+      if (row.isNullAt(labelPos)) {
         stats.labelNulls++;
         label = Float.NaN;
       } else {
-        double y = row.getDouble(n);
+        double y = row.getDouble(labelPos);
         label = (float) y;
         if (!Double.isFinite(y)) {
           if (stats.labelNonFinite++ == 0) {
@@ -97,14 +165,14 @@ public final class BlockBuilder {
           }
         }
       }
-      labels[r] = label;
-      if (hasWeight) {
+      g.labels[r] = label;
+      if (c.hasWeight()) {
         float w;
-        if (row.isNullAt(n + 1)) {
+        if (row.isNullAt(weightPos)) {
           stats.weightNulls++;
           w = 0f;
         } else {
-          double wd = row.getDouble(n + 1);
+          double wd = row.getDouble(weightPos);
           if (!(wd >= 0) || Double.isInfinite(wd)) {
             if (stats.weightInvalid++ == 0) {
               stats.exampleWeightInvalid = wd;
@@ -114,29 +182,85 @@ public final class BlockBuilder {
             w = (float) wd;
           }
         }
-        weights[r] = w;
-        weightSum += w;
+        g.weights[r] = w;
+        g.weightSum += w;
       } else {
-        weightSum += 1;
+        g.weightSum += 1;
       }
-      r++;
+      if (k > 0 && readNumeric(row, numericPos, k, g.numeric, r * k, stats) && !toValidation) {
+        stats.numericMoments.add(g.numeric, r * k);
+      }
     }
-    stats.rows = r;
-    RowBlock block = new RowBlock(n, 0, r, Arrays.copyOf(idx, r * n), null,
-        Arrays.copyOf(labels, r), hasWeight ? Arrays.copyOf(weights, r) : null);
-    return new PartitionData(partition, block, stats, weightSum);
+    stats.rows = seen;
+    return new PartitionData(partition, train.block(), stats, train.weightSum,
+        holdOut ? valid.block() : null, holdOut ? valid.weightSum : 0);
   }
 
   /**
-   * Resolves the invalid markers of a block: {@code keep} maps them to each table's reserved last row
-   * ({@code sizes[f] - 1}); otherwise ({@code skip}) rows with any invalid index are dropped.
+   * Copies a row's numeric vector into {@code out[at, at + k)}; records a null vector, a wrong size
+   * or a non-finite value in the stats (leaving zeros) and returns whether the row's vector is good.
+   */
+  private static boolean readNumeric(Row row, int pos, int k, float[] out, int at,
+      BlockStats stats) {
+    if (row.isNullAt(pos)) {
+      stats.numericNulls++;
+      return false;
+    }
+    Vector v = (Vector) row.get(pos);
+    if (v.size() != k) {
+      if (stats.numericWrongSize++ == 0) {
+        stats.exampleNumericSize = v.size();
+      }
+      return false;
+    }
+    if (v instanceof DenseVector d) {
+      double[] a = d.values();
+      for (int j = 0; j < k; j++) {
+        out[at + j] = (float) a[j];
+      }
+    } else {
+      SparseVector s = (SparseVector) v;
+      int[] ix = s.indices();
+      double[] a = s.values();
+      for (int i = 0; i < ix.length; i++) {
+        out[at + ix[i]] = (float) a[i];
+      }
+    }
+    for (int j = 0; j < k; j++) {
+      float x = out[at + j];
+      if (!Float.isFinite(x)) {
+        if (stats.numericNonFinite++ == 0) {
+          // the double, not its float: a double beyond float range shows as itself, not Infinity
+          stats.exampleNumericNonFinite = v.apply(j);
+          stats.exampleNumericFeature = j;
+        }
+        Arrays.fill(out, at, at + k, 0f);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Resolves the invalid markers of both blocks: {@code keep} maps them to each table's reserved last
+   * row ({@code sizes[f] - 1}); otherwise ({@code skip}) rows with any invalid index are dropped.
    */
   public static PartitionData remap(PartitionData pd, int[] sizes, boolean keep) {
-    RowBlock b = pd.block;
-    int n = b.numFields;
     if (pd.stats.invalidRows == 0) {
       return pd;
     }
+    Resolved train = remap(pd.block, sizes, keep);
+    Resolved valid = pd.validation == null ? null : remap(pd.validation, sizes, keep);
+    return new PartitionData(pd.partition, train.block, pd.stats,
+        keep ? pd.weightSum : train.weightSum, valid == null ? null : valid.block,
+        valid == null ? 0 : keep ? pd.validationWeightSum : valid.weightSum);
+  }
+
+  private record Resolved(RowBlock block, double weightSum) {}
+
+  private static Resolved remap(RowBlock b, int[] sizes, boolean keep) {
+    int n = b.numFields;
+    int k = b.numNumeric;
     if (keep) {
       int[] idx = b.indices.clone();
       for (int r = 0; r < b.rows; r++) {
@@ -146,24 +270,28 @@ public final class BlockBuilder {
           }
         }
       }
-      return new PartitionData(pd.partition,
-          new RowBlock(n, 0, b.rows, idx, null, b.labels, b.weights), pd.stats, pd.weightSum);
+      return new Resolved(new RowBlock(n, k, b.rows, idx, b.numeric, b.labels, b.weights), 0);
     }
-    int kept = (int) (b.rows - pd.stats.invalidRows);
+    int kept = 0;
+    for (int r = 0; r < b.rows; r++) {
+      if (valid(b, r)) {
+        kept++;
+      }
+    }
     int[] idx = new int[kept * n];
+    float[] numeric = k > 0 ? new float[kept * k] : null;
     float[] labels = new float[kept];
     float[] weights = b.weights != null ? new float[kept] : null;
     double weightSum = 0;
     int o = 0;
     for (int r = 0; r < b.rows; r++) {
-      boolean bad = false;
-      for (int f = 0; f < n; f++) {
-        bad |= b.indices[r * n + f] < 0;
-      }
-      if (bad) {
+      if (!valid(b, r)) {
         continue;
       }
       System.arraycopy(b.indices, r * n, idx, o * n, n);
+      if (k > 0) {
+        System.arraycopy(b.numeric, r * k, numeric, o * k, k);
+      }
       labels[o] = b.labels[r];
       if (weights != null) {
         weights[o] = b.weights[r];
@@ -173,7 +301,40 @@ public final class BlockBuilder {
       }
       o++;
     }
-    return new PartitionData(pd.partition, new RowBlock(n, 0, kept, idx, null, labels, weights),
-        pd.stats, weightSum);
+    return new Resolved(new RowBlock(n, k, kept, idx, numeric, labels, weights), weightSum);
+  }
+
+  private static boolean valid(RowBlock b, int r) {
+    int n = b.numFields;
+    for (int f = 0; f < n; f++) {
+      if (b.indices[r * n + f] < 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The blocks with every numeric feature j mapped to {@code (x - mean[j]) * invStd[j]} (invStd 0
+   * for a constant feature), in new arrays: the raw blocks may still be cached by Spark.
+   */
+  public static PartitionData standardize(PartitionData pd, float[] mean, float[] invStd) {
+    return new PartitionData(pd.partition, standardize(pd.block, mean, invStd), pd.stats,
+        pd.weightSum, pd.validation == null ? null : standardize(pd.validation, mean, invStd),
+        pd.validationWeightSum);
+  }
+
+  private static RowBlock standardize(RowBlock b, float[] mean, float[] invStd) {
+    int k = b.numNumeric;
+    if (k == 0) {
+      return b;
+    }
+    float[] z = new float[b.rows * k];
+    for (int r = 0; r < b.rows; r++) {
+      for (int j = 0; j < k; j++) {
+        z[r * k + j] = (b.numeric[r * k + j] - mean[j]) * invStd[j];
+      }
+    }
+    return new RowBlock(b.numFields, k, b.rows, b.indices, z, b.labels, b.weights);
   }
 }

@@ -59,12 +59,38 @@ public final class BlockStats implements Serializable {
   public long weightNulls;
   public long weightInvalid;
   public double exampleWeightInvalid;
+  /** Rows whose numeric vector is null. */
+  public long numericNulls;
+  /** Rows whose numeric vector has another size than the fit expects, with one example size. */
+  public long numericWrongSize;
+  public int exampleNumericSize;
+  /** Rows with a NaN or infinite numeric feature, with one example value and its feature index. */
+  public long numericNonFinite;
+  public double exampleNumericNonFinite;
+  public int exampleNumericFeature;
+  /** Moments of the numeric features over the training rows (null without numeric features). */
+  public NumericMoments numericMoments;
+  /** Rows held out for validation, and those of them with an invalid index. */
+  public long validationRows;
+  public long validationInvalidRows;
+  /** Rows whose validation indicator is null. */
+  public long indicatorNulls;
 
   public BlockStats(int numFields) {
+    this(numFields, 0);
+  }
+
+  public BlockStats(int numFields, int numNumeric) {
     fields = new FieldStats[numFields];
     for (int i = 0; i < numFields; i++) {
       fields[i] = new FieldStats();
     }
+    numericMoments = numNumeric > 0 ? new NumericMoments(numNumeric) : null;
+  }
+
+  /** Rows used for training: all rows but the validation ones. */
+  public long trainRows() {
+    return rows - validationRows;
   }
 
   public BlockStats merge(BlockStats o) {
@@ -87,6 +113,24 @@ public final class BlockStats implements Serializable {
     labelNonBinary += o.labelNonBinary;
     weightNulls += o.weightNulls;
     weightInvalid += o.weightInvalid;
+    if (numericWrongSize == 0) {
+      exampleNumericSize = o.exampleNumericSize;
+    }
+    if (numericNonFinite == 0) {
+      exampleNumericNonFinite = o.exampleNumericNonFinite;
+      exampleNumericFeature = o.exampleNumericFeature;
+    }
+    numericNulls += o.numericNulls;
+    numericWrongSize += o.numericWrongSize;
+    numericNonFinite += o.numericNonFinite;
+    if (numericMoments != null && o.numericMoments != null) {
+      numericMoments.merge(o.numericMoments);
+    } else if (numericMoments == null) {
+      numericMoments = o.numericMoments;
+    }
+    validationRows += o.validationRows;
+    validationInvalidRows += o.validationInvalidRows;
+    indicatorNulls += o.indicatorNulls;
     return this;
   }
 }

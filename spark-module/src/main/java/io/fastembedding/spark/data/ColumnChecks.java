@@ -39,6 +39,23 @@ public final class ColumnChecks {
     }
   }
 
+  /** A column of ML Vectors (VectorUDT), such as VectorAssembler's output. */
+  public static void requireVectorColumn(StructType schema, String col, String role) {
+    StructField f = require(schema, col, role);
+    if (!(f.dataType() instanceof org.apache.spark.ml.linalg.VectorUDT)) {
+      throw new IllegalArgumentException(role + " '" + col + "' must be a Vector column (e.g. "
+          + "VectorAssembler's output), but has type " + f.dataType().simpleString());
+    }
+  }
+
+  public static void requireBooleanColumn(StructType schema, String col, String role) {
+    StructField f = require(schema, col, role);
+    if (!(f.dataType() instanceof org.apache.spark.sql.types.BooleanType)) {
+      throw new IllegalArgumentException(role + " '" + col + "' must be boolean (true marks a "
+          + "validation row), but has type " + f.dataType().simpleString());
+    }
+  }
+
   public static void requireAbsent(StructType schema, String col) {
     if (Arrays.asList(schema.fieldNames()).contains(col)) {
       throw new IllegalArgumentException("output column '" + col + "' already exists; choose "

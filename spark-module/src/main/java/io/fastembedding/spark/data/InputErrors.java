@@ -64,4 +64,58 @@ public final class InputErrors {
           + "all " + s.rows + " rows, each of which has an invalid index");
     }
   }
+
+  /**
+   * The numeric column's problems: null vectors, a size other than the fit's, NaN or infinite
+   * values; each message names the column and an offending value.
+   */
+  public static void checkNumeric(BlockStats s, String numericCol, int k, String sizeSource) {
+    if (s.numericNulls > 0) {
+      throw new IllegalArgumentException("numeric column '" + numericCol + "' has "
+          + s.numericNulls + " null vector" + (s.numericNulls == 1 ? "" : "s")
+          + "; every row needs its numeric features (impute them first, e.g. with Imputer)");
+    }
+    if (s.numericWrongSize > 0) {
+      throw new IllegalArgumentException("numeric column '" + numericCol + "' has a vector of size "
+          + s.exampleNumericSize + " (" + s.numericWrongSize + " row"
+          + (s.numericWrongSize == 1 ? "" : "s") + " of a size other than " + k + "), but every "
+          + "row must have " + k + " numeric features (" + sizeSource + ")");
+    }
+    if (s.numericNonFinite > 0) {
+      throw new IllegalArgumentException("numeric column '" + numericCol + "' has the value "
+          + s.exampleNumericNonFinite + " at feature " + s.exampleNumericFeature + " ("
+          + s.numericNonFinite + " row" + (s.numericNonFinite == 1 ? "" : "s")
+          + " with NaN or infinite values); numeric features must be finite (impute or drop "
+          + "them first, e.g. with Imputer)");
+    }
+  }
+
+  /**
+   * The split between training and validation rows: a null indicator, no validation rows left, or
+   * no training rows left (after 'skip' drops rows with invalid indices).
+   *
+   * @param how the validation setting, for messages, e.g. "validationFraction 0.1"
+   */
+  public static void checkSplit(BlockStats s, String how, boolean validation, boolean skip) {
+    if (s.indicatorNulls > 0) {
+      throw new IllegalArgumentException(how + " has " + s.indicatorNulls + " null value"
+          + (s.indicatorNulls == 1 ? "" : "s") + "; every row must be marked true (validation) or "
+          + "false (training)");
+    }
+    long trainInvalid = s.invalidRows - s.validationInvalidRows;
+    long train = s.trainRows() - (skip ? trainInvalid : 0);
+    long valid = s.validationRows - (skip ? s.validationInvalidRows : 0);
+    if (validation && valid == 0) {
+      throw new IllegalArgumentException(how + " leaves no validation rows (of " + s.rows
+          + " rows" + (skip && s.validationRows > 0 ? ", after 'skip' dropped "
+          + s.validationInvalidRows + " with invalid indices" : "") + "); hold some rows out, or "
+          + "turn validation off");
+    }
+    if (train == 0) {
+      throw new IllegalArgumentException((validation ? how + " leaves no training rows"
+          : "no rows left to train on") + " (of " + s.rows + " rows"
+          + (skip && trainInvalid > 0 ? ", after 'skip' dropped " + trainInvalid
+          + " with invalid indices" : "") + ")");
+    }
+  }
 }

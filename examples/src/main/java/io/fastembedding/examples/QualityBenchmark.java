@@ -1,0 +1,323 @@
+package io.fastembedding.examples;
+
+import static io.fastembedding.examples.JobSupport.fmt;
+import static io.fastembedding.examples.JobSupport.seconds;
+
+import io.fastembedding.spark.MultiEmbedding;
+import io.fastembedding.spark.MultiEmbeddingModel;
+import io.fastembedding.spark.TrainingSummary;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.classification.GBTClassifier;
+import org.apache.spark.ml.classification.LogisticRegression;
+import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
+import org.apache.spark.ml.feature.OneHotEncoder;
+import org.apache.spark.ml.feature.StringIndexer;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+
+/**
+ * The quality benchmark of docs/quality.md: on UCI Bank Marketing and on flights, in one run and on
+ * the same 80/20 split (seed 42), it fits and evaluates the pipelines a Spark user would build
+ * (one-hot + LogisticRegression, GBTClassifier on the indexed categoricals) next to ours (the stage's
+ * own head as the classifier, and its embeddings fed to LogisticRegression and to GBTClassifier),
+ * with the numeric columns given to every pipeline. It prints the test AUC and the fit time of each.
+ *
+ * <p>The stage runs with its defaults unless an option overrides one (for the experiments behind
+ * the defaults).
+ */
+public final class QualityBenchmark {
+  static final String[] PIPELINES = {"onehot-lr", "gbt", "head", "emb-lr", "emb-gbt"};
+
+  private static final String USAGE = """
+      QualityBenchmark [--datasets bank,flights] [--pipelines onehot-lr,gbt,head,emb-lr,emb-gbt]
+                       [--bank examples/data/bank-full.csv]
+                       [--flights examples/data/flights-3m.parquet] [--local-master local[2]]
+                       [--gbt-trees 50] [--gbt-depth 6]
+        stage options (unset: the stage's defaults):
+                       [--head fm|linear|mlp|deepfm] [--hidden 64,32] [--dim 8] [--dims a,b,..]
+                       [--epochs N] [--step S] [--reg L2] [--init STD] [--batch B]
+                       [--optimizer adagrad] [--validation-fraction F] [--patience P]
+                       [--numeric true|false] [--standardization true|false]
+                       [--flights-features base|time]
+        Fetch the flights data first: examples/fetch-flights.sh""";
+
+  private QualityBenchmark() {}
+
+  public static void main(String[] argv) {
+    Map<String, String> defaults = new HashMap<>(Map.of("datasets", "bank,flights",
+        "pipelines", String.join(",", PIPELINES), "bank", "examples/data/bank-full.csv",
+        "flights", "examples/data/flights-3m.parquet", "local-master", "local[2]",
+        "gbt-trees", "50", "gbt-depth", "6", "numeric", "true", "flights-features", "base"));
+    for (String k : new String[] {"head", "hidden", "dim", "dims", "epochs", "step", "reg", "init",
+        "batch", "optimizer", "validation-fraction", "patience", "standardization"}) {
+      defaults.put(k, "");
+    }
+    Map<String, String> a = JobSupport.args(argv, defaults, USAGE);
+    SparkSession spark = JobSupport.session("fast-embedding quality benchmark",
+        a.get("local-master"));
+    try {
+      Set<String> pipelines = Set.of(a.get("pipelines").split(","));
+      List<String> report = new ArrayList<>();
+      for (String ds : a.get("datasets").split(",")) {
+        Data data = switch (ds) {
+          case "bank" -> bank(spark, a.get("bank"));
+          case "flights" -> flights(spark, a.get("flights"), a.get("flights-features"));
+          default -> throw new IllegalArgumentException("unknown dataset '" + ds
+              + "': bank or flights");
+        };
+        report.addAll(run(spark, data, pipelines, a));
+      }
+      System.out.println();
+      System.out.println(fmt("machine: %d cores, load average %s; master %s",
+          Runtime.getRuntime().availableProcessors(), loadAverage(),
+          spark.sparkContext().master()));
+      System.out.println(fmt("%-8s %-58s %7s %8s", "data", "pipeline (test AUC on 20%, seed 42)",
+          "AUC", "fit s"));
+      report.forEach(System.out::println);
+    } finally {
+      spark.stop();
+    }
+  }
+
+  /** A dataset split into training and test rows, with its categorical and numeric columns. */
+  record Data(String name, Dataset<Row> train, Dataset<Row> test, String[] categorical,
+      String[] numeric) {}
+
+  static Data bank(SparkSession spark, String path) {
+    Dataset<Row> all = BankFeatureJob.read(spark, path);
+    for (String c : BankFeatureJob.NUMERIC) {
+      all = all.withColumn(c, functions.col(c).cast("double"));
+    }
+    return split("bank", all, BankFeatureJob.CATEGORICAL, BankFeatureJob.NUMERIC);
+  }
+
+  /**
+   * Flights with the issue's categorical columns (origin, destination, route, departure hour, day of
+   * week) and the distance as a numeric column; "time" adds the month (categorical) and the
+   * departure time of day in minutes (numeric).
+   */
+  static Data flights(SparkSession spark, String path, String features) {
+    Dataset<Row> raw = spark.read().parquet(path);
+    List<org.apache.spark.sql.Column> cols = new ArrayList<>(List.of(
+        functions.col("origin"), functions.col("destination"),
+        functions.concat_ws("-", functions.col("origin"), functions.col("destination")).as("route"),
+        functions.hour(functions.col("date")).cast("string").as("hour"),
+        functions.dayofweek(functions.col("date")).cast("string").as("weekday"),
+        functions.col("distance").cast("double").as("distance")));
+    String[] cats = FlightsBenchmark.CATEGORICAL;
+    String[] nums = {"distance"};
+    if (features.equals("time")) {
+      cols.add(functions.month(functions.col("date")).cast("string").as("month"));
+      cols.add(functions.hour(functions.col("date")).multiply(60)
+          .plus(functions.minute(functions.col("date"))).cast("double").as("minute_of_day"));
+      cats = BankFeatureJob.concat(cats, new String[] {"month"});
+      nums = new String[] {"distance", "minute_of_day"};
+    } else if (!features.equals("base")) {
+      throw new IllegalArgumentException("--flights-features is base or time, got " + features);
+    }
+    cols.add(functions.when(functions.col("delay").gt(15), 1.0).otherwise(0.0).as("label"));
+    return split("flights", raw.select(cols.toArray(new org.apache.spark.sql.Column[0])), cats,
+        nums);
+  }
+
+  static Data split(String name, Dataset<Row> all, String[] cats, String[] nums) {
+    Dataset<Row>[] s = all.randomSplit(new double[] {0.8, 0.2}, 42);
+    Dataset<Row> train = s[0].cache();
+    Dataset<Row> test = s[1].cache();
+    System.out.println(fmt("%s: %d training rows, %d test rows; categorical %s, numeric %s", name,
+        train.count(), test.count(), Arrays.toString(cats), Arrays.toString(nums)));
+    return new Data(name, train, test, cats, nums);
+  }
+
+  static List<String> run(SparkSession spark, Data d, Set<String> pipelines,
+      Map<String, String> a) {
+    boolean numeric = Boolean.parseBoolean(a.get("numeric"));
+    String[] nums = numeric ? d.numeric() : new String[0];
+    String[] cats = d.categorical();
+    String[] idx = BankFeatureJob.suffix(cats, "_idx");
+    String[] ohe = BankFeatureJob.suffix(cats, "_ohe");
+    int maxCategories = 0;
+    for (String c : cats) {
+      long distinct = d.train().select(c).distinct().count();
+      maxCategories = (int) Math.max(maxCategories, distinct);
+      System.out.println(fmt("  %-12s %6d distinct values", c, distinct));
+    }
+    BankFeatureJob.warmUpOn(d.train().limit(20_000), "label");
+    StringIndexer indexer = new StringIndexer().setInputCols(cats).setOutputCols(idx)
+        .setHandleInvalid("keep");
+    BinaryClassificationEvaluator auc = new BinaryClassificationEvaluator();
+    // GBT needs a bin per category of its categorical features (the unseen-label slot included)
+    int maxBins = Math.max(32, maxCategories + 1);
+    int trees = Integer.parseInt(a.get("gbt-trees"));
+    int depth = Integer.parseInt(a.get("gbt-depth"));
+    Map<String, double[]> results = new LinkedHashMap<>();
+    Map<String, String> names = new LinkedHashMap<>();
+
+    if (pipelines.contains("onehot-lr")) {
+      names.put("onehot-lr", "StringIndexer + OneHotEncoder (+ numeric) -> LogisticRegression");
+      results.put("onehot-lr", fitAndScore(new Pipeline().setStages(new PipelineStage[] {indexer,
+          new OneHotEncoder().setInputCols(idx).setOutputCols(ohe),
+          new VectorAssembler().setInputCols(BankFeatureJob.concat(ohe, nums))
+              .setOutputCol("features"),
+          new LogisticRegression()}), d, auc, "rawPrediction"));
+    }
+    if (pipelines.contains("gbt")) {
+      names.put("gbt", fmt("StringIndexer (+ numeric) -> GBTClassifier (%d trees, depth %d)",
+          trees, depth));
+      results.put("gbt", fitAndScore(new Pipeline().setStages(new PipelineStage[] {indexer,
+          new VectorAssembler().setInputCols(BankFeatureJob.concat(idx, nums))
+              .setOutputCol("features"),
+          gbt(trees, depth, maxBins)}), d, auc, "rawPrediction"));
+    }
+    boolean ours = pipelines.contains("head") || pipelines.contains("emb-lr")
+        || pipelines.contains("emb-gbt");
+    if (ours) {
+      MultiEmbedding stage = stage(a, idx, nums.length > 0 ? "numeric" : "");
+      List<PipelineStage> stages = new ArrayList<>(List.of(indexer));
+      if (nums.length > 0) {
+        stages.add(new VectorAssembler().setInputCols(nums).setOutputCol("numeric"));
+      }
+      stages.add(stage);
+      long t0 = System.nanoTime();
+      PipelineModel head = new Pipeline().setStages(stages.toArray(new PipelineStage[0]))
+          .fit(d.train());
+      double headFit = seconds(t0);
+      MultiEmbeddingModel model = (MultiEmbeddingModel) head.stages()[head.stages().length - 1];
+      printSummary(d.name(), model);
+      double headAuc = new BinaryClassificationEvaluator().setRawPredictionCol("probability")
+          .evaluate(head.transform(d.test()));
+      if (pipelines.contains("head")) {
+        names.put("head", "StringIndexer (+ numeric) -> MultiEmbedding, its own "
+            + model.modelSpec().head().id() + " head");
+        results.put("head", new double[] {headAuc, headFit});
+      }
+      // the stage's embeddings (+ the numeric columns) as features of Spark's classifiers; the
+      // fit time counts the stage's fit
+      Dataset<Row> trainF = head.transform(d.train()).cache();
+      Dataset<Row> testF = head.transform(d.test()).cache();
+      String[] features = BankFeatureJob.concat(new String[] {"embedding"}, nums);
+      if (pipelines.contains("emb-lr")) {
+        names.put("emb-lr", "MultiEmbedding's embeddings (+ numeric) -> LogisticRegression");
+        results.put("emb-lr", plus(fitAndScore(new Pipeline().setStages(new PipelineStage[] {
+            new VectorAssembler().setInputCols(features).setOutputCol("features"),
+            new LogisticRegression()}), new Data(d.name(), trainF, testF, cats, nums), auc,
+            "rawPrediction"), headFit));
+      }
+      if (pipelines.contains("emb-gbt")) {
+        names.put("emb-gbt", fmt("MultiEmbedding's embeddings (+ numeric) -> GBTClassifier "
+            + "(%d trees, depth %d)", trees, depth));
+        results.put("emb-gbt", plus(fitAndScore(new Pipeline().setStages(new PipelineStage[] {
+            new VectorAssembler().setInputCols(features).setOutputCol("features"),
+            gbt(trees, depth, 32)}), new Data(d.name(), trainF, testF, cats, nums), auc,
+            "rawPrediction"), headFit));
+      }
+      trainF.unpersist();
+      testF.unpersist();
+    }
+    List<String> lines = new ArrayList<>();
+    results.forEach((k, r) -> lines.add(fmt("%-8s %-58s %7.4f %8.1f", d.name(), names.get(k), r[0],
+        r[1])));
+    lines.forEach(System.out::println);
+    return lines;
+  }
+
+  static GBTClassifier gbt(int trees, int depth, int maxBins) {
+    return new GBTClassifier().setMaxIter(trees).setMaxDepth(depth).setMaxBins(maxBins).setSeed(42);
+  }
+
+  /** Fits {@code p} on the training rows (timed) and returns {test AUC, fit seconds}. */
+  static double[] fitAndScore(Pipeline p, Data d, BinaryClassificationEvaluator auc, String col) {
+    long t0 = System.nanoTime();
+    PipelineModel m = p.fit(d.train());
+    double fit = seconds(t0);
+    double v = auc.setRawPredictionCol(col).evaluate(m.transform(d.test()));
+    return new double[] {v, fit};
+  }
+
+  static double[] plus(double[] r, double seconds) {
+    return new double[] {r[0], r[1] + seconds};
+  }
+
+  /** The stage: its defaults, except where an option says otherwise. */
+  static MultiEmbedding stage(Map<String, String> a, String[] idx, String numericCol) {
+    MultiEmbedding e = new MultiEmbedding().setInputCols(idx).setOutputCol("embedding")
+        .setProbabilityCol("probability").setSeed(42);
+    if (!numericCol.isEmpty()) {
+      e.setNumericCol(numericCol);
+    }
+    set(a, "head", e::setHead);
+    set(a, "hidden", v -> e.setHiddenLayers(ints(v)));
+    set(a, "dim", v -> e.setEmbeddingDim(Integer.parseInt(v)));
+    set(a, "dims", v -> e.setEmbeddingDims(ints(v)));
+    set(a, "epochs", v -> e.setMaxIter(Integer.parseInt(v)));
+    set(a, "step", v -> e.setStepSize(Double.parseDouble(v)));
+    set(a, "reg", v -> e.setRegParam(Double.parseDouble(v)));
+    set(a, "init", v -> e.setInitStd(Double.parseDouble(v)));
+    set(a, "batch", v -> e.setBatchSize(Integer.parseInt(v)));
+    set(a, "optimizer", e::setOptimizer);
+    set(a, "validation-fraction", v -> e.setValidationFraction(Double.parseDouble(v)));
+    set(a, "patience", v -> e.setPatience(Integer.parseInt(v)));
+    set(a, "standardization", v -> e.setStandardization(Boolean.parseBoolean(v)));
+    System.out.println("MultiEmbedding params: " + Arrays.stream(e.params())
+        .filter(e::isSet).map(p -> p.name() + "=" + show(e.getOrDefault(p)))
+        .collect(Collectors.joining(", ")));
+    return e;
+  }
+
+  private static String show(Object v) {
+    if (v instanceof int[] x) {
+      return Arrays.toString(x);
+    }
+    if (v instanceof String[] x) {
+      return Arrays.toString(x);
+    }
+    return String.valueOf(v);
+  }
+
+  private static void set(Map<String, String> a, String key,
+      java.util.function.Consumer<String> setter) {
+    String v = a.get(key);
+    if (v != null && !v.isEmpty()) {
+      setter.accept(v);
+    }
+  }
+
+  private static int[] ints(String v) {
+    return Stream.of(v.split(",")).mapToInt(Integer::parseInt).toArray();
+  }
+
+  static void printSummary(String data, MultiEmbeddingModel model) {
+    TrainingSummary s = model.summary();
+    System.out.println(fmt("%s: MultiEmbedding %s dims %s, %d rounds in %.1f s (kept round %d%s)",
+        data, model.modelSpec().head().id(), Arrays.toString(model.embeddingDims()),
+        s.totalRounds(), s.fitSeconds(), s.bestRound(), s.stoppedEarly() ? ", stopped early" : ""));
+    for (TrainingSummary.Round r : s.rounds()) {
+      System.out.println(fmt("  round %2d: %.2f s, train loss %.5f%s", r.round(), r.seconds(),
+          r.loss(), Double.isNaN(r.validationLoss()) ? "" : fmt("; after merge: train sample loss "
+              + "%.5f AUC %.4f, validation loss %.5f AUC %.4f", r.trainLoss(), r.trainAuc(),
+              r.validationLoss(), r.validationAuc())));
+    }
+  }
+
+  static String loadAverage() {
+    try {
+      return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).trim();
+    } catch (java.io.IOException e) {
+      return "?";
+    }
+  }
+}

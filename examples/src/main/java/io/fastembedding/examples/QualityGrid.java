@@ -1,0 +1,146 @@
+package io.fastembedding.examples;
+
+import static io.fastembedding.examples.JobSupport.fmt;
+import static io.fastembedding.examples.JobSupport.seconds;
+
+import io.fastembedding.spark.MultiEmbedding;
+import io.fastembedding.spark.MultiEmbeddingModel;
+import io.fastembedding.spark.TrainingSummary;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.feature.QuantileDiscretizer;
+import org.apache.spark.ml.feature.StringIndexer;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+
+/**
+ * The search behind the stage's defaults: fits the stage under many settings on the training part of
+ * the benchmark split only, holding 20% of it out as validation rows (the test rows are never read),
+ * and prints the validation AUC of each round.
+ */
+public final class QualityGrid {
+  private QualityGrid() {}
+
+  public static void main(String[] argv) throws Exception {
+    Map<String, String> a = JobSupport.args(argv, Map.of("dataset", "bank", "configs", "",
+        "local-master", "local[2]", "flights-features", "base"), "QualityGrid --dataset bank "
+        + "--configs file (one config per line: key=value ...)");
+    SparkSession spark = JobSupport.session("fast-embedding defaults search", a.get("local-master"));
+    QualityBenchmark.Data d = a.get("dataset").equals("bank")
+        ? QualityBenchmark.bank(spark, "examples/data/bank-full.csv")
+        : QualityBenchmark.flights(spark, "examples/data/flights-3m.parquet",
+            a.get("flights-features"));
+    // validation rows: 20% of the training rows, seeded; the test rows stay unread
+    Dataset<Row> train = d.train().withColumn("is_validation", functions.rand(7).lt(0.2)).cache();
+    train.count();
+    List<String> lines = Files.readAllLines(Path.of(a.get("configs")));
+    List<String> results = new ArrayList<>();
+    BankFeatureJob.warmUpOn(train.limit(20_000), "label");
+    for (String line : lines) {
+      line = line.strip();
+      if (line.isEmpty() || line.startsWith("#")) {
+        continue;
+      }
+      Map<String, String> c = new LinkedHashMap<>();
+      for (String kv : line.split("\\s+")) {
+        String[] p = kv.split("=", 2);
+        c.put(p[0], p[1]);
+      }
+      String r = runOne(d, train, c);
+      results.add(fmt("%-70s %s", line, r));
+      System.out.println("RESULT " + results.get(results.size() - 1));
+    }
+    System.out.println();
+    results.forEach(System.out::println);
+    spark.stop();
+  }
+
+  static String runOne(QualityBenchmark.Data d, Dataset<Row> train, Map<String, String> c) {
+    List<PipelineStage> stages = new ArrayList<>();
+    List<String> cats = new ArrayList<>(Arrays.asList(d.categorical()));
+    List<String> nums = new ArrayList<>(Arrays.asList(d.numeric()));
+    // feature engineering variants
+    String buckets = c.getOrDefault("buckets", "");
+    if (!buckets.isEmpty()) {
+      int nb = Integer.parseInt(c.getOrDefault("nbuckets", "10"));
+      for (String col : buckets.split(",")) {
+        stages.add(new QuantileDiscretizer().setInputCol(col).setOutputCol(col + "_bkt")
+            .setNumBuckets(nb).setHandleInvalid("keep"));
+        cats.add(col + "_bkt");
+      }
+    }
+    String asCat = c.getOrDefault("ascat", "");
+    Dataset<Row> tr = train;
+    if (!asCat.isEmpty()) {
+      for (String col : asCat.split(",")) {
+        tr = tr.withColumn(col + "_cat", functions.col(col).cast("long").cast("string"));
+        cats.add(col + "_cat");
+      }
+    }
+    if (c.containsKey("nonum")) {
+      nums.clear();
+    }
+    String[] catArr = cats.toArray(new String[0]);
+    // bucket columns are already indices; the rest are indexed
+    List<String> toIndex = new ArrayList<>();
+    List<String> idx = new ArrayList<>();
+    for (String cc : catArr) {
+      if (cc.endsWith("_bkt")) {
+        idx.add(cc);
+      } else {
+        toIndex.add(cc);
+        idx.add(cc + "_idx");
+      }
+    }
+    stages.add(new StringIndexer().setInputCols(toIndex.toArray(new String[0]))
+        .setOutputCols(toIndex.stream().map(x -> x + "_idx").toArray(String[]::new))
+        .setHandleInvalid("keep"));
+    if (!nums.isEmpty()) {
+      stages.add(new VectorAssembler().setInputCols(nums.toArray(new String[0]))
+          .setOutputCol("numeric"));
+    }
+    Map<String, String> opts = new HashMap<>();
+    for (String k : new String[] {"head", "hidden", "dim", "dims", "epochs", "step", "reg", "init",
+        "batch", "optimizer", "patience", "standardization"}) {
+      opts.put(k, c.getOrDefault(k, ""));
+    }
+    opts.put("validation-fraction", "");
+    MultiEmbedding e = QualityBenchmark.stage(opts, idx.toArray(new String[0]),
+        nums.isEmpty() ? "" : "numeric").setValidationIndicatorCol("is_validation");
+    if (!c.containsKey("patience")) {
+      e.setPatience(1000);
+    }
+    stages.add(e);
+    long t0 = System.nanoTime();
+    PipelineModel m = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(tr);
+    double fit = seconds(t0);
+    MultiEmbeddingModel model = (MultiEmbeddingModel) m.stages()[m.stages().length - 1];
+    TrainingSummary s = model.summary();
+    double[] auc = s.validationAucHistory();
+    int best = 0;
+    for (int i = 1; i < auc.length; i++) {
+      if (auc[i] > auc[best]) {
+        best = i;
+      }
+    }
+    StringBuilder per = new StringBuilder();
+    for (double x : auc) {
+      per.append(fmt(" %.4f", x));
+    }
+    return fmt("| kept r%d AUC %.4f | best r%d AUC %.4f | fit %.1fs | tr %.4f |%s",
+        s.bestRound(), auc[s.bestRound() - 1], best + 1, auc[best], fit,
+        s.trainAucHistory()[s.bestRound() - 1], per);
+  }
+}

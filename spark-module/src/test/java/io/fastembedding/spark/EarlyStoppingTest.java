@@ -1,0 +1,159 @@
+package io.fastembedding.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Validation rows and early stopping. The data overfits by construction: 600 ids seen about four
+ * times each and a label that is a coin flip (p = 0.3) whatever the id, so any id-specific weight is
+ * noise; with a large step the training loss keeps falling while the validation loss rises after
+ * the first rounds.
+ */
+class EarlyStoppingTest {
+  private static SparkSession spark;
+  private static Dataset<Row> data;
+
+  @BeforeAll
+  static void setUp() {
+    spark = SparkTestSession.get();
+    SplittableRandom rnd = new SplittableRandom(3);
+    List<Row> rows = new ArrayList<>();
+    for (int r = 0; r < 3000; r++) {
+      rows.add(RowFactory.create(rnd.nextInt(600), rnd.nextInt(4),
+          rnd.nextDouble() < 0.3 ? 1.0 : 0.0, r % 4 == 0));
+    }
+    StructType schema = new StructType().add("id", DataTypes.IntegerType)
+        .add("g", DataTypes.IntegerType).add("label", DataTypes.DoubleType)
+        .add("holdout", DataTypes.BooleanType);
+    // a fixed partitioning, so that deterministic fits are bit-identical
+    data = spark.createDataFrame(rows, schema).repartition(2).cache();
+    data.count();
+  }
+
+  private static MultiEmbedding overfitting() {
+    return new MultiEmbedding().setInputCols("id", "g").setEmbeddingDim(4).setStepSize(0.5)
+        .setRegParam(0).setInitStd(0.1).setBatchSize(64).setMaxIter(20).setPatience(2)
+        .setValidationIndicatorCol("holdout").setDeterministic(true).setNumWorkers(2).setSeed(9)
+        .setProbabilityCol("prob");
+  }
+
+  @Test
+  void stopsWhenTheValidationLossStopsImprovingAndKeepsTheBestRound() {
+    MultiEmbeddingModel m = overfitting().fit(data);
+    TrainingSummary s = m.summary();
+    double[] valid = s.validationLossHistory();
+    double[] train = s.lossHistory();
+    assertTrue(s.stoppedEarly(), "no early stop: validation " + Arrays.toString(valid));
+    assertTrue(s.totalRounds() < 20);
+    int argmin = 0;
+    for (int i = 1; i < valid.length; i++) {
+      if (valid[i] < valid[argmin]) {
+        argmin = i;
+      }
+    }
+    assertEquals(argmin + 1, s.bestRound(), "validation " + Arrays.toString(valid));
+    // it stopped exactly `patience` rounds after the best one
+    assertEquals(s.bestRound() + 2, s.totalRounds());
+    // the case does overfit: the training loss fell on while the validation loss rose
+    assertTrue(train[train.length - 1] < train[s.bestRound() - 1]);
+    assertTrue(valid[valid.length - 1] > valid[s.bestRound() - 1]);
+
+    // the kept weights are the best round's: a fit stopped there by maxIter has the same tables
+    MultiEmbeddingModel toBest = overfitting().setMaxIter(s.bestRound()).setPatience(100).fit(data);
+    for (int f = 0; f < 2; f++) {
+      assertArrayEquals(toBest.getTable(f), m.getTable(f), "table " + f);
+      assertArrayEquals(toBest.getFirstOrderWeights(f), m.getFirstOrderWeights(f));
+    }
+    assertArrayEquals(toBest.getHeadWeights(), m.getHeadWeights());
+
+    // and the summary's validation loss of that round is the kept model's, scored by transform
+    double loss = 0;
+    int n = 0;
+    for (Row r : m.transform(data.where("holdout")).select("label", "prob").collectAsList()) {
+      double p = ((Vector) r.get(1)).apply(1);
+      double t = r.getDouble(0);
+      loss -= t * Math.log(p) + (1 - t) * Math.log(1 - p);
+      n++;
+    }
+    assertEquals(750, n);
+    assertEquals(loss / n, valid[s.bestRound() - 1], 1e-5);
+  }
+
+  @Test
+  void theSummaryRecordsTrainAndValidationMetricsPerRound() {
+    MultiEmbeddingModel m = overfitting().setMaxIter(3).setPatience(10).fit(data);
+    TrainingSummary s = m.summary();
+    assertEquals(3, s.totalRounds());
+    for (TrainingSummary.Round r : s.rounds()) {
+      assertTrue(r.validationLoss() > 0 && r.trainLoss() > 0, r.toString());
+      assertTrue(r.validationAuc() > 0 && r.validationAuc() < 1, r.toString());
+      assertTrue(r.trainAuc() > 0.5, "the model fits its training rows: " + r);
+      // 2250 training rows (every fourth row is held out), one epoch per round
+      assertEquals(2250, r.rows());
+    }
+    assertFalse(s.stoppedEarly());
+    // the merged model fits the training rows better than the held-out ones
+    int last = s.totalRounds() - 1;
+    assertTrue(s.trainAucHistory()[last] > s.validationAucHistory()[last]);
+  }
+
+  @Test
+  void aValidationFractionHoldsOutAboutThatShareOfTheRows() {
+    MultiEmbeddingModel m = overfitting().setValidationIndicatorCol("").setValidationFraction(0.3)
+        .setMaxIter(2).setPatience(10).fit(data);
+    TrainingSummary.Round r = m.summary().rounds().get(0);
+    // binomial(3000, 0.7): mean 2100, sd 25
+    assertTrue(Math.abs(r.rows() - 2100) < 100, "training rows " + r.rows());
+    assertTrue(Double.isFinite(r.validationLoss()) && Double.isFinite(r.validationAuc()));
+    // the split is a function of the seed: the same fit holds out the same rows
+    MultiEmbeddingModel again = overfitting().setValidationIndicatorCol("")
+        .setValidationFraction(0.3).setMaxIter(2).setPatience(10).fit(data);
+    assertEquals(r.rows(), again.summary().rounds().get(0).rows());
+    assertArrayEquals(m.getTable(0), again.getTable(0));
+  }
+
+  @Test
+  void withoutValidationTheSummaryHasNoValidationMetricsAndKeepsTheLastRound() {
+    MultiEmbeddingModel m = overfitting().setValidationIndicatorCol("").setMaxIter(2).fit(data);
+    TrainingSummary s = m.summary();
+    assertEquals(2, s.bestRound());
+    assertFalse(s.stoppedEarly());
+    assertTrue(Double.isNaN(s.validationLossHistory()[0]));
+    assertTrue(Double.isNaN(s.trainAucHistory()[0]));
+    assertEquals(3000, s.rounds().get(0).rows());
+  }
+
+  @Test
+  void validationRowsAreNotTrainedOn() {
+    // the held-out rows carry ids no training row has: their table rows must keep the initial values
+    Dataset<Row> shifted = data.withColumn("id", functions.when(functions.col("holdout"),
+        functions.col("id").plus(1000)).otherwise(functions.col("id")));
+    MultiEmbeddingModel m = overfitting().setNumCategories(1600, 4).setMaxIter(2).fit(shifted);
+    float[] t = m.getTable(0);
+    float[] init = io.fastembedding.model.ModelState.initial(m.modelSpec()).tables;
+    assertTrue(!Arrays.equals(Arrays.copyOf(init, 600 * 4), Arrays.copyOf(t, 600 * 4)),
+        "the training rows' ids were trained");
+    for (int x = 1000; x < 1600; x++) {
+      for (int k = 0; k < 4; k++) {
+        assertEquals(init[x * 4 + k], t[x * 4 + k], "row " + x + " was trained");
+      }
+    }
+  }
+}
