@@ -23,16 +23,7 @@ if [ $# -gt 0 ] && [[ "$1" != --* ]]; then
 fi
 mvn -q ${MVN_FLAGS:-} -pl examples -am package -DskipTests
 # Spark's own JVM flags (its launcher adds them to every JVM it starts)
-flags=(-XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector
-  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED
-  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
-  --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED
-  --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
-  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED
-  --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
-  --add-opens=java.base/sun.nio.cs=ALL-UNNAMED --add-opens=java.base/sun.security.action=ALL-UNNAMED
-  --add-opens=java.base/sun.util.calendar=ALL-UNNAMED -Djdk.reflect.useDirectMethodHandle=false
-  -Dio.netty.tryReflectionSetAccessible=true)
+source examples/spark-jvm-flags.sh
 cp="examples/target/classes:$(cat examples/target/classpath.txt)"
 exec java -Xmx${JOB_HEAP:-6g} "${flags[@]}" -Dlog4j2.configurationFile=examples/log4j2.properties \
   -cp "$cp" "io.fastembedding.examples.$job" "$@"

@@ -21,7 +21,9 @@ import org.apache.spark.sql.SparkSession;
 public final class FlightsDevices {
   private static final String USAGE = """
       FlightsDevices [--input examples/data/flights-3m.parquet] [--devices cpu,gpu] [--workers 2]
-                     [--epochs 10] [--local-master local[2]]""";
+                     [--epochs 10] [--local-master local[2]]
+        --devices takes device[:workers[:batch]] items, e.g. gpu:2,cpu:8,gpu:2:8192 (workers
+        defaults to --workers, batch to the stage's default)""";
 
   private FlightsDevices() {}
 
@@ -40,10 +42,16 @@ public final class FlightsDevices {
       Dataset<Row> test = indexer.transform(split[1]).select(concatCols(idx, "label")).cache();
       System.out.println(fmt("flights: %d training rows, %d test rows, master %s",
           train.count(), test.count(), spark.sparkContext().master()));
-      for (String device : a.get("devices").split(",")) {
+      for (String item : a.get("devices").split(",")) {
+        String[] dw = item.trim().split(":");
+        String device = dw[0];
+        int workers = Integer.parseInt(dw.length > 1 ? dw[1] : a.get("workers"));
         MultiEmbedding e = new MultiEmbedding().setInputCols(idx).setPredictionCol("p")
-            .setDevice(device.trim()).setNumWorkers(Integer.parseInt(a.get("workers")))
+            .setDevice(device).setNumWorkers(workers)
             .setMaxIter(Integer.parseInt(a.get("epochs"))).setSeed(42);
+        if (dw.length > 2) {
+          e.setBatchSize(Integer.parseInt(dw[2]));
+        }
         long t0 = System.nanoTime();
         MultiEmbeddingModel m;
         try {
@@ -56,12 +64,23 @@ public final class FlightsDevices {
         double auc = new BinaryClassificationEvaluator().setRawPredictionCol("p")
             .evaluate(m.transform(test));
         TrainingSummary s = m.summary();
-        System.out.println(fmt("device %s: fit %.1f s, test AUC %.4f, final loss %.4f", device,
-            fit, auc, s.lossHistory()[s.totalRounds() - 1]));
+        System.out.println(fmt("device %s, %d partitions, batch %d: fit %.1f s, test AUC %.4f, "
+            + "final loss %.4f", device, workers, e.getBatchSize(), fit, auc,
+            s.lossHistory()[s.totalRounds() - 1]));
         for (TrainingSummary.Round r : s.rounds()) {
           double taskRate = r.tasks().stream().mapToDouble(t -> t.rowsPerSecond()).sum();
           System.out.println(fmt("  round %2d: %.2f s, %.0f rows/s (tasks' own training: %.0f "
               + "rows/s summed)", r.round(), r.seconds(), r.rowsPerSecond(), taskRate));
+          // per executor: its rows over its slowest task's training time in the round
+          java.util.TreeMap<String, double[]> perExec = new java.util.TreeMap<>();
+          r.tasks().forEach(t -> {
+            double[] v = perExec.computeIfAbsent(t.executorId() + " " + t.device(),
+                k -> new double[2]);
+            v[0] += t.rows();
+            v[1] = Math.max(v[1], t.trainSeconds());
+          });
+          perExec.forEach((k, v) -> System.out.println(fmt("      executor %s: %.0f rows/s", k,
+              v[0] / v[1])));
         }
         s.devices().forEach(d -> System.out.println("  " + d));
       }

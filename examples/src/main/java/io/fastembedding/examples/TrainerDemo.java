@@ -30,8 +30,8 @@ public final class TrainerDemo {
     int trainRows = 400_000;
     int testRows = 100_000;
     RowBlock[] data = generate(sizes, trainRows + testRows, 2026);
-    RowBlock train = slice(data[0], 0, trainRows);
-    RowBlock test = slice(data[0], trainRows, testRows);
+    RowBlock train = data[0].slice(0, trainRows);
+    RowBlock test = data[0].slice(trainRows, testRows);
     System.out.printf("generated %,d training and %,d test rows, %d fields, table sizes %s%n",
         trainRows, testRows, n, java.util.Arrays.toString(sizes));
     for (HeadType head : new HeadType[] {HeadType.FM, HeadType.LINEAR}) {
@@ -100,12 +100,5 @@ public final class TrainerDemo {
 
   private static double gauss(SplittableRandom rnd) {
     return Math.sqrt(-2 * Math.log(1 - rnd.nextDouble())) * Math.cos(2 * Math.PI * rnd.nextDouble());
-  }
-
-  static RowBlock slice(RowBlock b, int start, int rows) {
-    int n = b.numFields;
-    int[] idx = java.util.Arrays.copyOfRange(b.indices, start * n, (start + rows) * n);
-    float[] labels = java.util.Arrays.copyOfRange(b.labels, start, start + rows);
-    return new RowBlock(n, 0, rows, idx, null, labels, null);
   }
 }

@@ -25,6 +25,24 @@ public interface Backend extends AutoCloseable {
    */
   void trainStep(RowBlock block, int start, int count);
 
+  /**
+   * One epoch over {@code block} in order: the same steps as calling {@link #trainStep} on
+   * {@code [0, b)}, {@code [b, 2b)}, ... with {@code b = batchSize}, the last batch holding the rest. A
+   * backend may override it to cut the per-step host cost (the CUDA backend uploads the block once),
+   * but must give the same result as that loop (bit for bit in deterministic mode).
+   */
+  default void trainEpoch(RowBlock block, int batchSize) {
+    if (block == null) {
+      throw new IllegalArgumentException("block must not be null");
+    }
+    if (batchSize <= 0) {
+      throw new IllegalArgumentException("batchSize must be > 0, got " + batchSize);
+    }
+    for (int start = 0; start < block.rows; start += batchSize) {
+      trainStep(block, start, Math.min(batchSize, block.rows - start));
+    }
+  }
+
   /** Loss accumulated since the last drain, and reset it. */
   LossSum drainLoss();
 

@@ -65,6 +65,21 @@ public final class RowBlock implements java.io.Serializable {
         withWeights ? new float[capacity] : null);
   }
 
+  /** A copy of rows {@code [start, start + count)} as a block of its own. */
+  public RowBlock slice(int start, int count) {
+    if (start < 0 || count < 0 || start + count > rows) {
+      throw new IndexOutOfBoundsException("rows [" + start + ", " + (start + count)
+          + ") are outside the block of " + rows + " rows");
+    }
+    return new RowBlock(numFields, numNumeric, count,
+        java.util.Arrays.copyOfRange(indices, start * numFields, (start + count) * numFields),
+        numNumeric > 0
+            ? java.util.Arrays.copyOfRange(numeric, start * numNumeric, (start + count) * numNumeric)
+            : null,
+        labels == null ? null : java.util.Arrays.copyOfRange(labels, start, start + count),
+        weights == null ? null : java.util.Arrays.copyOfRange(weights, start, start + count));
+  }
+
   public int index(int row, int field) {
     return indices[row * numFields + field];
   }

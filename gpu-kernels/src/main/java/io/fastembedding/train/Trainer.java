@@ -41,10 +41,7 @@ public final class Trainer {
     for (int e = firstEpoch; e < firstEpoch + config.epochs(); e++) {
       long t0 = System.nanoTime();
       RowBlock data = config.shuffle() ? shuffle(block, e) : block;
-      int bs = config.batchSize();
-      for (int start = 0; start < data.rows; start += bs) {
-        backend.trainStep(data, start, Math.min(bs, data.rows - start));
-      }
+      backend.trainEpoch(data, config.batchSize());
       LossSum loss = backend.drainLoss();
       out.add(new EpochStats(e, loss.mean(), data.rows, (System.nanoTime() - t0) / 1e9));
     }

@@ -28,6 +28,8 @@ class TrainerTest {
     double loss;
     double weight;
     long rows;
+    /** The batch size of every trainEpoch call, in order. */
+    final List<Integer> epochCalls = new ArrayList<>();
 
     Recorder(ModelSpec spec) {
       this.spec = spec;
@@ -59,6 +61,12 @@ class TrainerTest {
       }
       rows += count;
       current.add(ids);
+    }
+
+    @Override
+    public void trainEpoch(RowBlock b, int batchSize) {
+      epochCalls.add(batchSize);
+      Backend.super.trainEpoch(b, batchSize);
     }
 
     @Override
@@ -129,6 +137,8 @@ class TrainerTest {
     List<EpochStats> stats = new Trainer(rec, new TrainerConfig(10, 3, true, 42)).train(block());
     assertEquals(3, stats.size());
     assertEquals(3, rec.epochs.size());
+    // one trainEpoch per epoch, so a backend that overrides it serves the whole epoch
+    assertEquals(List.of(10, 10, 10), rec.epochCalls);
     int[] identity = new int[ROWS];
     Arrays.setAll(identity, i -> i);
     for (int e = 0; e < 3; e++) {

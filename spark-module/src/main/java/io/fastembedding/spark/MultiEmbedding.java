@@ -15,6 +15,7 @@ import io.fastembedding.spark.data.PartitionData;
 import io.fastembedding.spark.data.TableSizes;
 import io.fastembedding.spark.device.DeviceRequest;
 import io.fastembedding.spark.device.GpuConfigCheck;
+import io.fastembedding.spark.discovery.GpuTrainingPlan;
 import io.fastembedding.spark.merge.HeadPiece;
 import io.fastembedding.spark.merge.MergedShard;
 import io.fastembedding.spark.merge.RowMerger;
@@ -37,6 +38,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -770,8 +772,12 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     SparkContext sc = dataset.sparkSession().sparkContext();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(sc);
     boolean local = GpuConfigCheck.isLocalMode(sc.master());
+    GpuTrainingPlan gpuPlan = GpuTrainingPlan.decide(sc.getConf(), sc.version(),
+        getGpuResourceName(), getDevice());
     GpuConfigCheck.check(sc.conf(), sc.master(), getDevice(), getGpuResourceName(),
-        Backends::cudaDeviceCount, Backends::cudaUnavailableReason);
+        gpuPlan.profile().isPresent(), Backends::cudaDeviceCount, Backends::cudaUnavailableReason);
+    LOG.info("MultiEmbedding {}: {}", uid, gpuPlan.description());
+    gpuPlan.warnings().forEach(w -> LOG.warn("MultiEmbedding {}: {}", uid, w));
 
     TableSizes known = TableSizes.beforeScan(schema, cols,
         isDefined(numCategories) ? getNumCategories() : null);
@@ -874,7 +880,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
           .optimizer(OptimizerSpec.of(OptimizerType.fromId(getOptimizer()), (float) getStepSize(),
               (float) getRegParam()))
           .initStd((float) getInitStd()).seed(getSeed()).build();
-      Trained trained = train(jsc, blocks, spec, local, fitId,
+      Trained trained = train(jsc, blocks, spec, local, fitId, gpuPlan,
           validation != BlockColumns.Validation.NONE);
       MultiEmbeddingModel model = new MultiEmbeddingModel(uid, ModelData.of(trained.state(),
           sizes.validCounts, keep, mean, std));
@@ -940,7 +946,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
 
   /** The rounds: broadcast, train every partition, merge by shard, until maxIter epochs. */
   private Trained train(JavaSparkContext jsc, JavaRDD<PartitionData> blocks, ModelSpec spec,
-      boolean local, String fitId, boolean validate) {
+      boolean local, String fitId, GpuTrainingPlan gpuPlan, boolean validate) {
     SparkContext sc = jsc.sc();
     int epochsTotal = getMaxIter();
     int per = getEpochsPerMerge();
@@ -968,8 +974,10 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       try {
         TrainRound round = new TrainRound(fitId, bc, plan, getBatchSize(), epochs, done, getSeed(),
             getDeterministic(), req, backendFactory, reports);
-        merged = blocks.mapPartitionsToPair(round)
-            .groupByKey(plan.numShards() + 1)
+        JavaPairRDD<Integer, Serializable> trainedPieces = blocks.mapPartitionsToPair(round);
+        // only the training stage holds one GPU per task, not the block conversion or the merge
+        gpuPlan.applyTo(trainedPieces);
+        merged = trainedPieces.groupByKey(plan.numShards() + 1)
             .map(new MergeShards(plan, spec.optimizer()))
             .collect();
       } finally {

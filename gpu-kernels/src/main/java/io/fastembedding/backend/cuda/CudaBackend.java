@@ -124,6 +124,24 @@ public final class CudaBackend implements Backend {
   private final PinnedBuffer outHost;
   private int capacityRows;
 
+  // trainEpoch: the whole shuffled block on the device, batch after batch in the staging layout
+  private final DeviceBuffer epochDev;
+  private final PinnedBuffer[] epochHost = new PinnedBuffer[2];
+  private final CUevent[] chunkCopied = {new CUevent(), new CUevent()};
+  private final boolean[] chunkSlotUsed = new boolean[2];
+  /** Recorded after an epoch's last step: the next epoch's upload must not overwrite what it reads. */
+  private final CUevent epochRead = new CUevent();
+  private boolean epochReadRecorded;
+  private boolean warnedEpochFallback;
+  /**
+   * Bytes of one pinned upload chunk of trainEpoch: small enough that a chunk's steps overlap the
+   * staging of the next one (8 MiB left the last chunks of a batch-8192 epoch without overlap);
+   * tests lower it to cover several chunks.
+   */
+  static volatile long epochChunkBytes = 1L << 20;
+  /** Device memory trainEpoch leaves free when it sizes the block's buffer. */
+  private static final long EPOCH_HEADROOM_BYTES = 256L << 20;
+
   /** The legacy default stream (handle 0), where synchronous copies run. */
   private static final CUstream DEFAULT_STREAM = new CUstream();
   private final CUstream compute = new CUstream();
@@ -244,6 +262,10 @@ public final class CudaBackend implements Backend {
       batchDev[1] = buf("batchB", 0);
       batchHost[0] = new PinnedBuffer(ctx, "stagingA");
       batchHost[1] = new PinnedBuffer(ctx, "stagingB");
+      epochDev = new DeviceBuffer(ctx, "epochBatches");
+      all.add(epochDev);
+      epochHost[0] = new PinnedBuffer(ctx, "epochStagingA");
+      epochHost[1] = new PinnedBuffer(ctx, "epochStagingB");
       outHost = new PinnedBuffer(ctx, "resultStaging");
 
       Cu.check(JCudaDriver.cuStreamCreate(compute, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate",
@@ -255,7 +277,11 @@ public final class CudaBackend implements Backend {
             ctx.describe());
         Cu.check(JCudaDriver.cuEventCreate(computeDone[s], CUevent_flags.CU_EVENT_DISABLE_TIMING),
             "cuEventCreate", ctx.describe());
+        Cu.check(JCudaDriver.cuEventCreate(chunkCopied[s], CUevent_flags.CU_EVENT_DISABLE_TIMING),
+            "cuEventCreate", ctx.describe());
       }
+      Cu.check(JCudaDriver.cuEventCreate(epochRead, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate",
+          ctx.describe());
       Cu.check(JCudaDriver.cuMemcpyHtoD(meta.ptr(), Pointer.to(ms[0]), ms[0].length * 4L), "cuMemcpyHtoD",
           "field metadata on " + ctx.describe());
       Cu.check(JCudaDriver.cuMemcpyHtoD(slots.ptr(), Pointer.to(ms[1]), ms[1].length * 4L), "cuMemcpyHtoD",
@@ -394,6 +420,129 @@ public final class CudaBackend implements Backend {
     Cu.check(JCudaDriver.cuEventRecord(computeDone[s], compute), "cuEventRecord", ctx.describe());
     slotUsed[s] = true;
     rowsSinceDrain += count;
+  }
+
+  /**
+   * The epoch of {@link Backend#trainEpoch} with the host out of the per-step path: the block is staged
+   * into pinned chunks and uploaded once, batch after batch in the staging layout, each chunk's copy
+   * overlapping the steps of the chunk before; then each step costs two driver calls, a device-to-device
+   * copy of its batch into the step graph's input buffer and the graph launch. The steps are the same
+   * graphs on the same bytes as {@link #trainStep}'s, so deterministic results are bit-identical. When
+   * the device cannot hold the block it falls back to the per-step loop.
+   */
+  @Override
+  public void trainEpoch(RowBlock block, int batchSize) {
+    checkOpen();
+    if (batchSize <= 0) {
+      throw new IllegalArgumentException("batchSize must be > 0, got " + batchSize);
+    }
+    checkBlock(block, 0, block == null ? 0 : block.rows, true);
+    int rows = block.rows;
+    if (rows == 0) {
+      return;
+    }
+    ctx.makeCurrent();
+    int bs = Math.min(batchSize, rows);
+    ensureCapacity(bs);
+    boolean weights = block.weights != null;
+    int batches = (int) (((long) rows + bs - 1) / bs);
+    int lastCount = rows - (batches - 1) * bs;
+    Staging full = new Staging(bs, weights);
+    Staging last = lastCount == bs ? full : new Staging(lastCount, weights);
+    long stride = (full.total + 255) / 256 * 256;
+    long need = (batches - 1) * stride + last.total;
+    if (!reserveEpochBuffer(need)) {
+      Backend.super.trainEpoch(block, batchSize);
+      return;
+    }
+    int perChunk = (int) Math.max(1, Math.min(batches, epochChunkBytes / stride));
+    for (int q = 0; q < 2; q++) {
+      if (chunkSlotUsed[q]) {
+        // a growing staging chunk is freed: the last epoch's copy out of it must have landed
+        Cu.check(JCudaDriver.cuEventSynchronize(chunkCopied[q]), "cuEventSynchronize",
+            "epoch staging chunk " + q + " on " + ctx.describe());
+        chunkSlotUsed[q] = false;
+      }
+      epochHost[q].ensure(perChunk * stride);
+    }
+    if (epochReadRecorded) {
+      // the previous epoch's steps read the buffer this upload overwrites
+      Cu.check(JCudaDriver.cuStreamWaitEvent(copy, epochRead, 0), "cuStreamWaitEvent",
+          "epoch upload after the previous epoch on " + ctx.describe());
+    }
+    CUdeviceptr input = batchDev[0].ptr();
+    int p = 0;
+    // the first chunks are small and double up to perChunk, so the device starts after a batch's
+    // staging rather than a whole chunk's
+    int grow = Math.max(1, (int) Math.min(perChunk, (256L << 10) / stride));
+    for (int b0 = 0; b0 < batches; b0 += grow, grow = Math.min(perChunk, 2 * grow), p ^= 1) {
+      int b1 = Math.min(batches, b0 + grow);
+      if (chunkSlotUsed[p]) {
+        Cu.check(JCudaDriver.cuEventSynchronize(chunkCopied[p]), "cuEventSynchronize",
+            "epoch staging chunk " + p + " on " + ctx.describe());
+      }
+      PinnedBuffer host = epochHost[p];
+      for (int b = b0; b < b1; b++) {
+        boolean isLast = b == batches - 1;
+        fillStaging(host, (b - b0) * stride, isLast ? last : full, block, b * bs, isLast ? lastCount : bs, true);
+      }
+      long bytes = (long) (b1 - 1 - b0) * stride + (b1 == batches ? last.total : full.total);
+      Cu.check(JCudaDriver.cuMemcpyHtoDAsync(epochDev.at(b0 * stride), host.ptr(), bytes, copy),
+          "cuMemcpyHtoDAsync", "epoch chunk of batches [" + b0 + ", " + b1 + ") (" + bytes + " bytes) to "
+              + ctx.describe());
+      Cu.check(JCudaDriver.cuEventRecord(chunkCopied[p], copy), "cuEventRecord", ctx.describe());
+      chunkSlotUsed[p] = true;
+      Cu.check(JCudaDriver.cuStreamWaitEvent(compute, chunkCopied[p], 0), "cuStreamWaitEvent", ctx.describe());
+      for (int b = b0; b < b1; b++) {
+        boolean isLast = b == batches - 1;
+        Staging st = isLast ? last : full;
+        int count = isLast ? lastCount : bs;
+        int r = JCudaDriver.cuMemcpyDtoDAsync(input, epochDev.at(b * stride), st.total, compute);
+        if (r != 0) {  // the message only on failure: this is the per-step path
+          Cu.check(r, "cuMemcpyDtoDAsync", "batch " + b + " of the epoch (" + st.total + " bytes) on "
+              + ctx.describe());
+        }
+        step(batchDev[0], st, count);
+      }
+    }
+    Cu.check(JCudaDriver.cuEventRecord(epochRead, compute), "cuEventRecord", ctx.describe());
+    epochReadRecorded = true;
+    // trainStep's next copy into device slot 0 must wait for these steps too
+    Cu.check(JCudaDriver.cuEventRecord(computeDone[0], compute), "cuEventRecord", ctx.describe());
+    slotUsed[0] = true;
+    rowsSinceDrain += rows;
+  }
+
+  /**
+   * Makes the epoch buffer hold {@code bytes}, or returns false when the device lacks the memory
+   * (keeping {@link #EPOCH_HEADROOM_BYTES} free for the rest of the process).
+   */
+  private boolean reserveEpochBuffer(long bytes) {
+    if (epochDev.allocated() && epochDev.capacity() >= bytes) {
+      return true;
+    }
+    syncAll("growing the epoch buffer");
+    epochDev.free();
+    epochReadRecorded = false;
+    long[] mem = ctx.memInfo();
+    boolean fits = mem[0] < 0 || bytes + EPOCH_HEADROOM_BYTES <= mem[0];
+    if (fits) {
+      try {
+        epochDev.ensure(bytes);
+        return true;
+      } catch (CudaException e) {
+        if (e.code() != jcuda.driver.CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
+          throw e;
+        }
+      }
+    }
+    if (!warnedEpochFallback) {
+      warnedEpochFallback = true;
+      System.getLogger(CudaBackend.class.getName()).log(System.Logger.Level.WARNING,
+          "trainEpoch: a block of " + bytes + " bytes (" + DeviceBuffer.mib(bytes) + ") does not fit on "
+              + ctx.describe() + " with " + mem[0] + " bytes free; training it step by step from host memory");
+    }
+    return false;
   }
 
   @Override
@@ -685,15 +834,21 @@ public final class CudaBackend implements Backend {
 
   private void fillStaging(PinnedBuffer host, Staging st, RowBlock block, int start, int count,
       boolean labels) {
-    host.ints().put((int) (st.idxOff / 4), block.indices, start * n, count * n);
+    fillStaging(host, 0, st, block, start, count, labels);
+  }
+
+  /** Writes a batch in the layout {@code st} at byte {@code base} of {@code host} (base a multiple of 16). */
+  private void fillStaging(PinnedBuffer host, long base, Staging st, RowBlock block, int start, int count,
+      boolean labels) {
+    host.ints().put((int) ((base + st.idxOff) / 4), block.indices, start * n, count * n);
     if (labels && block.labels != null) {
-      host.floats().put((int) (st.labelOff / 4), block.labels, start, count);
+      host.floats().put((int) ((base + st.labelOff) / 4), block.labels, start, count);
     }
     if (st.weights) {
-      host.floats().put((int) (st.weightOff / 4), block.weights, start, count);
+      host.floats().put((int) ((base + st.weightOff) / 4), block.weights, start, count);
     }
     if (k > 0) {
-      host.floats().put((int) (st.numericOff / 4), block.numeric, start * k, count * k);
+      host.floats().put((int) ((base + st.numericOff) / 4), block.numeric, start * k, count * k);
     }
   }
 
@@ -815,15 +970,17 @@ public final class CudaBackend implements Backend {
       Cu.check(r, "cuGraphInstantiate", "training step of " + count + " rows on " + ctx.describe());
       List<String> kernels = new ArrayList<>(recentKernels).subList(Math.min(before, recentKernels.size()),
           recentKernels.size());
-      g = new StepGraphs.Entry(exec, String.join(", ", kernels));
+      g = new StepGraphs.Entry(exec, "step graph [" + String.join(", ", kernels) + "]");
       if (graphs.size() >= MAX_GRAPHS) {
         syncCompute("retiring a step graph");
       }
       graphs.put(key, g);
     }
-    Cu.check(JCudaDriver.cuGraphLaunch(g.exec(), compute), "cuGraphLaunch",
-        "training step graph [" + g.kernels() + "] of " + count + " rows on " + ctx.describe());
-    noteKernel("step graph [" + g.kernels() + "]");
+    int r = JCudaDriver.cuGraphLaunch(g.exec(), compute);
+    if (r != 0) {  // the message only on failure: a string per step costs the host time graphs save
+      Cu.check(r, "cuGraphLaunch", "training " + g.kernels() + " of " + count + " rows on " + ctx.describe());
+    }
+    noteKernel(g.kernels());
   }
 
   private void runTrainStep(DeviceBuffer batch, Staging st, int count) {
@@ -1163,7 +1320,7 @@ public final class CudaBackend implements Backend {
     for (DeviceBuffer b : all) {
       b.free();
     }
-    for (PinnedBuffer p : new PinnedBuffer[] {batchHost[0], batchHost[1], outHost}) {
+    for (PinnedBuffer p : new PinnedBuffer[] {batchHost[0], batchHost[1], outHost, epochHost[0], epochHost[1]}) {
       if (p != null) {
         p.free();
       }
@@ -1171,7 +1328,9 @@ public final class CudaBackend implements Backend {
     for (int s = 0; s < 2; s++) {
       destroy(h2dDone[s]);
       destroy(computeDone[s]);
+      destroy(chunkCopied[s]);
     }
+    destroy(epochRead);
     destroyStream(compute);
     destroyStream(copy);
   }

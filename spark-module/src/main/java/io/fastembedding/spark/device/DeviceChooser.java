@@ -1,5 +1,7 @@
 package io.fastembedding.spark.device;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
@@ -19,6 +21,37 @@ import org.apache.spark.resource.ResourceInformation;
 public final class DeviceChooser {
   private DeviceChooser() {}
 
+  /**
+   * Every device the task should train on: one per GPU address when the task holds several (an
+   * executor's GPUs are all used, one backend each, not only the first), else {@link #choose}'s one.
+   */
+  public static List<DeviceChoice> chooseAll(DeviceRequest req, int partition,
+      Map<String, ResourceInformation> resources, IntSupplier cudaDeviceCount,
+      Supplier<String> cudaUnavailableReason) {
+    ResourceInformation info = resources == null ? null : resources.get(req.resourceName());
+    if (!"cpu".equals(req.device()) && info != null && info.addresses().length > 1
+        && cudaDeviceCount.getAsInt() > 0) {
+      String[] addresses = info.addresses();
+      List<DeviceChoice> out = new ArrayList<>(addresses.length);
+      for (int i = 0; i < addresses.length; i++) {
+        out.add(DeviceChoice.gpu(ordinal(req, addresses[i]), "task resource '" + req.resourceName()
+            + "' address " + addresses[i] + " (" + (i + 1) + " of " + addresses.length + ")"));
+      }
+      return out;
+    }
+    return List.of(choose(req, partition, resources, cudaDeviceCount, cudaUnavailableReason));
+  }
+
+  private static int ordinal(DeviceRequest req, String address) {
+    try {
+      return Integer.parseInt(address.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalStateException("the task's '" + req.resourceName() + "' resource address '"
+          + address + "' is not a CUDA device ordinal; the discovery script must print ordinals "
+          + "such as {\"name\":\"gpu\",\"addresses\":[\"0\",\"1\"]}", e);
+    }
+  }
+
   public static DeviceChoice choose(DeviceRequest req, int partition,
       Map<String, ResourceInformation> resources, IntSupplier cudaDeviceCount,
       Supplier<String> cudaUnavailableReason) {
@@ -30,14 +63,7 @@ public final class DeviceChooser {
     ResourceInformation info = resources == null ? null : resources.get(req.resourceName());
     if (info != null && info.addresses().length > 0) {
       String address = info.addresses()[0];
-      int ordinal;
-      try {
-        ordinal = Integer.parseInt(address.trim());
-      } catch (NumberFormatException e) {
-        throw new IllegalStateException("the task's '" + req.resourceName() + "' resource address '"
-            + address + "' is not a CUDA device ordinal; the discovery script must print ordinals "
-            + "such as {\"name\":\"gpu\",\"addresses\":[\"0\",\"1\"]}", e);
-      }
+      int ordinal = ordinal(req, address);
       if (cudaDeviceCount.getAsInt() > 0) {
         return DeviceChoice.gpu(ordinal, "task resource '" + req.resourceName() + "' address "
             + address);
@@ -46,7 +72,7 @@ public final class DeviceChooser {
         throw new IllegalStateException("device = gpu: Spark gave this task GPU address " + address
             + ", but CUDA is not usable on this executor: " + cudaUnavailableReason.get());
       }
-      return DeviceChoice.cpu("device = auto and CUDA unusable here ("
+      return DeviceChoice.cpuFallback("device = auto and CUDA unusable here ("
           + cudaUnavailableReason.get() + ")");
     }
     if (req.localMode()) {
@@ -60,7 +86,7 @@ public final class DeviceChooser {
         throw new IllegalStateException("device = gpu, but no CUDA device is usable in this JVM: "
             + cudaUnavailableReason.get());
       }
-      return DeviceChoice.cpu("device = auto and no CUDA device ("
+      return DeviceChoice.cpuFallback("device = auto and no CUDA device ("
           + cudaUnavailableReason.get() + ")");
     }
     if (required) {

@@ -18,6 +18,16 @@ public final class GpuConfigCheck {
 
   public static void check(SparkConf conf, String master, String device, String resourceName,
       IntSupplier cudaDeviceCount, Supplier<String> cudaUnavailableReason) {
+    check(conf, master, device, resourceName, false, cudaDeviceCount, cudaUnavailableReason);
+  }
+
+  /**
+   * As {@link #check(SparkConf, String, String, String, IntSupplier, Supplier)}, where
+   * {@code trainingProfile} says the training stage gets its own ResourceProfile with one GPU per
+   * task (see {@code GpuTrainingPlan}), which schedules GPUs even without a task amount.
+   */
+  public static void check(SparkConf conf, String master, String device, String resourceName,
+      boolean trainingProfile, IntSupplier cudaDeviceCount, Supplier<String> cudaUnavailableReason) {
     String taskAmount = "spark.task.resource." + resourceName + ".amount";
     boolean local = isLocalMode(master);
     if (local && conf.contains(taskAmount)) {
@@ -37,7 +47,7 @@ public final class GpuConfigCheck {
       }
       return;
     }
-    if (!conf.contains(taskAmount)) {
+    if (!conf.contains(taskAmount) && !trainingProfile) {
       throw new IllegalArgumentException("device = gpu, but Spark schedules no GPUs to tasks: "
           + taskAmount + " is not set. Set spark.executor.resource." + resourceName + ".amount, "
           + taskAmount + " and a discovery script (spark.executor.resource." + resourceName

@@ -4,6 +4,7 @@ import io.fastembedding.backend.Backend;
 import io.fastembedding.backend.BackendOptions;
 import io.fastembedding.backend.Backends;
 import io.fastembedding.backend.InputValidator;
+import io.fastembedding.backend.RowBlock;
 import io.fastembedding.backend.TouchedRows;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
@@ -71,6 +72,13 @@ public final class TrainRound
     this.reports = reports;
   }
 
+  /**
+   * Piece ids of a task that trains on several devices: sub-block {@code s} of partition {@code p}
+   * sends its rows as piece {@code p + s * SUB_BLOCK_STRIDE}, so the merge averages the sub-blocks
+   * like partitions; sub-block 0 keeps the partition's own id.
+   */
+  static final int SUB_BLOCK_STRIDE = 1 << 20;
+
   @Override
   public Iterator<Tuple2<Integer, Serializable>> call(Iterator<PartitionData> it) {
     if (!it.hasNext()) {
@@ -80,49 +88,148 @@ public final class TrainRound
     if (pd.block.rows == 0) {
       return Collections.emptyIterator();
     }
-    ModelState state = model.value();
-    ModelSpec spec = state.spec;
     if (firstEpoch == 0) {
       // the block is cached across rounds: validate it once, before its first training
-      InputValidator.validateForTraining(spec, pd.block);
+      InputValidator.validateForTraining(model.value().spec, pd.block);
     }
     TaskContext ctx = TaskContext.get();
-    DeviceChoice choice = DeviceChooser.choose(deviceRequest, pd.partition,
+    List<DeviceChoice> choices = DeviceChooser.chooseAll(deviceRequest, pd.partition,
         ctx == null ? null : ctx.resourcesJMap(), CudaProbe::deviceCount, CudaProbe::reason);
-    int cpus = ctx == null ? 1 : ctx.cpus();
+    for (DeviceChoice c : choices) {
+      if (c.fallback() && WARNED_FALLBACK.compareAndSet(false, true)) {
+        LOG.warn("{}: training on the CPU in this executor", c.why());
+      }
+    }
+    return train(pd, choices, ctx == null ? 1 : ctx.cpus());
+  }
+
+  /**
+   * Trains one partition's block from the broadcast model on the given devices (one share of the
+   * rows each) and returns its shard pieces and head pieces. {@link #call} chooses the devices from
+   * the task's resources; this is the rest, callable with devices chosen elsewhere.
+   */
+  public Iterator<Tuple2<Integer, Serializable>> train(PartitionData pd, List<DeviceChoice> choices,
+      int cpus) {
+    ModelState state = model.value();
+    long t0 = System.nanoTime();
+    int k = Math.min(choices.size(), pd.block.rows);
+    List<Local> results;
+    if (k <= 1) {
+      results = List.of(trainOn(pd.block, pd.weightSum, pd.partition, state, choices.get(0), cpus));
+    } else {
+      results = trainOnEach(pd, state, choices.subList(0, k));
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    long rows = 0;
+    double loss = 0;
+    double weight = 0;
+    StringBuilder device = new StringBuilder();
+    StringBuilder why = new StringBuilder();
+    for (Local r : results) {
+      for (EpochStats e : r.stats) {
+        rows += e.rows();
+        loss += e.meanLoss() * r.weightSum;
+      }
+      weight += r.weightSum * r.stats.size();
+      device.append(device.length() == 0 ? "" : " + ").append(r.device);
+      why.append(why.length() == 0 ? "" : "; ").append(r.why);
+    }
+    String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
+    reports.add(new TaskReport(pd.partition, executor, hostName(), device.toString(),
+        why.toString(), rows, loss, weight, seconds));
+    List<Tuple2<Integer, Serializable>> out = new ArrayList<>();
+    for (int s = 0; s < results.size(); s++) {
+      int piece = pd.partition + s * SUB_BLOCK_STRIDE;
+      TouchedRows touched = results.get(s).touched;
+      for (ShardPiece p : ShardPiece.split(touched, plan, piece)) {
+        out.add(new Tuple2<>(p.shard, p));
+      }
+      out.add(new Tuple2<>(plan.numShards(), new HeadPiece(piece, touched.head,
+          touched.headAccum)));
+    }
+    return out.iterator();
+  }
+
+  /** What one backend made of one (sub-)block. */
+  private record Local(TouchedRows touched, List<EpochStats> stats, double weightSum, String device,
+      String why) {}
+
+  /**
+   * A task holding several GPUs cuts its block into one contiguous share per device and trains the
+   * shares at once, one thread and one backend each; the merge then averages them like partitions.
+   */
+  private List<Local> trainOnEach(PartitionData pd, ModelState state, List<DeviceChoice> choices) {
+    int k = choices.size();
+    int rows = pd.block.rows;
+    List<Local> results = new ArrayList<>(Collections.nCopies(k, null));
+    List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
+    List<Thread> threads = new ArrayList<>(k);
+    for (int s = 0; s < k; s++) {
+      int sub = s;
+      int lo = (int) ((long) rows * s / k);
+      int hi = (int) ((long) rows * (s + 1) / k);
+      Thread t = new Thread(() -> {
+        try {
+          RowBlock share = pd.block.slice(lo, hi - lo);
+          results.set(sub, trainOn(share, weightSum(share), pd.partition + sub * SUB_BLOCK_STRIDE,
+              state, choices.get(sub), 1));
+        } catch (Throwable e) {
+          failures.add(e);
+        }
+      }, "fast-embedding-train-" + pd.partition + "-" + choices.get(s).key());
+      threads.add(t);
+      t.start();
+    }
+    for (Thread t : threads) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while training on several GPUs", e);
+      }
+    }
+    if (!failures.isEmpty()) {
+      Throwable f = failures.get(0);
+      if (f instanceof RuntimeException re) {
+        throw re;
+      }
+      if (f instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException(f);
+    }
+    return results;
+  }
+
+  private static double weightSum(RowBlock b) {
+    if (b.weights == null) {
+      return b.rows;
+    }
+    double s = 0;
+    for (int r = 0; r < b.rows; r++) {
+      s += b.weights[r];
+    }
+    return s;
+  }
+
+  /** Trains {@code block} on one device from the broadcast state and exports what it touched. */
+  private Local trainOn(RowBlock block, double weightSum, int shuffleStream, ModelState state,
+      DeviceChoice choice, int cpus) {
     String poolKey = choice.key();
     BackendPool.Entry entry = BackendPool.take(fitId, poolKey);
     if (entry == null) {
-      entry = open(spec, choice, cpus);
+      entry = open(state.spec, choice, cpus);
     }
     Backend backend = entry.backend();
     boolean ok = false;
     try {
-      long t0 = System.nanoTime();
       backend.importState(state);
       Trainer trainer = new Trainer(backend, new TrainerConfig(batchSize, epochs, true,
-          seed * 0x9E3779B97F4A7C15L + pd.partition));
-      List<EpochStats> stats = trainer.trainValidated(pd.block, firstEpoch);
+          seed * 0x9E3779B97F4A7C15L + shuffleStream));
+      List<EpochStats> stats = trainer.trainValidated(block, firstEpoch);
       TouchedRows touched = backend.exportTouched(true);
-      double seconds = (System.nanoTime() - t0) / 1e9;
-      long rows = 0;
-      double loss = 0;
-      for (EpochStats e : stats) {
-        rows += e.rows();
-        loss += e.meanLoss() * pd.weightSum;
-      }
-      String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
-      String host = hostName();
-      reports.add(new TaskReport(pd.partition, executor, host, backend.device(), entry.why(), rows,
-          loss, pd.weightSum * stats.size(), seconds));
-      List<Tuple2<Integer, Serializable>> out = new ArrayList<>();
-      for (ShardPiece p : ShardPiece.split(touched, plan, pd.partition)) {
-        out.add(new Tuple2<>(p.shard, p));
-      }
-      out.add(new Tuple2<>(plan.numShards(), new HeadPiece(pd.partition, touched.head,
-          touched.headAccum)));
       ok = true;
-      return out.iterator();
+      return new Local(touched, stats, weightSum, backend.device(), entry.why());
     } finally {
       if (ok) {
         BackendPool.give(fitId, poolKey, entry);

@@ -106,6 +106,15 @@ class DeviceChoiceTest {
   }
 
   @Test
+  void aTrainingProfileSchedulesGpusWithoutATaskAmount() {
+    SparkConf conf = new SparkConf().set("spark.executor.resource.gpu.amount", "2");
+    // no task amount, but the training stage's own profile gives each task one GPU
+    GpuConfigCheck.check(conf, "yarn", "gpu", "gpu", true, () -> 0, () -> null);
+    assertThrows(IllegalArgumentException.class,
+        () -> GpuConfigCheck.check(conf, "yarn", "gpu", "gpu", false, () -> 0, () -> null));
+  }
+
+  @Test
   void gpuInLocalModeNeedsCuda() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> GpuConfigCheck.check(new SparkConf(), "local[2]", "gpu", "gpu", () -> 0,

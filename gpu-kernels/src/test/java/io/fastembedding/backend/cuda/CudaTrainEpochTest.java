@@ -1,0 +1,164 @@
+package io.fastembedding.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.fastembedding.backend.BackendOptions;
+import io.fastembedding.backend.LossSum;
+import io.fastembedding.backend.RowBlock;
+import io.fastembedding.model.HeadType;
+import io.fastembedding.model.LossType;
+import io.fastembedding.model.ModelSpec;
+import io.fastembedding.model.ModelState;
+import io.fastembedding.optim.OptimizerSpec;
+import io.fastembedding.optim.OptimizerType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link CudaBackend#trainEpoch} (the block uploaded once, steps replayed from device memory) against the
+ * per-step loop of {@link CudaBackend#trainStep} on a second backend of the same type: bit for bit in
+ * deterministic mode, within the rounding of reordered atomics otherwise. Skipped without a GPU.
+ */
+class CudaTrainEpochTest {
+  private static final long SEED = Long.getLong("fastembedding.test.seed", System.nanoTime());
+  /** 2 full epochs of 2500 rows in batches of 256: 9 full batches and one of 196. */
+  private static final int ROWS = 2500;
+  private static final int BATCH = 256;
+  /** A chunk of about two batches, so an epoch's upload takes several chunks and both staging slots. */
+  private static final long SMALL_CHUNK = 16 * 1024;
+
+  @BeforeEach
+  void needGpu() {
+    assumeTrue(CudaDevices.count() > 0,
+        () -> "GPU tests skipped: no CUDA device (" + CudaDevices.unavailableReason() + ")");
+  }
+
+  static Stream<Arguments> cases() {
+    List<Arguments> out = new ArrayList<>();
+    int i = 0;
+    for (HeadType h : HeadType.values()) {
+      for (OptimizerType o : OptimizerType.values()) {
+        // weights and numeric features on and off across the grid, one or several upload chunks
+        out.add(Arguments.of(h, o, i % 2 == 0, i % 3 != 0, i % 2 == 1));
+        i++;
+      }
+    }
+    return out.stream();
+  }
+
+  static ModelSpec spec(HeadType head, OptimizerType opt, boolean numeric, long seed) {
+    int[] sizes = head == HeadType.LINEAR ? new int[] {5, 40, 200, 1000} : new int[] {50, 7, 300};
+    int[] dims = head == HeadType.FM ? new int[] {8, 8, 8} : head == HeadType.LINEAR ? new int[] {1, 2, 4, 8}
+        : new int[] {4, 3, 8};
+    return ModelSpec.builder(sizes, dims).numNumeric(numeric ? 2 : 0).head(head).hiddenLayers(16, 8)
+        .loss(head == HeadType.LINEAR ? LossType.SQUARED : LossType.LOGISTIC)
+        .optimizer(OptimizerSpec.of(opt, opt == OptimizerType.SGD ? 0.5f : 0.05f, 0.01f)).initStd(0.1f)
+        .seed(seed).build();
+  }
+
+  private static void stepLoop(CudaBackend b, RowBlock block, int batch) {
+    for (int start = 0; start < block.rows; start += batch) {
+      b.trainStep(block, start, Math.min(batch, block.rows - start));
+    }
+  }
+
+  /**
+   * Two epochs on two different blocks (as the trainer's reshuffles give), then a plain step, which
+   * must see the epoch's writes and not race its reads of the shared input buffer.
+   */
+  private static void run(CudaBackend epoch, CudaBackend loop, RowBlock a, RowBlock b) {
+    epoch.trainEpoch(a, BATCH);
+    epoch.trainEpoch(b, BATCH);
+    epoch.trainStep(a, 17, 100);
+    stepLoop(loop, a, BATCH);
+    stepLoop(loop, b, BATCH);
+    loop.trainStep(a, 17, 100);
+  }
+
+  @ParameterizedTest(name = "{0} {1} weights={2} numeric={3} severalChunks={4}")
+  @MethodSource("cases")
+  void deterministicEpochIsBitIdenticalToTheStepLoop(HeadType head, OptimizerType opt, boolean weights,
+      boolean numeric, boolean severalChunks) {
+    long seed = SEED + 31L * (head.ordinal() * 10 + opt.ordinal());
+    String what = head.id() + "/" + opt.id() + " weights=" + weights + " numeric=" + numeric + " (seed " + seed
+        + ")";
+    ModelSpec spec = spec(head, opt, numeric, seed);
+    SplittableRandom rnd = new SplittableRandom(seed);
+    RowBlock a = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
+    RowBlock b = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
+    long saved = CudaBackend.epochChunkBytes;
+    if (severalChunks) {
+      CudaBackend.epochChunkBytes = SMALL_CHUNK;
+    }
+    try (CudaBackend epoch = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
+        CudaBackend loop = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+      run(epoch, loop, a, b);
+      ModelState s = loop.exportState();
+      assertFalse(s.bitEquals(ModelState.initial(spec)), what + ": training changed nothing");
+      assertTrue(epoch.exportState().bitEquals(s), what + ": trainEpoch differs from the trainStep loop");
+      LossSum le = epoch.drainLoss();
+      assertEquals(loop.drainLoss(), le, what + ": loss sums");
+      assertEquals(2L * ROWS + 100, le.rows(), what + ": rows");
+    } finally {
+      CudaBackend.epochChunkBytes = saved;
+    }
+  }
+
+  @ParameterizedTest(name = "{0} {1} weights={2} numeric={3} severalChunks={4}")
+  @MethodSource("cases")
+  void atomicEpochMatchesTheStepLoop(HeadType head, OptimizerType opt, boolean weights, boolean numeric,
+      boolean severalChunks) {
+    long seed = SEED + 37L * (head.ordinal() * 10 + opt.ordinal());
+    String what = head.id() + "/" + opt.id() + " atomic (seed " + seed + ")";
+    ModelSpec spec = spec(head, opt, numeric, seed);
+    SplittableRandom rnd = new SplittableRandom(seed);
+    RowBlock a = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
+    RowBlock b = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
+    long saved = CudaBackend.epochChunkBytes;
+    if (!severalChunks) {
+      CudaBackend.epochChunkBytes = SMALL_CHUNK;
+    }
+    try (CudaBackend epoch = CudaBackend.open(spec, new BackendOptions(false, 0), 0);
+        CudaBackend loop = CudaBackend.open(spec, new BackendOptions(false, 0), 0)) {
+      run(epoch, loop, a, b);
+      CudaBackendTest.assertStatesClose(loop.exportState(), epoch.exportState(), 1e-3, what);
+      LossSum le = epoch.drainLoss();
+      LossSum ll = loop.drainLoss();
+      assertEquals(ll.rows(), le.rows(), what + ": rows");
+      assertEquals(ll.weight(), le.weight(), 1e-6 * Math.max(1, ll.weight()), what + ": weight sums");
+      assertEquals(ll.mean(), le.mean(), 1e-3 * Math.max(1e-3, Math.abs(ll.mean())), what + ": mean loss");
+    } finally {
+      CudaBackend.epochChunkBytes = saved;
+    }
+  }
+
+  @Test
+  void batchLargerThanTheBlockAndBadArguments() {
+    ModelSpec spec = spec(HeadType.FM, OptimizerType.ADAGRAD, true, SEED);
+    RowBlock block = CudaBackendTest.data(spec, 300, "UNIFORM", true, new SplittableRandom(SEED));
+    try (CudaBackend epoch = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
+        CudaBackend loop = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+      epoch.trainEpoch(block, 1000);
+      loop.trainStep(block, 0, 300);
+      assertTrue(epoch.exportState().bitEquals(loop.exportState()), "one batch of the whole block");
+      assertThrows(IllegalArgumentException.class, () -> epoch.trainEpoch(block, 0));
+      assertThrows(IllegalArgumentException.class, () -> epoch.trainEpoch(null, 10));
+      RowBlock unlabelled = new RowBlock(block.numFields, block.numNumeric, block.rows, block.indices,
+          block.numeric, null, null);
+      assertThrows(IllegalArgumentException.class, () -> epoch.trainEpoch(unlabelled, 10));
+      epoch.trainEpoch(RowBlock.allocate(3, 2, 0, false), 10);  // empty: nothing to do
+      assertEquals(300, epoch.drainLoss().rows());
+    }
+  }
+}
