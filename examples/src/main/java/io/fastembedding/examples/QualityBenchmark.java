@@ -40,19 +40,24 @@ import org.apache.spark.sql.functions;
  * the defaults).
  */
 public final class QualityBenchmark {
-  static final String[] PIPELINES = {"onehot-lr", "gbt", "head", "emb-lr", "emb-gbt"};
+  static final String[] PIPELINES = {"onehot-lr", "gbt", "head", "emb-lr", "emb-gbt",
+      "emb-score-lr", "emb-score-gbt"};
 
   private static final String USAGE = """
-      QualityBenchmark [--datasets bank,flights] [--pipelines onehot-lr,gbt,head,emb-lr,emb-gbt]
+      QualityBenchmark [--datasets bank,flights] [--bank-features base,date]
+                       [--flights-features base,time] [--split-seed 42]
+                       [--pipelines onehot-lr,gbt,head,emb-lr,emb-gbt,emb-score-lr,emb-score-gbt]
                        [--bank examples/data/bank-full.csv]
                        [--flights examples/data/flights-3m.parquet] [--local-master local[2]]
-                       [--gbt-trees 50] [--gbt-depth 6]
+                       [--gbt-trees 50] [--gbt-depth 6] [--numeric true]
         stage options (unset: the stage's defaults):
                        [--head fm|linear|mlp|deepfm] [--hidden 64,32] [--dim 8] [--dims a,b,..]
                        [--epochs N] [--step S] [--reg L2] [--init STD] [--batch B]
                        [--optimizer adagrad] [--validation-fraction F] [--patience P]
-                       [--numeric true|false] [--standardization true|false]
-                       [--flights-features base|time]
+                       [--standardization true|false]
+        Feature sets: bank base (9 categorical, 6 numeric columns), date (+ the month-day of the
+        last contact as a categorical column); flights base (origin, destination, route, hour,
+        weekday; distance), time (+ month; departure minute of the day).
         Fetch the flights data first: examples/fetch-flights.sh""";
 
   private QualityBenchmark() {}
@@ -61,8 +66,8 @@ public final class QualityBenchmark {
     Map<String, String> defaults = new HashMap<>(Map.of("datasets", "bank,flights",
         "pipelines", String.join(",", PIPELINES), "bank", "examples/data/bank-full.csv",
         "flights", "examples/data/flights-3m.parquet", "local-master", "local[2]",
-        "gbt-trees", "50", "gbt-depth", "6", "numeric", "true", "flights-features", "base"));
-    defaults.put("bank-features", "base");
+        "gbt-trees", "50", "gbt-depth", "6", "numeric", "true", "flights-features", "base,time"));
+    defaults.put("bank-features", "base,date");
     defaults.put("split-seed", "42");
     for (String k : new String[] {"head", "hidden", "dim", "dims", "epochs", "step", "reg", "init",
         "batch", "optimizer", "validation-fraction", "patience", "standardization"}) {
@@ -76,21 +81,24 @@ public final class QualityBenchmark {
       long splitSeed = Long.parseLong(a.get("split-seed"));
       List<String> report = new ArrayList<>();
       for (String ds : a.get("datasets").split(",")) {
-        Data data = switch (ds) {
-          case "bank" -> bank(spark, a.get("bank"), a.get("bank-features"), splitSeed);
-          case "flights" -> flights(spark, a.get("flights"), a.get("flights-features"),
-              splitSeed);
-          default -> throw new IllegalArgumentException("unknown dataset '" + ds
-              + "': bank or flights");
-        };
-        report.addAll(run(spark, data, pipelines, a));
+        if (!ds.equals("bank") && !ds.equals("flights")) {
+          throw new IllegalArgumentException("unknown dataset '" + ds + "': bank or flights");
+        }
+        for (String features : a.get(ds + "-features").split(",")) {
+          Data data = ds.equals("bank")
+              ? bank(spark, a.get("bank"), features, splitSeed)
+              : flights(spark, a.get("flights"), features, splitSeed);
+          report.addAll(run(spark, data, pipelines, a));
+          data.train().unpersist();
+          data.test().unpersist();
+        }
       }
       System.out.println();
       System.out.println(fmt("machine: %d cores, load average %s; master %s",
           Runtime.getRuntime().availableProcessors(), loadAverage(),
           spark.sparkContext().master()));
-      System.out.println(fmt("%-8s %-58s %7s %8s", "data", "pipeline (test AUC on 20%)",
-          "AUC", "fit s"));
+      System.out.println(fmt("%-13s %-66s %7s %8s", "data/features", "pipeline (split seed "
+          + splitSeed + ", test = 20%)", "AUC", "fit s"));
       report.forEach(System.out::println);
     } finally {
       spark.stop();
@@ -123,7 +131,7 @@ public final class QualityBenchmark {
       throw new IllegalArgumentException("--bank-features is base, daycat or date, got "
           + features);
     }
-    return split("bank", all, cats, BankFeatureJob.NUMERIC, seed);
+    return split("bank/" + features, all, cats, BankFeatureJob.NUMERIC, seed);
   }
 
   /**
@@ -151,8 +159,8 @@ public final class QualityBenchmark {
       throw new IllegalArgumentException("--flights-features is base or time, got " + features);
     }
     cols.add(functions.when(functions.col("delay").gt(15), 1.0).otherwise(0.0).as("label"));
-    return split("flights", raw.select(cols.toArray(new org.apache.spark.sql.Column[0])), cats,
-        nums, seed);
+    return split("flights/" + features, raw.select(cols.toArray(
+        new org.apache.spark.sql.Column[0])), cats, nums, seed);
   }
 
   static Data split(String name, Dataset<Row> all, String[] cats, String[] nums, long seed) {
@@ -265,8 +273,8 @@ public final class QualityBenchmark {
       testF.unpersist();
     }
     List<String> lines = new ArrayList<>();
-    results.forEach((k, r) -> lines.add(fmt("%-8s %-58s %7.4f %8.1f", d.name(), names.get(k), r[0],
-        r[1])));
+    results.forEach((k, r) -> lines.add(fmt("%-13s %-66s %7.4f %8.1f", d.name(), names.get(k),
+        r[0], r[1])));
     lines.forEach(System.out::println);
     return lines;
   }

@@ -21,6 +21,9 @@ import org.junit.jupiter.api.Test;
  * on the stage's features does at least as well as on one-hot encodings of the same columns, the
  * numeric columns added to both.
  *
+ * <p>The stage's own head, with the numeric columns as its numeric features, beats that baseline
+ * as a classifier by itself.
+ *
  * <p>The stage's features are its embeddings and its head's prediction: a linear model can use the
  * embeddings' additive information (as it uses one-hot columns) but not the pairwise interactions the
  * fm head learned between them, which the head's prediction carries. On the embeddings alone a
@@ -62,8 +65,20 @@ class BankQualityTest {
         new LogisticRegression()}).fit(train);
     double embeddingsAlone = auc.evaluate(embOnly.transform(test));
 
+    // the stage as the classifier itself, with its defaults and the numeric columns in its head
+    PipelineModel head = new Pipeline().setStages(new PipelineStage[] {indexer,
+        new VectorAssembler().setInputCols(BankData.NUMERIC).setOutputCol("numeric"),
+        new MultiEmbedding().setInputCols(idx).setNumericCol("numeric")
+            .setProbabilityCol("probability").setSeed(42)}).fit(train);
+    double headAuc = new BinaryClassificationEvaluator().setRawPredictionCol("probability")
+        .evaluate(head.transform(test));
+
     System.out.printf("Bank Marketing AUC: one-hot + LR %.4f, embeddings + fm score + LR %.4f, "
-        + "embeddings + LR %.4f%n", baseline, withHead, embeddingsAlone);
+        + "embeddings + LR %.4f, the stage's fm head with numeric features %.4f%n", baseline,
+        withHead, embeddingsAlone, headAuc);
+    // measured 0.7920 with its defaults (dim 4 by cardinality) against 0.7759
+    assertTrue(headAuc >= baseline + 0.005, "the stage's head " + headAuc + " against one-hot + LR "
+        + baseline);
     assertTrue(baseline > 0.76, "one-hot baseline AUC " + baseline);
     assertTrue(withHead >= baseline, "embeddings + head + LR " + withHead + " < one-hot + LR "
         + baseline);
