@@ -24,7 +24,8 @@ echo "# GPU: $info"
 if [ $tests = 1 ]; then
   timeout 400 "$java" -jar "$here/junit-console.jar" execute --class-path "$cp" \
     --select-class io.fastembedding.backend.cuda.CudaBackendTest \
-    --select-class io.fastembedding.backend.cuda.CudaDevicesTest --details=tree --disable-banner --disable-ansi-colors \
+    --select-class io.fastembedding.backend.cuda.CudaDevicesTest \
+    --select-class io.fastembedding.backend.cuda.CudaTrainEpochTest --details=tree --disable-banner --disable-ansi-colors \
     > "$out/gpu-tests.log" 2>&1
   echo "# tests exit code $?"
   grep -E "tests (successful|failed|aborted|skipped)|containers failed" "$out/gpu-tests.log"
