@@ -5,7 +5,8 @@
 #   examples/run.sh flights               the flights benchmark (fetch the data first:
 #                                         examples/fetch-flights.sh)
 #   examples/run.sh quality               the quality benchmark of docs/quality.md: Bank Marketing
-#                                         and flights, every pipeline side by side (about 15 min)
+#                                         and flights, every pipeline side by side (about 80 min
+#                                         on 2 cores; JOB_HEAP=12g)
 # MVN_FLAGS adds Maven flags (e.g. MVN_FLAGS=-o to build offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."

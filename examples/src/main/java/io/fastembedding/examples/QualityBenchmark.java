@@ -40,13 +40,15 @@ import org.apache.spark.sql.functions;
  * the defaults).
  */
 public final class QualityBenchmark {
+  /** The pipelines a run fits unless --pipelines says otherwise; gbt-emb is on request only. */
   static final String[] PIPELINES = {"onehot-lr", "gbt", "head", "emb-lr", "emb-gbt",
       "emb-score-lr", "emb-score-gbt"};
 
   private static final String USAGE = """
       QualityBenchmark [--datasets bank,flights] [--bank-features base,date]
                        [--flights-features base,time] [--split-seed 42]
-                       [--pipelines onehot-lr,gbt,head,emb-lr,emb-gbt,emb-score-lr,emb-score-gbt]
+                       [--pipelines onehot-lr,gbt,head,emb-lr,emb-gbt,emb-score-lr,emb-score-gbt,
+                                    gbt-emb]
                        [--bank examples/data/bank-full.csv]
                        [--flights examples/data/flights-3m.parquet] [--local-master local[2]]
                        [--gbt-trees 50] [--gbt-depth 6] [--numeric true]
@@ -267,6 +269,16 @@ public final class QualityBenchmark {
             new PipelineStage[] {
                 new VectorAssembler().setInputCols(withScore).setOutputCol("features"),
                 gbt(trees, depth, 32)}), new Data(d.name(), trainF, testF, cats, nums), auc,
+            "rawPrediction"), headFit));
+      }
+      if (pipelines.contains("gbt-emb")) {
+        // the gbt pipeline's own features (indexed categoricals, numeric), plus the embeddings
+        names.put("gbt-emb", "StringIndexer + MultiEmbedding's embeddings (+ numeric) -> GBT");
+        results.put("gbt-emb", plus(fitAndScore(new Pipeline().setStages(new PipelineStage[] {
+            new VectorAssembler().setInputCols(BankFeatureJob.concat(idx,
+                BankFeatureJob.concat(new String[] {"embedding"}, nums)))
+                .setOutputCol("features"),
+            gbt(trees, depth, maxBins)}), new Data(d.name(), trainF, testF, cats, nums), auc,
             "rawPrediction"), headFit));
       }
       trainF.unpersist();
