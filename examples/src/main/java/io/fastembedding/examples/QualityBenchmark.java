@@ -174,6 +174,9 @@ public final class QualityBenchmark {
     return new Data(name, train, test, cats, nums);
   }
 
+  /** A Spark classifier fitted on the stage's output columns; its fit time adds the stage's. */
+  record Downstream(String key, String name, String[] inputCols, PipelineStage classifier) {}
+
   static List<String> run(SparkSession spark, Data d, Set<String> pipelines,
       Map<String, String> a) {
     boolean numeric = Boolean.parseBoolean(a.get("numeric"));
@@ -241,45 +244,27 @@ public final class QualityBenchmark {
       Dataset<Row> testF = head.transform(d.test()).cache();
       String[] features = BankFeatureJob.concat(new String[] {"embedding"}, nums);
       String[] withScore = BankFeatureJob.concat(new String[] {"embedding", "head_score"}, nums);
-      if (pipelines.contains("emb-lr")) {
-        names.put("emb-lr", "MultiEmbedding's embeddings (+ numeric) -> LogisticRegression");
-        results.put("emb-lr", plus(fitAndScore(new Pipeline().setStages(new PipelineStage[] {
-            new VectorAssembler().setInputCols(features).setOutputCol("features"),
-            new LogisticRegression()}), new Data(d.name(), trainF, testF, cats, nums), auc,
-            "rawPrediction"), headFit));
-      }
-      if (pipelines.contains("emb-gbt")) {
-        names.put("emb-gbt", fmt("MultiEmbedding's embeddings (+ numeric) -> GBTClassifier "
-            + "(%d trees, depth %d)", trees, depth));
-        results.put("emb-gbt", plus(fitAndScore(new Pipeline().setStages(new PipelineStage[] {
-            new VectorAssembler().setInputCols(features).setOutputCol("features"),
-            gbt(trees, depth, 32)}), new Data(d.name(), trainF, testF, cats, nums), auc,
-            "rawPrediction"), headFit));
-      }
-      if (pipelines.contains("emb-score-lr")) {
-        names.put("emb-score-lr", "MultiEmbedding's embeddings + head score (+ numeric) -> LR");
-        results.put("emb-score-lr", plus(fitAndScore(new Pipeline().setStages(new PipelineStage[] {
-            new VectorAssembler().setInputCols(withScore).setOutputCol("features"),
-            new LogisticRegression()}), new Data(d.name(), trainF, testF, cats, nums), auc,
-            "rawPrediction"), headFit));
-      }
-      if (pipelines.contains("emb-score-gbt")) {
-        names.put("emb-score-gbt", "MultiEmbedding's embeddings + head score (+ numeric) -> GBT");
-        results.put("emb-score-gbt", plus(fitAndScore(new Pipeline().setStages(
-            new PipelineStage[] {
-                new VectorAssembler().setInputCols(withScore).setOutputCol("features"),
-                gbt(trees, depth, 32)}), new Data(d.name(), trainF, testF, cats, nums), auc,
-            "rawPrediction"), headFit));
-      }
-      if (pipelines.contains("gbt-emb")) {
-        // the gbt pipeline's own features (indexed categoricals, numeric), plus the embeddings
-        names.put("gbt-emb", "StringIndexer + MultiEmbedding's embeddings (+ numeric) -> GBT");
-        results.put("gbt-emb", plus(fitAndScore(new Pipeline().setStages(new PipelineStage[] {
-            new VectorAssembler().setInputCols(BankFeatureJob.concat(idx,
-                BankFeatureJob.concat(new String[] {"embedding"}, nums)))
-                .setOutputCol("features"),
-            gbt(trees, depth, maxBins)}), new Data(d.name(), trainF, testF, cats, nums), auc,
-            "rawPrediction"), headFit));
+      String[] gbtEmb = BankFeatureJob.concat(idx, features);
+      List<Downstream> downstream = List.of(
+          new Downstream("emb-lr", "MultiEmbedding's embeddings (+ numeric) -> LogisticRegression",
+              features, new LogisticRegression()),
+          new Downstream("emb-gbt", fmt("MultiEmbedding's embeddings (+ numeric) -> GBTClassifier "
+              + "(%d trees, depth %d)", trees, depth), features, gbt(trees, depth, 32)),
+          new Downstream("emb-score-lr", "MultiEmbedding's embeddings + head score (+ numeric) -> LR",
+              withScore, new LogisticRegression()),
+          new Downstream("emb-score-gbt", "MultiEmbedding's embeddings + head score (+ numeric) -> "
+              + "GBT", withScore, gbt(trees, depth, 32)),
+          // the gbt pipeline's own features (indexed categoricals, numeric), plus the embeddings
+          new Downstream("gbt-emb", "StringIndexer + MultiEmbedding's embeddings (+ numeric) -> GBT",
+              gbtEmb, gbt(trees, depth, maxBins)));
+      Data withEmbeddings = new Data(d.name(), trainF, testF, cats, nums);
+      for (Downstream p : downstream) {
+        if (pipelines.contains(p.key())) {
+          names.put(p.key(), p.name());
+          results.put(p.key(), plus(fitAndScore(new Pipeline().setStages(new PipelineStage[] {
+              new VectorAssembler().setInputCols(p.inputCols()).setOutputCol("features"),
+              p.classifier()}), withEmbeddings, auc, "rawPrediction"), headFit));
+        }
       }
       trainF.unpersist();
       testF.unpersist();
