@@ -62,6 +62,10 @@ public final class QualityBenchmark {
         weekday; distance), time (+ month; departure minute of the day).
         Fetch the flights data first: examples/fetch-flights.sh""";
 
+  /** The options that set one of the stage's params ({@link #stage}); unset: its default. */
+  static final String[] STAGE_OPTIONS = {"head", "hidden", "dim", "dims", "epochs", "step", "reg",
+      "init", "batch", "optimizer", "validation-fraction", "patience", "standardization"};
+
   private QualityBenchmark() {}
 
   public static void main(String[] argv) {
@@ -71,8 +75,7 @@ public final class QualityBenchmark {
         "gbt-trees", "50", "gbt-depth", "6", "numeric", "true", "flights-features", "base,time"));
     defaults.put("bank-features", "base,date");
     defaults.put("split-seed", "42");
-    for (String k : new String[] {"head", "hidden", "dim", "dims", "epochs", "step", "reg", "init",
-        "batch", "optimizer", "validation-fraction", "patience", "standardization"}) {
+    for (String k : STAGE_OPTIONS) {
       defaults.put(k, "");
     }
     Map<String, String> a = JobSupport.args(argv, defaults, USAGE);

@@ -68,10 +68,9 @@ public final class QualityGrid {
       double sum = 0;
       StringBuilder each = new StringBuilder();
       for (Dataset<Row> t : trains) {
-        String r = runOne(d, t, c);
-        double kept = Double.parseDouble(r.substring(r.indexOf("AUC ") + 4, r.indexOf("AUC ") + 10));
-        sum += kept;
-        each.append(trains.size() > 1 ? fmt(" %.4f", kept) : r);
+        Result r = runOne(d, t, c);
+        sum += r.keptAuc();
+        each.append(trains.size() > 1 ? fmt(" %.4f", r.keptAuc()) : r.line());
       }
       results.add(fmt("%-70s mean kept AUC %.4f |%s", line, sum / trains.size(), each));
       System.out.println("RESULT " + results.get(results.size() - 1));
@@ -81,7 +80,10 @@ public final class QualityGrid {
     spark.stop();
   }
 
-  static String runOne(QualityBenchmark.Data d, Dataset<Row> train, Map<String, String> c) {
+  /** One fit's validation AUC of the round the stage kept, and its line for the report. */
+  record Result(double keptAuc, String line) {}
+
+  static Result runOne(QualityBenchmark.Data d, Dataset<Row> train, Map<String, String> c) {
     List<PipelineStage> stages = new ArrayList<>();
     List<String> cats = new ArrayList<>(Arrays.asList(d.categorical()));
     List<String> nums = new ArrayList<>(Arrays.asList(d.numeric()));
@@ -136,11 +138,10 @@ public final class QualityGrid {
           .setOutputCol("numeric"));
     }
     Map<String, String> opts = new HashMap<>();
-    for (String k : new String[] {"head", "hidden", "dim", "dims", "epochs", "step", "reg", "init",
-        "batch", "optimizer", "patience", "standardization"}) {
+    for (String k : QualityBenchmark.STAGE_OPTIONS) {
       opts.put(k, c.getOrDefault(k, ""));
     }
-    opts.put("validation-fraction", "");
+    opts.put("validation-fraction", ""); // the validation rows are the indicator's
     MultiEmbedding e = QualityBenchmark.stage(opts, idx.toArray(new String[0]),
         nums.isEmpty() ? "" : "numeric").setValidationIndicatorCol("is_validation");
     if (!c.containsKey("patience")) {
@@ -163,8 +164,9 @@ public final class QualityGrid {
     for (double x : auc) {
       per.append(fmt(" %.4f", x));
     }
-    return fmt("| kept r%d AUC %.4f | best r%d AUC %.4f | fit %.1fs | tr %.4f |%s",
-        s.bestRound(), auc[s.bestRound() - 1], best + 1, auc[best], fit,
-        s.trainAucHistory()[s.bestRound() - 1], per);
+    double kept = auc[s.bestRound() - 1];
+    return new Result(kept, fmt("| kept r%d AUC %.4f | best r%d AUC %.4f | fit %.1fs | tr %.4f |%s",
+        s.bestRound(), kept, best + 1, auc[best], fit, s.trainAucHistory()[s.bestRound() - 1],
+        per));
   }
 }

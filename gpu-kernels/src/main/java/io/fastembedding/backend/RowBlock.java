@@ -80,6 +80,23 @@ public final class RowBlock implements java.io.Serializable {
         weights == null ? null : java.util.Arrays.copyOfRange(weights, start, start + count));
   }
 
+  /**
+   * Copies row {@code from} (indices, numeric features, label, weight) into row {@code at} of
+   * {@code to}, a block of the same shape.
+   */
+  public void copyRow(int from, RowBlock to, int at) {
+    System.arraycopy(indices, from * numFields, to.indices, at * numFields, numFields);
+    if (numNumeric > 0) {
+      System.arraycopy(numeric, from * numNumeric, to.numeric, at * numNumeric, numNumeric);
+    }
+    if (labels != null) {
+      to.labels[at] = labels[from];
+    }
+    if (weights != null) {
+      to.weights[at] = weights[from];
+    }
+  }
+
   public int index(int row, int field) {
     return indices[row * numFields + field];
   }

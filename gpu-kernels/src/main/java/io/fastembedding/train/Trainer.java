@@ -65,18 +65,8 @@ public final class Trainer {
       order[i] = order[j];
       order[j] = t;
     }
-    int n = src.numFields;
-    int k = src.numNumeric;
     for (int i = 0; i < rows; i++) {
-      int s = order[i];
-      System.arraycopy(src.indices, s * n, shuffled.indices, i * n, n);
-      if (k > 0) {
-        System.arraycopy(src.numeric, s * k, shuffled.numeric, i * k, k);
-      }
-      shuffled.labels[i] = src.labels[s];
-      if (src.weights != null) {
-        shuffled.weights[i] = src.weights[s];
-      }
+      src.copyRow(order[i], shuffled, i);
     }
     return shuffled;
   }

@@ -1,8 +1,11 @@
 package io.fastembedding.spark;
 
+import static io.fastembedding.spark.FitFailures.assertMentions;
+import static io.fastembedding.spark.FitFailures.cachedRddIds;
+import static io.fastembedding.spark.FitFailures.fitError;
+import static io.fastembedding.spark.FitFailures.messages;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -41,19 +44,13 @@ class NumericAndValidationInputTest {
     }
     good = rows(rows.toArray(new Object[0][])).cache();
     good.count();
-    cachedBefore = cachedRddIds();
+    cachedBefore = cachedRddIds(spark);
   }
 
   @AfterEach
   void nothingLeftBehind() {
-    assertEquals(cachedBefore, cachedRddIds(), "a failed fit must unpersist its blocks");
+    assertEquals(cachedBefore, cachedRddIds(spark), "a failed fit must unpersist its blocks");
     assertEquals(null, spark.sparkContext().getLocalProperty("spark.job.description"));
-  }
-
-  private static java.util.Set<Integer> cachedRddIds() {
-    java.util.Set<Integer> ids = new java.util.TreeSet<>();
-    spark.sparkContext().getPersistentRDDs().keys().foreach(k -> ids.add((Integer) k));
-    return ids;
   }
 
   private static Dataset<Row> rows(Object[]... values) {
@@ -67,21 +64,6 @@ class NumericAndValidationInputTest {
   private static MultiEmbedding est() {
     return new MultiEmbedding().setInputCols("a").setNumericCol("z").setMaxIter(1)
         .setEmbeddingDim(2);
-  }
-
-  private static String fitError(MultiEmbedding e, Dataset<Row> d) {
-    Exception ex = assertThrows(Exception.class, () -> e.fit(d));
-    StringBuilder sb = new StringBuilder();
-    for (Throwable t = ex; t != null; t = t.getCause()) {
-      sb.append(t.getMessage()).append(" | ");
-    }
-    return sb.toString();
-  }
-
-  private static void assertMentions(String message, String... parts) {
-    for (String p : parts) {
-      assertTrue(message.contains(p), "expected '" + p + "' in: " + message);
-    }
   }
 
   @Test
@@ -122,19 +104,11 @@ class NumericAndValidationInputTest {
   void transformChecksTheNumericColumnToo() {
     MultiEmbeddingModel m = est().setPredictionCol("p").fit(good);
     Dataset<Row> nan = rows(new Object[] {0, 1.0, Vectors.dense(1, Double.NaN), false});
-    Exception ex = assertThrows(Exception.class, () -> m.transform(nan).collect());
-    StringBuilder sb = new StringBuilder();
-    for (Throwable t = ex; t != null; t = t.getCause()) {
-      sb.append(t.getMessage()).append(" | ");
-    }
-    assertMentions(sb.toString(), "numeric column 'z' has the value NaN at feature 1");
+    assertMentions(messages(assertThrows(Exception.class, () -> m.transform(nan).collect())),
+        "numeric column 'z' has the value NaN at feature 1");
     Dataset<Row> wide = rows(new Object[] {0, 1.0, Vectors.dense(1, 2, 3), false});
-    Exception ex2 = assertThrows(Exception.class, () -> m.transform(wide).collect());
-    StringBuilder sb2 = new StringBuilder();
-    for (Throwable t = ex2; t != null; t = t.getCause()) {
-      sb2.append(t.getMessage()).append(" | ");
-    }
-    assertMentions(sb2.toString(), "numeric column 'z' has a vector of size 3",
+    assertMentions(messages(assertThrows(Exception.class, () -> m.transform(wide).collect())),
+        "numeric column 'z' has a vector of size 3",
         "fit with 2 numeric features");
     assertMentions(assertThrows(IllegalArgumentException.class,
         () -> m.copy(new org.apache.spark.ml.param.ParamMap()).setNumericCol("")

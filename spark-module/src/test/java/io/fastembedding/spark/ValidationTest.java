@@ -1,8 +1,11 @@
 package io.fastembedding.spark;
 
+import static io.fastembedding.spark.FitFailures.assertMentions;
+import static io.fastembedding.spark.FitFailures.cachedRddIds;
+import static io.fastembedding.spark.FitFailures.fitError;
+import static io.fastembedding.spark.FitFailures.messages;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fastembedding.backend.Backends;
@@ -34,40 +37,18 @@ class ValidationTest {
     spark = SparkTestSession.get();
     good = SparkTestSession.synthetic(spark, 400, 3).cache();
     good.count();
-    cachedBefore = cachedRddIds();
+    cachedBefore = cachedRddIds(spark);
   }
 
   @AfterEach
   void nothingLeftBehind() {
-    assertEquals(cachedBefore, cachedRddIds(),
+    assertEquals(cachedBefore, cachedRddIds(spark),
         "a fit must unpersist its training blocks, failed or not");
     assertEquals(null, spark.sparkContext().getLocalProperty("spark.job.description"));
   }
 
-  private static java.util.Set<Integer> cachedRddIds() {
-    java.util.Set<Integer> ids = new java.util.TreeSet<>();
-    spark.sparkContext().getPersistentRDDs().keys().foreach(k -> ids.add((Integer) k));
-    return ids;
-  }
-
   private static MultiEmbedding est() {
     return new MultiEmbedding().setInputCols("a", "b", "c").setMaxIter(1).setEmbeddingDim(2);
-  }
-
-  /** The fit's error message, from the driver-side exception or its cause. */
-  private static String fitError(MultiEmbedding e, Dataset<Row> d) {
-    Exception ex = assertThrows(Exception.class, () -> e.fit(d));
-    StringBuilder sb = new StringBuilder();
-    for (Throwable t = ex; t != null; t = t.getCause()) {
-      sb.append(t.getMessage()).append(" | ");
-    }
-    return sb.toString();
-  }
-
-  private static void assertMentions(String message, String... parts) {
-    for (String p : parts) {
-      assertTrue(message.contains(p), "expected '" + p + "' in: " + message);
-    }
   }
 
   private static Dataset<Row> rows(StructType schema, Object[]... values) {
@@ -267,13 +248,5 @@ class ValidationTest {
       assertEquals(t[2 * 2], (float) v[f * 2]);
       assertEquals(t[2 * 2 + 1], (float) v[f * 2 + 1]);
     }
-  }
-
-  private static String messages(Throwable ex) {
-    StringBuilder sb = new StringBuilder();
-    for (Throwable t = ex; t != null; t = t.getCause()) {
-      sb.append(t.getMessage()).append(" | ");
-    }
-    return sb.toString();
   }
 }

@@ -278,30 +278,17 @@ public final class BlockBuilder {
         kept++;
       }
     }
-    int[] idx = new int[kept * n];
-    float[] numeric = k > 0 ? new float[kept * k] : null;
-    float[] labels = new float[kept];
-    float[] weights = b.weights != null ? new float[kept] : null;
+    RowBlock out = RowBlock.allocate(n, k, kept, b.weights != null);
     double weightSum = 0;
     int o = 0;
     for (int r = 0; r < b.rows; r++) {
-      if (!valid(b, r)) {
-        continue;
+      if (valid(b, r)) {
+        b.copyRow(r, out, o);
+        weightSum += out.weight(o);
+        o++;
       }
-      System.arraycopy(b.indices, r * n, idx, o * n, n);
-      if (k > 0) {
-        System.arraycopy(b.numeric, r * k, numeric, o * k, k);
-      }
-      labels[o] = b.labels[r];
-      if (weights != null) {
-        weights[o] = b.weights[r];
-        weightSum += weights[o];
-      } else {
-        weightSum += 1;
-      }
-      o++;
     }
-    return new Resolved(new RowBlock(n, k, kept, idx, numeric, labels, weights), weightSum);
+    return new Resolved(out, weightSum);
   }
 
   private static boolean valid(RowBlock b, int r) {

@@ -116,24 +116,10 @@ public final class EvaluateRound implements Function<PartitionData, EvaluateRoun
     if (b.rows <= max) {
       return b;
     }
-    int m = max;
-    int n = b.numFields;
-    int k = b.numNumeric;
-    int[] idx = new int[m * n];
-    float[] numeric = k > 0 ? new float[m * k] : null;
-    float[] labels = new float[m];
-    float[] weights = b.weights == null ? null : new float[m];
-    for (int i = 0; i < m; i++) {
-      int r = (int) ((long) i * b.rows / m);
-      System.arraycopy(b.indices, r * n, idx, i * n, n);
-      if (k > 0) {
-        System.arraycopy(b.numeric, r * k, numeric, i * k, k);
-      }
-      labels[i] = b.labels[r];
-      if (weights != null) {
-        weights[i] = b.weights[r];
-      }
+    RowBlock sample = RowBlock.allocate(b.numFields, b.numNumeric, max, b.weights != null);
+    for (int i = 0; i < max; i++) {
+      b.copyRow((int) ((long) i * b.rows / max), sample, i);
     }
-    return new RowBlock(n, k, m, idx, numeric, labels, weights);
+    return sample;
   }
 }
