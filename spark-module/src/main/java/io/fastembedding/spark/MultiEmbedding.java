@@ -7,6 +7,7 @@ import io.fastembedding.model.ModelState;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
 import io.fastembedding.spark.data.BlockBuilder;
+import io.fastembedding.spark.data.BlockRules;
 import io.fastembedding.spark.data.BlockColumns;
 import io.fastembedding.spark.data.BlockStats;
 import io.fastembedding.spark.data.ColumnChecks;
@@ -855,24 +856,23 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
           std[j] = (float) sd[j];
         }
       }
-      blocks = raw;
-      boolean remap = total.invalidRows > 0;
       boolean scale = k > 0 && getStandardization();
-      if (remap || scale) {
-        float[] invStd = ModelData.inverse(std);
-        JavaRDD<PartitionData> resolved = raw.map(pd -> {
-          PartitionData p = remap ? BlockBuilder.remap(pd, tableSizes, keep) : pd;
-          return scale ? BlockBuilder.standardize(p, mean, invStd) : p;
-        });
-        resolved.persist(StorageLevel.MEMORY_AND_DISK());
-        cached.add(resolved);
-        describe(sc, (remap ? "resolving " + total.invalidRows + " rows with invalid indices ("
-            + mode + ")" : "") + (remap && scale ? " and " : "")
-            + (scale ? "standardising " + k + " numeric features" : ""));
-        resolved.count();
-        raw.unpersist(false);
-        blocks = resolved;
-      }
+      // every block is checked against the final sizes whenever Spark builds it (again after a
+      // loss, too), then its invalid indices resolved and its numeric features standardised
+      BlockRules rules = new BlockRules(cols, sizes, mode, lossType == LossType.LOGISTIC,
+          getLabelCol(), getWeightCol(), numericName, k, numeric.source(), scale ? mean : null,
+          scale ? ModelData.inverse(std) : null);
+      JavaRDD<PartitionData> resolved = raw.map(pd -> BlockBuilder.resolve(pd, rules));
+      resolved.persist(StorageLevel.MEMORY_AND_DISK());
+      cached.add(resolved);
+      boolean remap = total.invalidRows > 0;
+      describe(sc, remap || scale ? (remap ? "resolving " + total.invalidRows + " rows with "
+          + "invalid indices (" + mode + ")" : "") + (remap && scale ? " and " : "")
+          + (scale ? "standardising " + k + " numeric features" : "")
+          : "checking the training blocks");
+      resolved.count();
+      raw.unpersist(false);
+      blocks = resolved;
 
       ModelSpec spec = ModelSpec.builder(tableSizes, fieldDims(sizes.validCounts)).fieldNames(cols)
           .numNumeric(k)
