@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * and stops early when the validation loss has not improved for {@code patience} rounds.
  */
 public final class FitRounds {
-  private static final Logger LOG = LoggerFactory.getLogger(FitRounds.class);
+  /** The stage's logger, which docs/spark.md names for the round lines. */
+  private static final Logger LOG =
+      LoggerFactory.getLogger("io.fastembedding.spark.MultiEmbedding");
 
   /** Rows scored per round for the training metrics, and validation scores kept for the AUC. */
   public static final int EVALUATION_ROWS = 500_000;
