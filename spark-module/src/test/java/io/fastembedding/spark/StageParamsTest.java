@@ -47,13 +47,13 @@ class StageParamsTest {
   @BeforeAll
   static void setUp() {
     spark = SparkTestSession.get();
-    data = SparkTestSession.synthetic(spark, 2000, 3)
+    data = SparkTestSession.synthetic(spark, 1000, 3)
         .withColumn("id", functions.monotonically_increasing_id()).cache();
   }
 
   private static MultiEmbedding stage() {
     return new MultiEmbedding().setInputCols("a", "b", "c").setOutputCol("emb")
-        .setPredictionCol("p").setEmbeddingDim(3).setMaxIter(3).setStepSize(0.2)
+        .setPredictionCol("p").setEmbeddingDim(3).setMaxIter(2).setStepSize(0.2)
         .setHead("linear").setBatchSize(64).setSeed(9).setNumWorkers(2);
   }
 
@@ -92,8 +92,8 @@ class StageParamsTest {
   void theModelCarriesTheTrainingParamsThroughCopySaveAndLoad() throws IOException {
     MultiEmbedding est = stage();
     MultiEmbeddingModel model = est.fit(data);
-    assertEquals(3, model.getMaxIter());
-    assertEquals(3, model.getOrDefault(model.getParam("maxIter")));
+    assertEquals(2, model.getMaxIter());
+    assertEquals(2, model.getOrDefault(model.getParam("maxIter")));
     assertEquals(0.2, model.getStepSize());
     assertEquals("linear", model.getHead());
     assertEquals(64, model.getBatchSize());
@@ -105,7 +105,7 @@ class StageParamsTest {
 
     MultiEmbeddingModel copy = model.copy(new ParamMap().put(model.outputCol().w("other")));
     assertEquals("other", copy.getOutputCol());
-    assertEquals(3, copy.getMaxIter());
+    assertEquals(2, copy.getMaxIter());
 
     String path = tmp.resolve("model").toString();
     model.write().save(path);
