@@ -19,6 +19,7 @@ import io.fastembedding.spark.discovery.GpuTrainingPlan;
 import io.fastembedding.spark.train.BackendFactory;
 import io.fastembedding.spark.train.BackendPool;
 import io.fastembedding.spark.train.DefaultBackendFactory;
+import io.fastembedding.spark.train.Divergence;
 import io.fastembedding.spark.train.FitRounds;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -247,6 +248,11 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return this;
   }
 
+  public MultiEmbedding setFailOnDivergence(boolean v) {
+    set(failOnDivergence(), v);
+    return this;
+  }
+
   /** A Vector column of numeric features for the head; empty for none. */
   public MultiEmbedding setNumericCol(String v) {
     set(numericCol(), v);
@@ -367,6 +373,9 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       FitRounds.Result trained = new FitRounds(JavaSparkContext.fromSparkContext(sc),
           new FitRounds.Config(uid, fitId, getMaxIter(), getEpochsPerMerge(), getBatchSize(),
               getSeed(), getDeterministic(), getPatience(), b.validation(),
+              new Divergence.Context(getFailOnDivergence(), getStepSize(), getOptimizer(),
+                  getLoss(), getInitStd(), getLabelCol(), b.targets().labelMin,
+                  b.targets().labelMax),
               new DeviceRequest(getDevice(), getGpuResourceName(), local), gpuPlan,
               backendFactory))
           .run(spec, b.blocks());
@@ -398,7 +407,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
    * way: table sizes, the numeric features' standardisation, whether there are validation rows.
    */
   private record Blocks(JavaRDD<PartitionData> blocks, TableSizes sizes, int[] tableSizes,
-      float[] mean, float[] std, boolean validation) {}
+      float[] mean, float[] std, boolean validation, BlockStats.TargetStats targets) {}
 
   /**
    * Converts the selected columns into one cached block per training partition, checks the input
@@ -501,7 +510,8 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     blocks.count();
     raw.unpersist(false);
     return new Blocks(blocks, sizes, tableSizes, mean, std,
-        validation != BlockColumns.Validation.NONE);
+        validation != BlockColumns.Validation.NONE, ParamDefs.SKIP.equals(mode) ? total.targets
+            : total.targets.plus(total.targetsOfInvalidRows));
   }
 
   /** The size of the numeric vectors, and where it came from (for messages). */

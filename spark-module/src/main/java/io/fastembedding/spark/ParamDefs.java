@@ -212,6 +212,13 @@ final class ParamDefs {
         + "data and partitioning (slower); otherwise workers update rows Hogwild-style");
   }
 
+  static BooleanParam failOnDivergence(Params o) {
+    return new BooleanParam(o.uid(), "failOnDivergence", "stop the fit with an error when a "
+        + "round's training loss, or the merged tables or head, are NaN or infinite (the message "
+        + "names the round, the loss and the likely causes); false: log a warning and keep "
+        + "training, and the model may hold NaN");
+  }
+
   // ---- defaults
 
   /** The default of every shared param, set on the estimator and the model alike. */
@@ -244,5 +251,6 @@ final class ParamDefs {
     p.setDefault(p.validationIndicatorCol(), "");
     p.setDefault(p.validationFraction(), 0.0);
     p.setDefault(p.patience(), 2);
+    p.setDefault(p.failOnDivergence(), true);
   }
 }

@@ -168,8 +168,10 @@ public final class BlockBuilder {
           if (t.labelNonFinite++ == 0) {
             t.exampleLabelNonFinite = y;
           }
-        } else if (y != 0.0 && y != 1.0) {
-          if (t.labelNonBinary++ == 0) {
+        } else {
+          t.labelMin = Math.min(t.labelMin, y);
+          t.labelMax = Math.max(t.labelMax, y);
+          if (y != 0.0 && y != 1.0 && t.labelNonBinary++ == 0) {
             t.exampleLabelNonBinary = y;
           }
         }

@@ -81,6 +81,9 @@ public final class BlockStats implements Serializable {
     public double exampleWeightInvalid;
     /** Training rows (not validation rows) whose weight is above 0; every row when unweighted. */
     public long positiveWeightTrainRows;
+    /** The smallest and largest finite label (+inf and -inf when none). */
+    public double labelMin = Double.POSITIVE_INFINITY;
+    public double labelMax = Double.NEGATIVE_INFINITY;
 
     /** This and {@code o} together, in a new object. */
     public TargetStats plus(TargetStats o) {
@@ -106,6 +109,8 @@ public final class BlockStats implements Serializable {
       weightNulls += o.weightNulls;
       weightInvalid += o.weightInvalid;
       positiveWeightTrainRows += o.positiveWeightTrainRows;
+      labelMin = Math.min(labelMin, o.labelMin);
+      labelMax = Math.max(labelMax, o.labelMax);
     }
   }
 
