@@ -171,6 +171,12 @@ class ModelLoadErrorsTest {
     assertMentions(loadError(swapped), "inputCols [b, a, c] (the params in " + swapped
         + "/metadata) are the model's columns in another order",
         "trained on [a, b, c], in that order");
+    // the same check when inputCols are set on a model
+    MultiEmbeddingModel m = MultiEmbeddingModel.load(saved.toString());
+    var data = SparkTestSession.synthetic(SparkTestSession.get(), 10, 1);
+    assertMentions(messages(assertThrows(Exception.class,
+        () -> m.setInputCols("a", "b").transform(data))), "inputCols [a, b] (set on the model) has "
+        + "2 entries, but the model has 3 tables, trained on [a, b, c]");
     // other names are a rename the user may make on purpose
     Path renamed = copy("cols-renamed");
     editMetadata(renamed, "\"inputCols\":[\"a\",\"b\",\"c\"]", "\"inputCols\":[\"x\",\"y\",\"z\"]");
