@@ -457,9 +457,11 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     describe(sc, "converting rows into training blocks");
     BlockColumns columns = new BlockColumns(known.validCounts, hasWeight, k, validation,
         getValidationFraction(), getSeed());
+    // the first build cannot be checked against sizes the scan has yet to infer; a rebuild can
+    BlockCheck rebuilt = new BlockCheck();
     JavaRDD<PartitionData> raw = rows.javaRDD().mapPartitionsWithIndex(
-        (pid, it) -> Collections.singletonList(BlockBuilder.build(pid, it, columns)).iterator(),
-        true);
+        (pid, it) -> Collections.singletonList(rebuilt.apply(BlockBuilder.build(pid, it, columns)))
+            .iterator(), true);
     raw.persist(StorageLevel.MEMORY_AND_DISK());
     cached.add(raw);
     BlockStats total = new BlockStats(n);
@@ -493,25 +495,46 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       }
     }
     boolean scale = k > 0 && getStandardization();
+    boolean remap = total.invalidRows > 0;
     // every block is checked against the final sizes whenever Spark builds it (again after a
     // loss, too), then its invalid indices resolved and its numeric features standardised
-    BlockRules rules = new BlockRules(cols, sizes, mode,
+    BlockRules check = new BlockRules(cols, sizes, mode,
         LossType.fromId(getLoss()) == LossType.LOGISTIC, getLabelCol(), getWeightCol(),
-        numericName, k, numeric.source(), scale ? mean : null,
-        scale ? ModelData.inverse(std) : null);
-    JavaRDD<PartitionData> blocks = raw.map(pd -> BlockBuilder.resolve(pd, rules));
-    blocks.persist(StorageLevel.MEMORY_AND_DISK());
-    cached.add(blocks);
-    boolean remap = total.invalidRows > 0;
-    describe(sc, remap || scale ? (remap ? "resolving " + total.invalidRows + " rows with "
-        + "invalid indices (" + mode + ")" : "") + (remap && scale ? " and " : "")
-        + (scale ? "standardising " + k + " numeric features" : "")
-        : "checking the training blocks");
-    blocks.count();
-    raw.unpersist(false);
+        numericName, k, numeric.source(), null, null);
+    // from now on, a raw block Spark rebuilds is checked as it is built (the RDD's function is
+    // serialized anew for every job, with this field set)
+    rebuilt.rules = check;
+    JavaRDD<PartitionData> blocks = raw;
+    if (remap || scale) {
+      BlockRules rules = scale ? check.withStandardization(mean, ModelData.inverse(std)) : check;
+      blocks = raw.map(pd -> BlockBuilder.resolve(pd, rules));
+      blocks.persist(StorageLevel.MEMORY_AND_DISK());
+      cached.add(blocks);
+      describe(sc, (remap ? "resolving " + total.invalidRows + " rows with invalid indices ("
+          + mode + ")" : "") + (remap && scale ? " and " : "")
+          + (scale ? "standardising " + k + " numeric features" : ""));
+      blocks.count();
+      raw.unpersist(false);
+    }
+    // else the first pass's blocks train as they are: the driver's check covered every index
     return new Blocks(blocks, sizes, tableSizes, mean, std,
         validation != BlockColumns.Validation.NONE, ParamDefs.SKIP.equals(mode) ? total.targets
             : total.targets.plus(total.targetsOfInvalidRows));
+  }
+
+  /**
+   * Checks each block built after the driver has settled the table sizes ({@link #rules} set):
+   * Spark rebuilding a lost block from its input. Null rules: the first pass, which the driver
+   * checks from the blocks' stats.
+   */
+  private static final class BlockCheck implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    volatile BlockRules rules;
+
+    PartitionData apply(PartitionData pd) {
+      BlockRules r = rules;
+      return r == null ? pd : BlockBuilder.resolve(pd, r);
+    }
   }
 
   /** The size of the numeric vectors, and where it came from (for messages). */

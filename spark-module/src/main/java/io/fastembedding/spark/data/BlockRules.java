@@ -36,6 +36,12 @@ public record BlockRules(String[] cols, TableSizes sizes, String handleInvalid, 
     return !keep() && !skip();
   }
 
+  /** These rules, standardising the numeric features as well. */
+  public BlockRules withStandardization(float[] mean, float[] invStd) {
+    return new BlockRules(cols, sizes, handleInvalid, logistic, labelCol, weightCol, numericCol,
+        numNumeric, numericSizeSource, mean, invStd);
+  }
+
   /** Rows of each table: the valid categories, plus the reserved row with keep. */
   public int[] tableSizes() {
     return sizes.tableSizes(keep());
