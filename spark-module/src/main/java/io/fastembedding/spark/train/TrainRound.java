@@ -125,7 +125,8 @@ public final class TrainRound
     for (Local r : results) {
       for (EpochStats e : r.stats) {
         rows += e.rows();
-        loss += e.meanLoss() * r.weightSum;
+        // a block whose weights are all 0 has a mean loss of 0/0: it adds nothing, not NaN
+        loss += r.weightSum > 0 ? e.meanLoss() * r.weightSum : 0;
       }
       weight += r.weightSum * r.stats.size();
       device.append(device.length() == 0 ? "" : " + ").append(r.device);
