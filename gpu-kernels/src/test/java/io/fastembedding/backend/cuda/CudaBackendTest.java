@@ -19,6 +19,9 @@ import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.reference.ReferenceModel;
+import io.fastembedding.testutil.FloatAgreement;
+import io.fastembedding.testutil.TestSeeds;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -38,9 +41,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  * first, so an element a kernel fails to write shows. Skipped, with the reason, without a GPU.
  */
 class CudaBackendTest {
-  /** Fresh inputs on every run; printed in every failure so a failure can be replayed. */
-  private static final long SEED = Long.getLong("fastembedding.test.seed", System.nanoTime());
+  /**
+   * Fresh inputs on every run: the base seed is printed once and named in every failure, and
+   * {@code -Dfastembedding.test.seed=N} replays it.
+   */
+  static final long SEED = TestSeeds.base(CudaBackendTest.class);
   private static final String[] SCENARIOS = IndexScenarios.SINGLE;
+  /**
+   * Adagrad's first step on an element is lr g / (|g| + eps). With the default eps (1e-8), an element
+   * whose occurrences cancel to |g| of the order of float rounding takes a step of about +-lr whose sign
+   * is decided by rounding, which makes any two float32 implementations disagree by a visible fraction
+   * of lr (this was behind most of issue 11's seed failures). An eps above those residues keeps the
+   * comparison well conditioned; CpuBackendAgreementTest does the same.
+   */
+  static final float EPSILON = 1e-4f;
 
   @BeforeEach
   void needGpu() {
@@ -86,7 +100,7 @@ class CudaBackendTest {
     float lr = opt == OptimizerType.SGD ? 0.5f : 0.05f;
     return ModelSpec.builder(sizes, dims).numNumeric(2).head(head).hiddenLayers(16, 8)
         .loss(head == HeadType.LINEAR ? LossType.SQUARED : LossType.LOGISTIC)
-        .optimizer(OptimizerSpec.of(opt, lr, l2)).initStd(0.1f).seed(seed).build();
+        .optimizer(new OptimizerSpec(opt, lr, l2, EPSILON)).initStd(0.1f).seed(seed).build();
   }
 
   /** Rows whose field i is drawn by the scenario, numeric features, labels and (sometimes) weights. */
@@ -118,86 +132,55 @@ class CudaBackendTest {
     return new RowBlock(n, k, rows, idx, num, labels, w);
   }
 
-  static double relErr(float[] a, float[] b) {
-    assertEquals(b.length, a.length, "array lengths");
-    double num = 0;
-    double den = 0;
-    for (int i = 0; i < a.length; i++) {
-      double d = (double) a[i] - b[i];
-      num += d * d;
-      den += (double) b[i] * b[i];
-    }
-    if (Double.isNaN(num)) {
-      return Double.POSITIVE_INFINITY;
-    }
-    return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
-  }
-
-  static void assertStatesClose(ModelState expected, ModelState actual, double tol, String what) {
-    String[] names = {"tables", "firstOrder", "head", "tableAccum", "firstOrderAccum", "headAccum"};
-    float[][] e = {expected.tables, expected.firstOrder, expected.head, expected.tableAccum,
-        expected.firstOrderAccum, expected.headAccum};
-    float[][] a = {actual.tables, actual.firstOrder, actual.head, actual.tableAccum, actual.firstOrderAccum,
-        actual.headAccum};
-    for (int i = 0; i < names.length; i++) {
-      if (e[i].length == 0) {
-        assertEquals(0, a[i].length, what + ": " + names[i]);
-        continue;
-      }
-      double err = relErr(a[i], e[i]);
-      assertTrue(err <= tol, what + ": " + names[i] + " differs from the CPU by " + err + " (relative, L2);"
-          + " tolerance " + tol + ", seed " + SEED);
-    }
-  }
-
   @ParameterizedTest(name = "{0} {1} scenario {2} deterministic={3}")
   @MethodSource("cases")
-  void trainsLikeTheCpuBackend(HeadType head, OptimizerType opt, int scenario, boolean det) {
-    long seed = SEED + 31L * (head.ordinal() * 100 + opt.ordinal() * 10 + scenario) + (det ? 1 : 0);
+  void trainsLikeTheReference(HeadType head, OptimizerType opt, int scenario, boolean det) {
+    long seed = caseSeed(head, opt, scenario, det);
     String sc = SCENARIOS[scenario];
-    String what = head.id() + "/" + opt.id() + "/" + sc + (det ? "/deterministic" : "/atomic") + " (seed "
-        + seed + ")";
+    String what = head.id() + "/" + opt.id() + "/" + sc + (det ? "/deterministic" : "/atomic") + " (case seed "
+        + seed + "; replay with -Dfastembedding.test.seed=" + SEED + ")";
     ModelSpec spec = spec(head, opt, scenario, seed);
     SplittableRandom rnd = new SplittableRandom(seed);
     int batch = 777;
     int rows = 3 * batch + 300;  // the last batch is partial
     RowBlock block = data(spec, rows, sc, scenario % 2 == 1, rnd);
+    ReferenceModel ref = ReferenceModel.initial(spec);
     try (CpuBackend cpu = new CpuBackend(spec, new BackendOptions(true, 2));
         CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(det, 0), 0)) {
       assertTrue(gpu.exportState().bitEquals(ModelState.initial(spec)), what + ": initial state");
-      List<Double> cpuCurve = new ArrayList<>();
-      List<Double> gpuCurve = new ArrayList<>();
-      for (int start = 0; start < rows; start += batch) {
+      int step = 0;
+      for (int start = 0; start < rows; start += batch, step++) {
         int c = Math.min(batch, rows - start);
+        double refLoss = ref.weightedLossSum(block, start, c);
+        ref.step(block, start, c);
         cpu.trainStep(block, start, c);
         gpu.trainStep(block, start, c);
         LossSum lc = cpu.drainLoss();
         LossSum lg = gpu.drainLoss();
         assertEquals(lc.rows(), lg.rows(), what + ": rows");
-        assertEquals(lc.weight(), lg.weight(), 1e-3 * Math.max(1, lc.weight()), what + ": weight sum");
-        cpuCurve.add(lc.mean());
-        gpuCurve.add(lg.mean());
-      }
-      for (int i = 0; i < cpuCurve.size(); i++) {
-        double e = cpuCurve.get(i);
-        double a = gpuCurve.get(i);
-        assertEquals(e, a, (det ? 1e-4 : 1e-3) * Math.max(1e-3, Math.abs(e)),
-            what + ": loss of step " + i + ", CPU curve " + cpuCurve + ", GPU curve " + gpuCurve);
+        assertEquals(lc.weight(), lg.weight(), 1e-6 * Math.max(1, lc.weight()), what + ": weight sum");
+        // the loss sums are accumulated in double from float outputs: the same rule applies to them
+        FloatAgreement.assertArray(what + ": weighted loss of step " + step, new double[] {refLoss},
+            new float[] {(float) lc.weightedLoss()}, new float[] {(float) lg.weightedLoss()});
       }
       ModelState cs = cpu.exportState();
       ModelState gs = gpu.exportState();
-      assertStatesClose(cs, gs, det ? 1e-4 : 1e-3, what);
+      FloatAgreement.assertStates(what, ref, cs, gs);
 
+      // the touched rows are exact (integers); their values are the GPU's own state, bit for bit
       TouchedRows tc = cpu.exportTouched(false);
       TouchedRows tg = gpu.exportTouched(false);
       for (int f = 0; f < spec.numFields(); f++) {
         assertArrayEquals(tc.rows[f], tg.rows[f], what + ": touched rows of field " + f);
         assertArrayEquals(tc.counts[f], tg.counts[f], what + ": touch counts of field " + f);
-        if (tc.rows[f].length > 0) {
-          assertTrue(relErr(tg.values[f], tc.values[f]) < (det ? 1e-4 : 1e-3), what + ": touched values");
+        int d = spec.layout().dim(f);
+        for (int q = 0; q < tg.rows[f].length; q++) {
+          float[] row = gs.row(f, tg.rows[f][q]);
+          assertArrayEquals(row, Arrays.copyOfRange(tg.values[f], q * d, (q + 1) * d),
+              what + ": touched values of field " + f + ", row " + tg.rows[f][q]);
         }
       }
-      assertTrue(relErr(tg.head, tc.head) < (det ? 1e-4 : 1e-3), what + ": touched head");
+      assertArrayEquals(gs.head, tg.head, what + ": touched head");
 
       // predictions and embeddings: poisoned outputs, written only in the asked range
       int off = 3;
@@ -210,9 +193,12 @@ class CudaBackendTest {
         boolean inside = i >= off && i < off + rows;
         assertEquals(inside, !Float.isNaN(pg[i]), what + ": prediction element " + i + " written=" + !inside);
       }
-      float[] pgIn = Arrays.copyOfRange(pg, off, off + rows);
-      float[] pcIn = Arrays.copyOfRange(pc, off, off + rows);
-      assertTrue(relErr(pgIn, pcIn) < (det ? 1e-4 : 1e-3), what + ": predictions");
+      double[] pr = new double[rows];
+      for (int r = 0; r < rows; r++) {
+        pr[r] = ref.predict(block, r);
+      }
+      FloatAgreement.assertArray(what + ": predictions", pr, Arrays.copyOfRange(pc, off, off + rows),
+          Arrays.copyOfRange(pg, off, off + rows));
 
       int sd = spec.layout().sumDims();
       float[] eg = new float[rows * sd + 2 * off];
@@ -240,35 +226,42 @@ class CudaBackendTest {
     }
   }
 
+  static long caseSeed(HeadType head, OptimizerType opt, int scenario, boolean det) {
+    return SEED + 31L * (head.ordinal() * 100 + opt.ordinal() * 10 + scenario) + (det ? 1 : 0);
+  }
+
   @Test
-  void bothScatterTilesAndLargeBatchesMatchTheCpu() {
+  void bothScatterTilesAndLargeBatchesMatchTheReference() {
     SplittableRandom rnd = new SplittableRandom(SEED ^ 0x5eed);
+    String what = "(seed " + SEED + ")";
     // a 131-float row takes two passes of the scatter (scalar lanes); 300 takes two in deterministic mode
     ModelSpec spec = ModelSpec.builder(new int[] {3000, 20, 64}, new int[] {128, 131, 300}).numNumeric(0)
-        .head(HeadType.LINEAR).loss(LossType.SQUARED).optimizer(OptimizerSpec.of(OptimizerType.ADAGRAD, 0.05f, 0.01f))
-        .initStd(0.1f).seed(SEED).build();
+        .head(HeadType.LINEAR).loss(LossType.SQUARED)
+        .optimizer(new OptimizerSpec(OptimizerType.ADAGRAD, 0.05f, 0.01f, EPSILON)).initStd(0.1f).seed(SEED)
+        .build();
     int rows = 5000;
     RowBlock block = data(spec, rows, "UNI_AND_20P_SAME_INDEX", false, rnd);
-    ModelState expected;
+    ReferenceModel ref = ReferenceModel.initial(spec);
+    ref.step(block, 0, rows);
+    ref.step(block, 0, rows);
+    ModelState cpuState;
     try (CpuBackend cpu = new CpuBackend(spec, new BackendOptions(true, 2))) {
       cpu.trainStep(block, 0, rows);
       cpu.trainStep(block, 0, rows);
-      expected = cpu.exportState();
+      cpuState = cpu.exportState();
     }
-    for (int tile : new int[] {256, 1024}) {
-      CudaBackend.forcedScatterTile = tile;
-      try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(false, 0), 0)) {
-        gpu.trainStep(block, 0, rows);
-        gpu.trainStep(block, 0, rows);
-        assertStatesClose(expected, gpu.exportState(), 1e-3, "scatter tile " + tile + " (seed " + SEED + ")");
-      } finally {
-        CudaBackend.forcedScatterTile = 0;
+    for (boolean det : new boolean[] {false, true}) {
+      for (int tile : new int[] {256, 1024}) {
+        CudaBackend.forcedScatterTile = tile;
+        try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(det, 0), 0)) {
+          gpu.trainStep(block, 0, rows);
+          gpu.trainStep(block, 0, rows);
+          FloatAgreement.assertStates((det ? "deterministic" : "atomic") + ", scatter tile " + tile + " " + what,
+              ref, cpuState, gpu.exportState());
+        } finally {
+          CudaBackend.forcedScatterTile = 0;
+        }
       }
-    }
-    try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
-      gpu.trainStep(block, 0, rows);
-      gpu.trainStep(block, 0, rows);
-      assertStatesClose(expected, gpu.exportState(), 1e-4, "deterministic, wide rows (seed " + SEED + ")");
     }
   }
 
