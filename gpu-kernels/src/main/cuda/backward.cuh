@@ -46,7 +46,8 @@ struct ScatterArgs {
 __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int dim, int dimOff, int rowBase,
                                               int tableOff, int V, int cTotal, int cBase, int L, int lane,
                                               bool implicitMode, float s, const float (&acc)[SCATTER_MAXM][4],
-                                              float acc1, int cnt, bool firstPass, int field, int pos) {
+                                              float acc1, int cnt, bool firstPass, int field, int pos,
+                                              int* sNew, int* sNewCount) {
   if (a.recordMode) {
     const int rec = field * a.B + pos;
     if (!implicitMode) {
@@ -77,7 +78,7 @@ __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int
       int prev = atomicExch(a.listHead + row, rec);
       a.recNext[rec] = prev;
       if (prev < 0) {
-        a.touchedList[atomicAdd(a.touchedCount, 1)] = row;
+        sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
       }
     }
     return;
@@ -108,7 +109,7 @@ __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int
     }
     if (a.markTouched) {
       if (a.touchedFlag[row] == 0 && atomicExch(a.touchedFlag + row, 1) == 0) {
-        a.touchedList[atomicAdd(a.touchedCount, 1)] = row;
+        sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
       }
     }
   }
@@ -134,6 +135,12 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
   __shared__ float contS[BLOCK];
   __shared__ float contA1[BLOCK];
   __shared__ int contCnt[BLOCK];
+  // Rows this tile touched first in the step: one global atomic per tile appends them all to the
+  // touched list (a global atomic per row serialised on the one counter: about 0.2 ms per step at
+  // 123K rows on the H200).
+  __shared__ int sNew[TILE];
+  __shared__ int sNewCount;
+  __shared__ int sNewBase;
 
   const int n = a.n;
   const int field = blockIdx.x / a.tilesPerField;
@@ -148,6 +155,9 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
   const int GV = meta_get(a.meta, n, META_GVEC, field);
   const int tableOff = meta_get(a.meta, n, META_TABLEOFF, field);
   const bool implicitMode = a.gradMode == 0;
+  if (threadIdx.x == 0) {
+    sNewCount = 0;
+  }
 
   unsigned keys[ITEMS];
   int vals[ITEMS];
@@ -201,7 +211,7 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
         if (curKey >= 0) {
           if (!(firstRun && contFirst)) {
             scatter_flush(a, curKey, dim, dimOff, rowBase, tableOff, V, cTotal, cBase, L, lane, implicitMode, s,
-                          acc, acc1, cnt, firstPass, field, r0 + curStart);
+                          acc, acc1, cnt, firstPass, field, r0 + curStart, sNew, &sNewCount);
           } else {
             // the start of this group is the tail of a run owned by an earlier group
 #pragma unroll
@@ -285,7 +295,8 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
         deferred = true;
       } else {
         scatter_flush(a, curKey, dim, dimOff, rowBase, tableOff, V, cTotal, cBase, L, lane, implicitMode, s, acc,
-                      acc1, cnt, firstPass, field, r0 + curStart);
+                      acc1, cnt, firstPass, field, r0 + curStart, sNew,
+                      &sNewCount);
       }
     }
     __syncthreads();
@@ -313,9 +324,19 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
         }
       }
       scatter_flush(a, curKey, dim, dimOff, rowBase, tableOff, V, cTotal, cBase, L, lane, implicitMode, s, acc,
-                    acc1, cnt, firstPass, field, r0 + curStart);
+                    acc1, cnt, firstPass, field, r0 + curStart, sNew,
+                      &sNewCount);
     }
     __syncthreads();  // the continuation buffer is reused by the next pass
+  }
+  if (sNewCount > 0) {  // set in the first pass, visible after its closing barrier
+    if (threadIdx.x == 0) {
+      sNewBase = atomicAdd(a.touchedCount, sNewCount);
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < sNewCount; i += BLOCK) {
+      a.touchedList[sNewBase + i] = sNew[i];
+    }
   }
 }
 
@@ -499,12 +520,15 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBa
   }
 }
 
+// Launch bounds: with G a run-time value the compiler took 67 registers (3 blocks of 256 per SM) where the
+// warp-per-row version took 48; this kernel is bound by the latency of its dependent loads (list walk,
+// records, row), so it wants the warps: (256, 5) gives 48 registers and 8 bytes of spill.
 // A group of G lanes per touched row (grid-stride over the touched list; G fits the widest row, so
 // narrow tables put several rows in a warp). The group collects the row's records (pushed in no
 // particular order), ranks them by id, sums them in that order and applies the optimizer. Dynamic
 // shared memory: 2 * maxList ints per group, maxList = the most records a row can have (its field's
 // tiles per step).
-extern "C" __global__ void det_apply_rows(const int* __restrict__ touchedList, const int* __restrict__ touchedCount,
+extern "C" __global__ void __launch_bounds__(256, 5) det_apply_rows(const int* __restrict__ touchedList, const int* __restrict__ touchedCount,
                                           int* __restrict__ listHead, const int* __restrict__ recNext,
                                           const float* __restrict__ recS, const float* __restrict__ recG,
                                           const float* __restrict__ recS1, int B, int gStride, int maxList,

@@ -1135,15 +1135,28 @@ public final class CudaBackend implements Backend {
 
   /**
    * The deterministic tile: chosen from the batch size alone (not the device), so that a given batch
-   * gives the same sums, in the same order, on any GPU. Large batches take the large tile, which keeps
-   * a row's record list (one record per tile that holds the row) short: at most 128 at batch 131072.
+   * gives the same sums, in the same order, on any GPU. The small tile gives more blocks when the batch
+   * is small or has few fields; the large one keeps a row's record list (one record per tile that holds
+   * the row, walked serially) short on large batches: at most 128 records at batch 131072.
    */
   private int deterministicTile(int count) {
     if (forcedScatterTile != 0) {
       return forcedScatterTile;
     }
-    return count >= 8192 ? 1024 : 256;
+    if (DET_LARGE_TILE_FROM > 0) {
+      return count >= DET_LARGE_TILE_FROM ? 1024 : 256;
+    }
+    return count >= 65536 || (long) n * ((count + 1023) / 1024) >= 512 ? 1024 : 256;
   }
+
+  /**
+   * Benchmark knobs of the deterministic backward, compared side by side in docs/benchmarks.md:
+   * {@code fastembedding.cuda.detLargeTileFrom} (batch rows from which the 1024-row tile is used; 0 =
+   * the rule above) and {@code fastembedding.cuda.detRowLanes} (lanes per touched row; 0 = fit to the
+   * widest row).
+   */
+  private static final int DET_LARGE_TILE_FROM = Integer.getInteger("fastembedding.cuda.detLargeTileFrom", 0);
+  private static final int DET_ROW_LANES = Integer.getInteger("fastembedding.cuda.detRowLanes", 0);
 
   /**
    * Deterministic backward: the scatter in record mode (each tile's runs of equal indices summed in a
@@ -1162,7 +1175,7 @@ public final class CudaBackend implements Backend {
     // lanes per row: enough for the widest row (narrow tables put several rows in a warp), but each
     // warp's groups must find their record lists room in shared memory
     int g = 1;
-    while (g < 32 && g < maxDim) {
+    while (g < 32 && g < (DET_ROW_LANES > 0 ? DET_ROW_LANES : maxDim)) {
       g <<= 1;
     }
     while (g < 32 && (32L / g) * 8L * maxList > DET_LIST_SHARED_BYTES) {
