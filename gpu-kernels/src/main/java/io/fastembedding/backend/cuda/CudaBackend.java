@@ -10,7 +10,7 @@ import io.fastembedding.model.HeadType;
 import io.fastembedding.model.LossType;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
-import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.optim.Optimizer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -207,12 +207,8 @@ public final class CudaBackend implements Backend {
     this.headSize = spec.headSize();
     this.headType = spec.head();
     this.lossType = spec.loss() == LossType.LOGISTIC ? 0 : 1;
-    OptimizerType ot = spec.optimizer().type();
-    this.opt = switch (ot) {
-      case SGD -> 0;
-      case ADAGRAD -> 1;
-      case ROWWISE_ADAGRAD -> 2;
-    };
+    Optimizer rule = spec.optimizer().rule();
+    this.opt = rule.kernelCode();
     this.lr = spec.optimizer().learningRate();
     this.l2 = spec.optimizer().l2();
     this.eps = spec.optimizer().epsilon();
@@ -233,11 +229,8 @@ public final class CudaBackend implements Backend {
       tables = buf("tables", totalFloats * 4);
       firstOrder = fm ? buf("firstOrder", totalRows * 4L) : null;
       head = buf("head", headSize * 4L);
-      tableAccum = switch (ot) {
-        case SGD -> null;
-        case ADAGRAD -> buf("tableAccum", totalFloats * 4);
-        case ROWWISE_ADAGRAD -> buf("tableAccum", totalRows * 4L);
-      };
+      long tableState = rule.tableStateLength(layout);
+      tableAccum = tableState > 0 ? buf("tableAccum", tableState * 4) : null;
       foAccum = fm && hasState ? buf("firstOrderAccum", totalRows * 4L) : null;
       headAccum = hasState ? buf("headAccum", headSize * 4L) : null;
       counts = buf("touchCounts", totalRows * 4L);
@@ -685,8 +678,11 @@ public final class CudaBackend implements Backend {
         fo[f] = gatherRows(firstOrder, base, 1, m);
       }
       if (acc != null) {
-        int w = spec.optimizer().stateFloatsPerRow(d);
-        long off = w == 1 ? base : layout.offset(f);
+        Optimizer rule = spec.optimizer().rule();
+        int w = rule.stateFloatsPerRow(d);
+        // per-element state is laid out like the tables, per-row state like the row ids (for a table
+        // of dim 1 the two differ: tables are 16-byte aligned)
+        long off = rule.tableStateIndex(Math.toIntExact(layout.offset(f)), Math.toIntExact(base));
         acc[f] = gatherRows(tableAccum, off, w, m);
       }
       if (foAcc != null) {
@@ -944,10 +940,12 @@ public final class CudaBackend implements Backend {
     }
     long occ = rows * n;
     if (deterministic) {
-      int maxList = (int) ((cap + 255) / 256);
+      // a row's record list (one record per tile) must fit det_apply_rows' shared memory
+      int tile = deterministicTile((int) cap);
+      long maxList = (cap + tile - 1) / tile;
       if (8L * maxList > DET_LIST_SHARED_BYTES) {
         throw new IllegalArgumentException("deterministic mode takes batches of at most "
-            + (DET_LIST_SHARED_BYTES / 8 * 1024) + " rows on the GPU, got " + cap
+            + (DET_LIST_SHARED_BYTES / 8 * tile) + " rows on the GPU, got " + cap
             + "; use smaller batches or the atomic mode");
       }
       recNext.ensure(occ * 4);
@@ -1214,11 +1212,7 @@ public final class CudaBackend implements Backend {
     TableLayout l = layout;
     boolean fm = headType == HeadType.FM;
     int fo = fm ? totalRows : 0;
-    int tacc = switch (spec.optimizer().type()) {
-      case SGD -> 0;
-      case ADAGRAD -> Math.toIntExact(l.totalFloats());
-      case ROWWISE_ADAGRAD -> totalRows;
-    };
+    int tacc = Math.toIntExact(spec.optimizer().rule().tableStateLength(l));
     return new ModelState(spec, new float[Math.toIntExact(l.totalFloats())], new float[fo],
         new float[headSize], new float[tacc], new float[hasState ? fo : 0], new float[hasState ? headSize : 0]);
   }

@@ -22,6 +22,7 @@ import io.fastembedding.optim.OptimizerType;
 import io.fastembedding.reference.ReferenceModel;
 import io.fastembedding.testutil.FloatAgreement;
 import io.fastembedding.testutil.TestSeeds;
+import io.fastembedding.testutil.TouchedAssert;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -182,20 +183,14 @@ class CudaBackendTest {
       ModelState gs = gpu.exportState();
       FloatAgreement.assertStates(what, ref, cpus.states(), gs);
 
-      // the touched rows are exact (integers); their values are the GPU's own state, bit for bit
+      // the touched rows are exact (integers); their values and state are the GPU's own, bit for bit
       TouchedRows tc = cpu.exportTouched(false);
       TouchedRows tg = gpu.exportTouched(false);
       for (int f = 0; f < spec.numFields(); f++) {
         assertArrayEquals(tc.rows[f], tg.rows[f], what + ": touched rows of field " + f);
         assertArrayEquals(tc.counts[f], tg.counts[f], what + ": touch counts of field " + f);
-        int d = spec.layout().dim(f);
-        for (int q = 0; q < tg.rows[f].length; q++) {
-          float[] row = gs.row(f, tg.rows[f][q]);
-          assertArrayEquals(row, Arrays.copyOfRange(tg.values[f], q * d, (q + 1) * d),
-              what + ": touched values of field " + f + ", row " + tg.rows[f][q]);
-        }
       }
-      assertArrayEquals(gs.head, tg.head, what + ": touched head");
+      TouchedAssert.matchesState(what + ": touched export", gs, tg);
 
       // predictions and embeddings: poisoned outputs, written only in the asked range
       int off = 3;
@@ -410,6 +405,28 @@ class CudaBackendTest {
     }
     assertTrue(errors[0] == null && errors[1] == null, "errors: " + Arrays.toString(errors));
     assertTrue(results[0].bitEquals(results[1]), "the same deterministic training differs between threads");
+  }
+
+  /**
+   * The touched-row export reads each optimizer's state where it lives: per element like the tables
+   * (which are 16-byte aligned, so a dim-1 table after another starts at an offset unlike its row ids)
+   * or per row. Until issue 11 the CUDA export read a dim-1 table's Adagrad state at its row ids.
+   */
+  @Test
+  void touchedExportOfEveryOptimizersStateOnNarrowTables() {
+    for (OptimizerType o : OptimizerType.values()) {
+      ModelSpec spec = ModelSpec.builder(new int[] {7, 9, 5}, new int[] {3, 1, 2}).head(HeadType.LINEAR)
+          .loss(LossType.SQUARED).optimizer(new OptimizerSpec(o, 0.05f, 0.01f, EPSILON)).initStd(0.1f).seed(SEED)
+          .build();
+      RowBlock block = data(spec, 200, "UNIFORM", false, new SplittableRandom(SEED + 17));
+      for (boolean det : new boolean[] {false, true}) {
+        try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(det, 0), 0)) {
+          gpu.trainStep(block, 0, 200);
+          TouchedAssert.matchesState(o.id() + (det ? " deterministic" : " atomic") + " (seed " + SEED + ")",
+              gpu.exportState(), gpu.exportTouched(false));
+        }
+      }
+    }
   }
 
   @Test
