@@ -350,14 +350,14 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
                 gy,      head,  G,     gStride, G1,        counts, markTouched,   touchedFlag, touchedList,  \
                 touchedCount, recordMode, listHead, recNext, recS, recG, recS1}
 
-extern "C" __global__ void __launch_bounds__(256) scatter_atomic_256(SCATTER_PARAMS) {
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS) scatter_atomic_256(SCATTER_PARAMS) {
   SCATTER_ARGS;
-  scatter_tile<256, 1>(a);
+  scatter_tile<KERNEL_THREADS, SCATTER_TILE_SMALL / KERNEL_THREADS>(a);
 }
 
-extern "C" __global__ void __launch_bounds__(256) scatter_atomic_1024(SCATTER_PARAMS) {
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS) scatter_atomic_1024(SCATTER_PARAMS) {
   SCATTER_ARGS;
-  scatter_tile<256, 4>(a);
+  scatter_tile<KERNEL_THREADS, SCATTER_TILE_LARGE / KERNEL_THREADS>(a);
 }
 
 // The end of a step. Blocks [0, headBlocks) sum the head gradient partials (a warp per parameter, in a
@@ -528,7 +528,7 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBa
 // particular order), ranks them by id, sums them in that order and applies the optimizer. Dynamic
 // shared memory: 2 * maxList ints per group, maxList = the most records a row can have (its field's
 // tiles per step).
-extern "C" __global__ void __launch_bounds__(256, 5) det_apply_rows(const int* __restrict__ touchedList, const int* __restrict__ touchedCount,
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 5) det_apply_rows(const int* __restrict__ touchedList, const int* __restrict__ touchedCount,
                                           int* __restrict__ listHead, const int* __restrict__ recNext,
                                           const float* __restrict__ recS, const float* __restrict__ recG,
                                           const float* __restrict__ recS1, int B, int gStride, int maxList,
@@ -543,7 +543,7 @@ extern "C" __global__ void __launch_bounds__(256, 5) det_apply_rows(const int* _
   const int groupInBlock = threadIdx.x / G;
   const int groupsPerBlock = blockDim.x / G;
   const int nGroups = gridDim.x * groupsPerBlock;
-  int* buf = detShared + groupInBlock * 2 * maxList;
+  int* buf = detShared + groupInBlock * DET_RECORD_INTS * maxList;
   int* sorted = buf + maxList;
   const bool implicitMode = gradMode == 0;
   const int count = *touchedCount;

@@ -10,7 +10,7 @@ public final class Adagrad extends Optimizer {
 
   @Override
   public int kernelCode() {
-    return 1;
+    return io.fastembedding.backend.cuda.KernelConstants.OPT_ADAGRAD;
   }
 
   @Override

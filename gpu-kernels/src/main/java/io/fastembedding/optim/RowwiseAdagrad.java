@@ -16,7 +16,7 @@ public final class RowwiseAdagrad extends Optimizer {
 
   @Override
   public int kernelCode() {
-    return 2;
+    return io.fastembedding.backend.cuda.KernelConstants.OPT_ROWWISE;
   }
 
   @Override

@@ -10,7 +10,7 @@ public final class Sgd extends Optimizer {
 
   @Override
   public int kernelCode() {
-    return 0;
+    return io.fastembedding.backend.cuda.KernelConstants.OPT_SGD;
   }
 
   @Override

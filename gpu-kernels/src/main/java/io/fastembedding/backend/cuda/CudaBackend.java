@@ -43,7 +43,7 @@ import jcuda.driver.JCudaDriver;
  * a time, but that thread may change between calls (Spark tasks).
  */
 public final class CudaBackend implements Backend {
-  private static final int THREADS = 256;
+  private static final int THREADS = Kernels.THREADS;
   /** Rows scored per launch by predict and embed. */
   private static final int SCORE_ROWS = 65536;
   /** Upper bound of the forward chunks of a step (the head gradient is summed over them). */
@@ -51,6 +51,8 @@ public final class CudaBackend implements Backend {
   private static final int MLP_MAX_CHUNKS = 32;
   /** Deterministic mode: shared memory det_apply_rows may take for its per-warp record lists. */
   private static final int DET_LIST_SHARED_BYTES = 46 * 1024;
+  /** Shared-memory bytes per entry of a record list in det_apply_rows. */
+  private static final int DET_RECORD_BYTES = 4 * KernelConstants.DET_RECORD_INTS;
   private static final int DEFAULT_SHARED_BYTES = 46 * 1024;
   private static final boolean SYNC_EACH_LAUNCH = Boolean.getBoolean("fastembedding.cuda.syncEachLaunch");
   /** Replay each step's kernels as one CUDA graph (-Dfastembedding.cuda.graphs=false turns it off). */
@@ -59,9 +61,6 @@ public final class CudaBackend implements Backend {
   /** Step graphs kept per backend (one per batch buffer and row count in use). */
   private static final int MAX_GRAPHS = 16;
 
-  private static final String[] KERNELS = {"gather_concat", "linear_forward", "fm_forward", "gemm_tiled",
-      "mlp_output", "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_apply_rows",
-      "gather_listed_rows"};
 
   private final ModelSpec spec;
   private final BackendOptions options;
@@ -163,6 +162,7 @@ public final class CudaBackend implements Backend {
   private final ArrayDeque<String> recentKernels = new ArrayDeque<>();
   private int forwardSharedLimit = DEFAULT_SHARED_BYTES;
   private final StepGraphs graphs = new StepGraphs();
+  private final Kernels kernels = new Kernels(this::launch);
 
   /**
    * Opens a backend for {@code spec} on CUDA device {@code deviceOrdinal}, initialised as
@@ -206,7 +206,7 @@ public final class CudaBackend implements Backend {
     this.inputWidth = spec.headInputWidth();
     this.headSize = spec.headSize();
     this.headType = spec.head();
-    this.lossType = spec.loss() == LossType.LOGISTIC ? 0 : 1;
+    this.lossType = lossCode(spec.loss());
     Optimizer rule = spec.optimizer().rule();
     this.opt = rule.kernelCode();
     this.lr = spec.optimizer().learningRate();
@@ -222,7 +222,7 @@ public final class CudaBackend implements Backend {
     boolean scratch = hasState && !deterministic;
 
     checkSharedMemory();
-    for (String kernel : KERNELS) {
+    for (String kernel : Kernels.NAMES) {
       ctx.function(kernel);  // resolved now, so that graph capture only ever launches
     }
     try {
@@ -314,6 +314,14 @@ public final class CudaBackend implements Backend {
     }
   }
 
+  /** The kernels' code of a loss (KernelConstants.LOSS_*). */
+  static int lossCode(LossType loss) {
+    return switch (loss) {
+      case LOGISTIC -> KernelConstants.LOSS_LOGISTIC;
+      case SQUARED -> KernelConstants.LOSS_SQUARED;
+    };
+  }
+
   private DeviceBuffer buf(String name, long bytes) {
     DeviceBuffer b = new DeviceBuffer(ctx, name, bytes);
     all.add(b);
@@ -358,19 +366,19 @@ public final class CudaBackend implements Backend {
 
   /** Field metadata (see common.cuh) and gather slots (see forward.cuh). */
   private int[][] buildMeta() {
-    int[] m = new int[7 * n];
+    int[] m = new int[KernelConstants.META_ENTRIES * n];
     List<int[]> sl = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       int d = layout.dim(i);
       int v = d % 4 == 0 ? 4 : d % 2 == 0 ? 2 : 1;
       int dimOff = layout.dimOffset(i);
-      m[i] = d;
-      m[n + i] = dimOff;
-      m[2 * n + i] = Math.toIntExact(layout.rowBase(i));
-      m[3 * n + i] = layout.size(i);
-      m[4 * n + i] = v;
-      m[5 * n + i] = Math.toIntExact(layout.offset(i));
-      m[6 * n + i] = (sumDims % v == 0 && dimOff % v == 0) ? v : 1;
+      m[KernelConstants.META_DIM * n + i] = d;
+      m[KernelConstants.META_DIMOFF * n + i] = dimOff;
+      m[KernelConstants.META_ROWBASE * n + i] = Math.toIntExact(layout.rowBase(i));
+      m[KernelConstants.META_SIZE * n + i] = layout.size(i);
+      m[KernelConstants.META_VEC * n + i] = v;
+      m[KernelConstants.META_TABLEOFF * n + i] = Math.toIntExact(layout.offset(i));
+      m[KernelConstants.META_GVEC * n + i] = (sumDims % v == 0 && dimOff % v == 0) ? v : 1;
       for (int c = 0; c < d / v; c++) {
         sl.add(new int[] {i, dimOff + c * v, c * v, v});
       }
@@ -580,7 +588,7 @@ public final class CudaBackend implements Backend {
       ensureCapacity(c);
       Staging st = stageSync(block, start + done, c);
       predOut.ensure(c * 4L);
-      runForward(batchDev[0], st, c, 1, predOut.ptr());
+      runForward(batchDev[0], st, c, KernelConstants.MODE_PREDICT, predOut.ptr());
       copyOut(predOut, c, out, outOffset + done, "predictions");
     }
   }
@@ -597,8 +605,8 @@ public final class CudaBackend implements Backend {
       ensureCapacity(c);
       Staging st = stageSync(block, start + done, c);
       exportOut.ensure((long) c * sumDims * 4);
-      launch("gather_concat", gridFor((long) c * numSlots), 1, 1, THREADS, 0, tables, meta, slots, numSlots, n,
-          sumDims, 0, batchDev[0].at(st.idxOff), null, c, exportOut, null);
+      kernels.gatherConcat(gridFor((long) c * numSlots), tables.ptr(), meta.ptr(), slots.ptr(), numSlots, n,
+          sumDims, 0, batchDev[0].at(st.idxOff), null, c, exportOut.ptr(), null);
       copyOut(exportOut, c * sumDims, out, outOffset + done * sumDims, "embeddings");
     }
   }
@@ -943,9 +951,9 @@ public final class CudaBackend implements Backend {
       // a row's record list (one record per tile) must fit det_apply_rows' shared memory
       int tile = deterministicTile((int) cap);
       long maxList = (cap + tile - 1) / tile;
-      if (8L * maxList > DET_LIST_SHARED_BYTES) {
+      if ((long) DET_RECORD_BYTES * maxList > DET_LIST_SHARED_BYTES) {
         throw new IllegalArgumentException("deterministic mode takes batches of at most "
-            + (DET_LIST_SHARED_BYTES / 8 * tile) + " rows on the GPU, got " + cap
+            + (DET_LIST_SHARED_BYTES / DET_RECORD_BYTES * tile) + " rows on the GPU, got " + cap
             + "; use smaller batches or the atomic mode");
       }
       recNext.ensure(occ * 4);
@@ -1011,9 +1019,9 @@ public final class CudaBackend implements Backend {
 
   private void runTrainStep(DeviceBuffer batch, Staging st, int count) {
     if (headType == HeadType.MLP) {
-      runMlp(batch, st, count, 0, null);
+      runMlp(batch, st, count, KernelConstants.MODE_TRAIN, null);
     } else {
-      runForward(batch, st, count, 0, null);
+      runForward(batch, st, count, KernelConstants.MODE_TRAIN, null);
     }
     if (deterministic) {
       scatterDeterministic(batch, st, count);
@@ -1036,56 +1044,47 @@ public final class CudaBackend implements Backend {
     float invB = 1f / count;
     float lambdaOverB = l2 / count;
     CUdeviceptr idx = batch.at(st.idxOff);
-    CUdeviceptr labels = mode == 0 ? batch.at(st.labelOff) : null;
-    CUdeviceptr weights = mode == 0 && st.weights ? batch.at(st.weightOff) : null;
+    boolean train = mode == KernelConstants.MODE_TRAIN;
+    CUdeviceptr labels = train ? batch.at(st.labelOff) : null;
+    CUdeviceptr weights = train && st.weights ? batch.at(st.weightOff) : null;
     CUdeviceptr numeric = k > 0 ? batch.at(st.numericOff) : null;
-    boolean train = mode == 0;
     if (headType == HeadType.LINEAR) {
-      launch("linear_forward", chunks, 1, 1, THREADS, smem, tables, meta, slots, numSlots, n, sumDims, k, idx,
-          numeric, labels, weights, head, count, chunk, tileRows, mode, lossType, invB, lambdaOverB,
-          implicitGrad ? 0 : 1, train ? gy : null, train && !implicitGrad ? grad : null,
-          train ? headPartials : null, train ? lossPartials : null, pred, train ? touchedCount : null);
+      kernels.linearForward(chunks, smem, tables.ptr(), meta.ptr(), slots.ptr(), numSlots, n, sumDims, k, idx,
+          numeric, labels, weights, head.ptr(), count, chunk, tileRows, mode, lossType, invB, lambdaOverB,
+          implicitGrad ? 0 : 1, train ? gy.ptr() : null, train && !implicitGrad ? grad.ptr() : null,
+          train ? headPartials.ptr() : null, train ? lossPartials.ptr() : null, pred,
+          train ? touchedCount.ptr() : null);
     } else {
-      launch("fm_forward", chunks, 1, 1, THREADS, smem, tables, firstOrder, meta, slots, numSlots, n,
-          spec.fmDim(), k, idx, numeric, labels, weights, head, count, chunk, tileRows, mode, lossType, invB,
-          lambdaOverB, train ? gy : null, train ? grad : null, train ? grad1 : null,
-          train ? headPartials : null, train ? lossPartials : null, pred, train ? touchedCount : null);
+      kernels.fmForward(chunks, smem, tables.ptr(), firstOrder.ptr(), meta.ptr(), slots.ptr(), numSlots, n,
+          spec.fmDim(), k, idx, numeric, labels, weights, head.ptr(), count, chunk, tileRows, mode, lossType, invB,
+          lambdaOverB, train ? gy.ptr() : null, train ? grad.ptr() : null, train ? grad1.ptr() : null,
+          train ? headPartials.ptr() : null, train ? lossPartials.ptr() : null, pred,
+          train ? touchedCount.ptr() : null);
     }
-  }
-
-  private static final int EPI_BIAS_RELU = 0;
-  private static final int EPI_RELU_MASK = 1;
-  private static final int EPI_EMB_GRAD = 2;
-  private static final int EPI_WEIGHT_PART = 3;
-
-  private void gemm(int m, int nn, int kk, CUdeviceptr a, int lda, int ta, CUdeviceptr b, int ldb, int tb,
-      int onesCol, int epi, CUdeviceptr bias, CUdeviceptr c, int ldc, CUdeviceptr aux, int auxLd,
-      float lambdaOverB, int kChunk, int zCount, long partialStride, int woff, int coff) {
-    launch("gemm_tiled", (nn + 63) / 64, (m + 63) / 64, zCount, THREADS, 0, m, nn, kk, a, lda, ta, b, ldb, tb,
-        onesCol, epi, bias, c, ldc, aux, auxLd, lambdaOverB, kChunk, partialStride, woff, coff);
   }
 
   /** The mlp head: gather, hidden layers, output and loss, and (mode 0) the backward to G. */
   private void runMlp(DeviceBuffer batch, Staging st, int count, int mode, CUdeviceptr pred) {
-    boolean train = mode == 0;
+    boolean train = mode == KernelConstants.MODE_TRAIN;
     int L = hidden.length;
     int chunk = chunkRows(count);
     int chunks = (count + chunk - 1) / chunk;
     CUdeviceptr idx = batch.at(st.idxOff);
     CUdeviceptr numeric = k > 0 ? batch.at(st.numericOff) : null;
-    launch("gather_concat", gridFor((long) count * numSlots), 1, 1, THREADS, 0, tables, meta, slots, numSlots, n,
-        sumDims, k, idx, numeric, count, hbuf, train ? touchedCount : null);
+    kernels.gatherConcat(gridFor((long) count * numSlots), tables.ptr(), meta.ptr(), slots.ptr(), numSlots, n,
+        sumDims, k, idx, numeric, count, hbuf.ptr(), train ? touchedCount.ptr() : null);
     for (int l = 0; l < L; l++) {
       int in = spec.mlpLayerInput(l);
       CUdeviceptr prev = l == 0 ? hbuf.ptr() : act[l - 1].ptr();
-      gemm(count, hidden[l], in, prev, in, 0, head.at(spec.mlpWeightOffset(l) * 4L), in, 1, 0, EPI_BIAS_RELU,
-          head.at(spec.mlpBiasOffset(l) * 4L), act[l].ptr(), hidden[l], null, 0, 0f, 0, 1, 0, 0, 0);
+      kernels.gemmTiled(1, count, hidden[l], in, prev, in, 0, head.at(spec.mlpWeightOffset(l) * 4L), in, 1, 0,
+          KernelConstants.EPI_BIAS_RELU, head.at(spec.mlpBiasOffset(l) * 4L), act[l].ptr(), hidden[l], null, 0,
+          0f, 0, 0, 0, 0);
     }
     float invB = 1f / count;
-    launch("mlp_output", chunks, 1, 1, THREADS, 0, act[L - 1], hidden[L - 1], head, spec.mlpOutputWeightOffset(),
+    kernels.mlpOutput(chunks, act[L - 1].ptr(), hidden[L - 1], head.ptr(), spec.mlpOutputWeightOffset(),
         train ? batch.at(st.labelOff) : null, train && st.weights ? batch.at(st.weightOff) : null, count, chunk,
-        mode, lossType, invB, train ? gy : null, train ? dz[(L - 1) % 2] : null, train ? headPartials : null,
-        headSize, train ? lossPartials : null, pred);
+        mode, lossType, invB, train ? gy.ptr() : null, train ? dz[(L - 1) % 2].ptr() : null,
+        train ? headPartials.ptr() : null, headSize, train ? lossPartials.ptr() : null, pred);
     if (!train) {
       return;
     }
@@ -1095,18 +1094,22 @@ public final class CudaBackend implements Backend {
       int h = hidden[l];
       CUdeviceptr dzCur = dz[l % 2].ptr();
       CUdeviceptr prev = l == 0 ? hbuf.ptr() : act[l - 1].ptr();
-      gemm(h, in + 1, count, dzCur, h, 1, prev, in, 0, 1, EPI_WEIGHT_PART, null, headPartials.ptr(), 0, null, 0,
-          0f, chunk, chunks, headSize, spec.mlpWeightOffset(l), spec.mlpBiasOffset(l));
+      kernels.gemmTiled(chunks, h, in + 1, count, dzCur, h, 1, prev, in, 0, 1, KernelConstants.EPI_WEIGHT_PART,
+          null, headPartials.ptr(), 0, null, 0, 0f, chunk, headSize, spec.mlpWeightOffset(l),
+          spec.mlpBiasOffset(l));
       CUdeviceptr w = head.at(spec.mlpWeightOffset(l) * 4L);
       if (l > 0) {
-        gemm(count, in, h, dzCur, h, 0, w, in, 0, 0, EPI_RELU_MASK, null, dz[(l - 1) % 2].ptr(), in,
-            act[l - 1].ptr(), in, 0f, 0, 1, 0, 0, 0);
+        kernels.gemmTiled(1, count, in, h, dzCur, h, 0, w, in, 0, 0, KernelConstants.EPI_RELU_MASK, null,
+            dz[(l - 1) % 2].ptr(), in, act[l - 1].ptr(), in, 0f, 0, 0, 0, 0);
       } else {
-        gemm(count, sumDims, h, dzCur, h, 0, w, in, 0, 0, EPI_EMB_GRAD, null, grad.ptr(), sumDims, hbuf.ptr(),
-            inputWidth, lambdaOverB, 0, 1, 0, 0, 0);
+        kernels.gemmTiled(1, count, sumDims, h, dzCur, h, 0, w, in, 0, 0, KernelConstants.EPI_EMB_GRAD, null,
+            grad.ptr(), sumDims, hbuf.ptr(), inputWidth, lambdaOverB, 0, 0, 0, 0);
       }
     }
   }
+
+  private static final int SCATTER_SMALL = KernelConstants.SCATTER_TILE_SMALL;
+  private static final int SCATTER_LARGE = KernelConstants.SCATTER_TILE_LARGE;
 
   /** Tests set this to 256 or 1024 to force a scatter tile size; 0 chooses by batch size. */
   static volatile int forcedScatterTile;
@@ -1115,20 +1118,20 @@ public final class CudaBackend implements Backend {
     if (forcedScatterTile != 0) {
       return forcedScatterTile;
     }
-    long blocks1024 = (long) n * ((count + 1023) / 1024);
-    return blocks1024 >= 2L * ctx.multiprocessors ? 1024 : 256;
+    long blocks1024 = (long) n * ((count + SCATTER_LARGE - 1) / SCATTER_LARGE);
+    return blocks1024 >= 2L * ctx.multiprocessors ? SCATTER_LARGE : SCATTER_SMALL;
   }
 
   private void scatterAtomic(DeviceBuffer batch, Staging st, int count) {
     int tile = scatterTile(count);
     int tilesPerField = (count + tile - 1) / tile;
-    boolean sgd = opt == 0;
-    launch(tile == 1024 ? "scatter_atomic_1024" : "scatter_atomic_256", n * tilesPerField, 1, 1, THREADS, 0,
-        sgd ? tables : gradScratch, headType == HeadType.FM ? (sgd ? firstOrder : foScratch) : null,
-        sgd ? -lr : 1f, meta, n, count, tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, gy, head,
-        implicitGrad ? null : grad, sumDims, headType == HeadType.FM ? grad1 : null, counts, sgd ? 0 : 1,
-        sgd ? null : touchedFlag, sgd ? null : touchedList, sgd ? null : touchedCount, 0, null, null, null, null,
-        null);
+    boolean sgd = opt == KernelConstants.OPT_SGD;
+    kernels.scatter(tile, n * tilesPerField, sgd ? tables.ptr() : gradScratch.ptr(),
+        headType == HeadType.FM ? (sgd ? firstOrder : foScratch).ptr() : null, sgd ? -lr : 1f, meta.ptr(), n, count,
+        tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, gy.ptr(), head.ptr(),
+        implicitGrad ? null : grad.ptr(), sumDims, headType == HeadType.FM ? grad1.ptr() : null, counts.ptr(),
+        sgd ? 0 : 1, sgd ? null : touchedFlag.ptr(), sgd ? null : touchedList.ptr(),
+        sgd ? null : touchedCount.ptr(), 0, null, null, null, null, null);
   }
 
   /**
@@ -1142,9 +1145,10 @@ public final class CudaBackend implements Backend {
       return forcedScatterTile;
     }
     if (DET_LARGE_TILE_FROM > 0) {
-      return count >= DET_LARGE_TILE_FROM ? 1024 : 256;
+      return count >= DET_LARGE_TILE_FROM ? SCATTER_LARGE : SCATTER_SMALL;
     }
-    return count >= 65536 || (long) n * ((count + 1023) / 1024) >= 512 ? 1024 : 256;
+    return count >= 65536 || (long) n * ((count + SCATTER_LARGE - 1) / SCATTER_LARGE) >= 512 ? SCATTER_LARGE
+        : SCATTER_SMALL;
   }
 
   /**
@@ -1165,10 +1169,11 @@ public final class CudaBackend implements Backend {
     int tile = deterministicTile(count);
     int tilesPerField = (count + tile - 1) / tile;
     boolean fm = headType == HeadType.FM;
-    launch(tile == 1024 ? "scatter_atomic_1024" : "scatter_atomic_256", n * tilesPerField, 1, 1, THREADS, 0,
-        tables, fm ? firstOrder : null, 1f, meta, n, count, tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, gy, head,
-        implicitGrad ? null : grad, sumDims, fm ? grad1 : null, counts, 0, null, touchedList, touchedCount, 1,
-        listHead, recNext, implicitGrad ? recS : null, implicitGrad ? null : recG, fm ? recS1 : null);
+    kernels.scatter(tile, n * tilesPerField, tables.ptr(), fm ? firstOrder.ptr() : null, 1f, meta.ptr(), n, count,
+        tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, gy.ptr(), head.ptr(),
+        implicitGrad ? null : grad.ptr(), sumDims, fm ? grad1.ptr() : null, counts.ptr(), 0, null,
+        touchedList.ptr(), touchedCount.ptr(), 1, listHead.ptr(), recNext.ptr(), implicitGrad ? recS.ptr() : null,
+        implicitGrad ? null : recG.ptr(), fm ? recS1.ptr() : null);
     int maxList = tilesPerField;
     // lanes per row: enough for the widest row (narrow tables put several rows in a warp), but each
     // warp's groups must find their record lists room in shared memory
@@ -1176,18 +1181,19 @@ public final class CudaBackend implements Backend {
     while (g < 32 && g < (DET_ROW_LANES > 0 ? DET_ROW_LANES : maxDim)) {
       g <<= 1;
     }
-    while (g < 32 && (32L / g) * 8L * maxList > DET_LIST_SHARED_BYTES) {
+    while (g < 32 && (32L / g) * DET_RECORD_BYTES * maxList > DET_LIST_SHARED_BYTES) {
       g <<= 1;
     }
     int perWarp = 32 / g;
-    int groups = (int) Math.min(THREADS / g, DET_LIST_SHARED_BYTES / (8L * maxList));
+    int groups = (int) Math.min(THREADS / g, DET_LIST_SHARED_BYTES / ((long) DET_RECORD_BYTES * maxList));
     groups = Math.max(perWarp, groups / perWarp * perWarp);
     long maxTouched = Math.min((long) count * n, totalRows);
     int blocks = (int) Math.max(1, Math.min((maxTouched + groups - 1) / groups, 16L * ctx.multiprocessors));
-    launch("det_apply_rows", blocks, 1, 1, groups * g, groups * 8 * maxList, touchedList,
-        touchedCount, listHead, recNext, implicitGrad ? recS : null, implicitGrad ? null : recG,
-        fm ? recS1 : null, count, sumDims, maxList, g, meta, n, implicitGrad ? 0 : 1, head, tables, tableAccum,
-        firstOrder, foAccum, opt, lr, eps);
+    kernels.detApplyRows(blocks, groups * g, groups * DET_RECORD_BYTES * maxList, touchedList.ptr(),
+        touchedCount.ptr(), listHead.ptr(), recNext.ptr(), implicitGrad ? recS.ptr() : null,
+        implicitGrad ? null : recG.ptr(), fm ? recS1.ptr() : null, count, sumDims, maxList, g, meta.ptr(), n,
+        implicitGrad ? 0 : 1, head.ptr(), tables.ptr(), ptr(tableAccum), ptr(firstOrder), ptr(foAccum), opt, lr,
+        eps);
   }
 
   private void finish(int count) {
@@ -1199,10 +1205,11 @@ public final class CudaBackend implements Backend {
       long maxTouched = Math.min((long) count * n, totalRows);
       rowBlocks = (int) Math.max(1, Math.min((maxTouched + 7) / 8, 4L * ctx.multiprocessors));
     }
-    launch("finish_step", headBlocks + 1 + rowBlocks, 1, 1, THREADS, 0, head, headAccum, headPartials, chunks,
-        headSize, lossPartials, chunks, lossAcc, opt, lr, eps, headBlocks, tables, tableAccum,
-        rows ? gradScratch : null, firstOrder, foAccum, rows ? foScratch : null, rows ? touchedFlag : null,
-        rows ? touchedList : null, rows ? touchedCount : null, meta, n);
+    kernels.finishStep(headBlocks + 1 + rowBlocks, head.ptr(), ptr(headAccum), headPartials.ptr(), chunks,
+        headSize, lossPartials.ptr(), chunks, lossAcc.ptr(), opt, lr, eps, headBlocks, tables.ptr(),
+        ptr(tableAccum), rows ? gradScratch.ptr() : null, ptr(firstOrder), ptr(foAccum),
+        rows ? ptr(foScratch) : null, rows ? touchedFlag.ptr() : null, rows ? touchedList.ptr() : null,
+        rows ? touchedCount.ptr() : null, meta.ptr(), n);
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -1251,8 +1258,8 @@ public final class CudaBackend implements Backend {
       return out;
     }
     exportOut.ensure((long) m * width * 4);
-    launch("gather_listed_rows", gridFor((long) m * width), 1, 1, THREADS, 0, src, offsetFloats, width,
-        exportRows, m, exportOut);
+    kernels.gatherListedRows(gridFor((long) m * width), src.ptr(), offsetFloats, width, exportRows.ptr(), m,
+        exportOut.ptr());
     syncCompute("gathering touched rows of '" + src.name + "'");
     download(exportOut, out);
     return out;
@@ -1280,27 +1287,22 @@ public final class CudaBackend implements Backend {
         "buffer '" + b.name + "' on " + ctx.describe());
   }
 
-  private void launch(String kernel, int gx, int gyDim, int gz, int block, int smem, Object... args) {
-    NativePointerObject[] ps = new NativePointerObject[args.length];
-    for (int i = 0; i < args.length; i++) {
-      Object a = args[i];
-      if (a == null) {
-        ps[i] = Pointer.to(new long[] {0L});
-      } else if (a instanceof DeviceBuffer b) {
-        ps[i] = Pointer.to(b.ptr());
-      } else if (a instanceof CUdeviceptr p) {
-        ps[i] = Pointer.to(p);
-      } else if (a instanceof Integer v) {
-        ps[i] = Pointer.to(new int[] {v});
-      } else if (a instanceof Long v) {
-        ps[i] = Pointer.to(new long[] {v});
-      } else if (a instanceof Float v) {
-        ps[i] = Pointer.to(new float[] {v});
-      } else if (a instanceof Double v) {
-        ps[i] = Pointer.to(new double[] {v});
-      } else {
-        throw new IllegalArgumentException("kernel " + kernel + ": unsupported argument " + i + ": " + a);
-      }
+  /** A buffer's address, or null (nullptr) for a buffer this configuration does not have. */
+  private static CUdeviceptr ptr(DeviceBuffer b) {
+    return b == null ? null : b.ptr();
+  }
+
+  /** Launches a kernel on the compute stream; the typed wrappers of {@link Kernels} call this. */
+  private void launch(String kernel, int gx, int gyDim, int gz, int block, int smem, Kernels.Args args) {
+    NativePointerObject[] ps = new NativePointerObject[args.size()];
+    for (int i = 0; i < ps.length; i++) {
+      Object a = args.values[i];
+      ps[i] = switch (args.kinds[i]) {
+        case PTR -> a == null ? Pointer.to(new long[] {0L}) : Pointer.to((CUdeviceptr) a);
+        case I32 -> Pointer.to(new int[] {(Integer) a});
+        case I64 -> Pointer.to(new long[] {(Long) a});
+        case F32 -> Pointer.to(new float[] {(Float) a});
+      };
     }
     int r = JCudaDriver.cuLaunchKernel(ctx.function(kernel), gx, gyDim, gz, block, 1, 1, smem, compute,
         Pointer.to(ps), null);
