@@ -335,11 +335,11 @@ class CudaBackendTest {
     RowBlock block = data(spec, 1000, "UNI_AND_BINOMIAL", true, rnd);
     try (CudaBackend a = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
         CudaBackend b = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
-        CudaBackend.ResidentBatch rb = b.upload(block, 100, 800)) {
+        ResidentBatches.ResidentBatch rb = ResidentBatches.upload(b, block, 100, 800)) {
       a.trainStep(block, 100, 800);
       a.trainStep(block, 100, 800);
-      b.trainStep(rb);
-      b.trainStep(rb);
+      ResidentBatches.trainStep(b, rb);
+      ResidentBatches.trainStep(b, rb);
       assertTrue(a.exportState().bitEquals(b.exportState()), "resident and streamed batches differ");
       assertEquals(a.drainLoss(), b.drainLoss());
     }

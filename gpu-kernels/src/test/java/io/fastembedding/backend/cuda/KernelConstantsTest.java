@@ -51,7 +51,8 @@ class KernelConstantsTest {
   /** The Java enums map onto the kernel codes. */
   @Test
   void javaCodesAreTheKernelConstants() {
-    assertEquals(KernelConstants.OPT_SGD, Optimizer.of(new OptimizerSpec(OptimizerType.SGD, 0.1f, 0f, 1e-8f)).kernelCode());
+    assertEquals(KernelConstants.OPT_SGD, Optimizer.of(new OptimizerSpec(OptimizerType.SGD, 0.1f, 0f,
+        1e-8f)).kernelCode());
     assertEquals(KernelConstants.OPT_ADAGRAD,
         Optimizer.of(new OptimizerSpec(OptimizerType.ADAGRAD, 0.1f, 0f, 1e-8f)).kernelCode());
     assertEquals(KernelConstants.OPT_ROWWISE,

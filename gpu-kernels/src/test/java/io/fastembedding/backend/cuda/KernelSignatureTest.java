@@ -169,7 +169,8 @@ class KernelSignatureTest {
   /** The parser itself: a hand-written entry, so that an empty match cannot pass the tests above. */
   @Test
   void ptxParserReadsParameterTypes() {
-    String ptx = ".visible .entry k(\n\t.param .u64 k_param_0,\n\t.param .u32 k_param_1,\n\t.param .f32 k_param_2\n)\n{";
+    String ptx = ".visible .entry k(\n\t.param .u64 k_param_0,\n\t.param .u32 k_param_1,\n"
+        + "\t.param .f32 k_param_2\n)\n{";
     assertEquals(Map.of("k", List.of("u64", "u32", "f32")), ptxEntries(ptx));
   }
 }
