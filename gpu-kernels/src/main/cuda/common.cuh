@@ -6,7 +6,7 @@
 
 #include "kernel_constants.cuh"
 
-// Field metadata: one int array of META_ENTRIES * n entries written by the host (CudaBackend.buildMeta);
+// Field metadata: one int array of META_ENTRIES * n entries written by the host (DeviceState.buildMeta);
 // entry e of field f at e * n + f (META_* in kernel_constants.cuh, generated from KernelConstants.java).
 // Losses (LOSS_*), optimizers (OPT_*), forward modes (MODE_*) likewise.
 

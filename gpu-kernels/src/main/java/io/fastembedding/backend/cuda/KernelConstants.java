@@ -18,7 +18,7 @@ public final class KernelConstants {
   private KernelConstants() {}
 
   // Field metadata: one int array of META_ENTRIES * n entries written by the host
-  // (CudaBackend.buildMeta); entry e of field f is at e * n + f.
+  // (DeviceState.buildMeta); entry e of field f is at e * n + f.
   /** Embedding dim of the field. */
   public static final int META_DIM = 0;
   /** Offset of the field's vector in the concatenated embedding. */
