@@ -166,6 +166,40 @@ class KernelSignatureTest {
     }
   }
 
+  /**
+   * Each wrapper's declared Java parameters end with the kernel's, in its order and kind: a wrapper
+   * cannot pack its arguments in another order than it declares them unless the kinds agree too.
+   */
+  @Test
+  void everyWrapperDeclaresTheParametersItPasses() {
+    Map<String, List<Kind>> calls = recordedCalls();
+    Map<String, String> kernelOf = Map.of("gatherConcat", "gather_concat", "linearForward", "linear_forward",
+        "fmForward", "fm_forward", "gemmTiled", "gemm_tiled", "mlpOutput", "mlp_output", "scatter",
+        "scatter_atomic_256", "finishStep", "finish_step", "detApplyRows", "det_apply_rows", "gatherListedRows",
+        "gather_listed_rows");
+    int checked = 0;
+    for (java.lang.reflect.Method m : Kernels.class.getDeclaredMethods()) {
+      if (m.isSynthetic() || java.lang.reflect.Modifier.isPrivate(m.getModifiers())
+          || java.lang.reflect.Modifier.isStatic(m.getModifiers())) {
+        continue;
+      }
+      String kernel = kernelOf.get(m.getName());
+      assertTrue(kernel != null, "Kernels." + m.getName() + " is not known to this test");
+      List<Kind> want = calls.get(kernel);
+      Class<?>[] types = m.getParameterTypes();
+      assertTrue(types.length >= want.size(), m.getName() + " declares fewer parameters than it passes");
+      for (int i = 0; i < want.size(); i++) {
+        Class<?> t = types[types.length - want.size() + i];
+        Kind declared = t == jcuda.driver.CUdeviceptr.class ? Kind.PTR : t == int.class ? Kind.I32
+            : t == long.class ? Kind.I64 : t == float.class ? Kind.F32 : null;
+        assertEquals(want.get(i), declared, m.getName() + ": declared parameter "
+            + (types.length - want.size() + i) + " (" + t.getSimpleName() + ") vs the kernel's parameter " + i);
+      }
+      checked++;
+    }
+    assertEquals(kernelOf.size(), checked, "every wrapper checked");
+  }
+
   /** The parser itself: a hand-written entry, so that an empty match cannot pass the tests above. */
   @Test
   void ptxParserReadsParameterTypes() {
