@@ -54,6 +54,27 @@ public final class Backends {
     }
   }
 
+  /**
+   * True when JCuda could not load because this machine has no NVIDIA driver: a CPU-only machine,
+   * where training on the CPU is expected rather than a fault.
+   */
+  public static boolean cudaDriverMissing() {
+    try {
+      return (Boolean) Class.forName(CUDA_DEVICES).getMethod("noDriver").invoke(null);
+    } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** {@link #cudaUnavailableReason()} with the underlying error's text (for DEBUG logs). */
+  public static String cudaUnavailableDetail() {
+    try {
+      return (String) Class.forName(CUDA_DEVICES).getMethod("unavailableDetail").invoke(null);
+    } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+      return cudaUnavailableReason();
+    }
+  }
+
   /** Why {@link #cudaDeviceCount()} is 0, or null when CUDA devices are usable. */
   public static String cudaUnavailableReason() {
     try {
