@@ -110,6 +110,12 @@ final class ModelIO {
           .parquet(path + "/data/spec");
       spark.createDataFrame(List.of(RowFactory.create((Object) d.head)), HEAD_SCHEMA)
           .repartition(1).write().parquet(path + "/data/head");
+      CategoryLabels labels = model.categoryLabels();
+      if (labels != null && !labels.isEmpty()) {
+        // the input columns' category names (getVectors' label column); absent when none had any
+        spark.createDataFrame(labels.rows(), CategoryLabels.SCHEMA).repartition(1).write()
+            .parquet(path + "/data/labels");
+      }
 
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       Broadcast<ModelData> bc = jsc.broadcast(d);
@@ -229,8 +235,22 @@ final class ModelIO {
       float[] std = version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(k);
       model.setData(new ModelData(s, ints(spec, "numCategories"),
           spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head, mean, std));
+      model.setCategoryLabels(readLabels(spark, path + "/data/labels", l.numFields()));
       return model;
     }
+  }
+
+  /** The labels file, or no labels for a model saved without one (older models, no metadata). */
+  private static CategoryLabels readLabels(SparkSession spark, String labelsPath, int fields) {
+    try {
+      Path p = new Path(labelsPath);
+      if (!p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p)) {
+        return CategoryLabels.none(fields);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + labelsPath, e);
+    }
+    return CategoryLabels.fromRows(spark.read().parquet(labelsPath).collectAsList(), fields);
   }
 
   private static float[] floats(Row r, String name) {

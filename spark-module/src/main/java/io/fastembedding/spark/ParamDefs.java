@@ -37,8 +37,8 @@ final class ParamDefs {
   }
 
   static Param<String> outputCol(Params o) {
-    return new Param<>(o.uid(), "outputCol", "output column of the concatenated embedding vectors",
-        ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+    return SparkCompat.stringParam(o.uid(), "outputCol", "output column of the concatenated embedding vectors",
+        ParamCheck.<String>of(s -> !s.isEmpty()));
   }
 
   static StringArrayParam outputCols(Params o) {
@@ -47,16 +47,16 @@ final class ParamDefs {
   }
 
   static Param<String> predictionCol(Params o) {
-    return new Param<>(o.uid(), "predictionCol", "output column of the head's prediction "
+    return SparkCompat.stringParam(o.uid(), "predictionCol", "output column of the head's prediction "
         + "(probability for the logistic loss, value for the squared loss); empty: not produced",
-        ParamCheck.<String>of(s -> true), String.class);
+        ParamCheck.<String>of(s -> true));
   }
 
   static Param<String> handleInvalid(Params o) {
-    return new Param<>(o.uid(), "handleInvalid", "how to handle null, negative and too large "
+    return SparkCompat.stringParam(o.uid(), "handleInvalid", "how to handle null, negative and too large "
         + "indices: 'error' (fail naming the column and value), 'skip' (drop the row) or 'keep' "
         + "(map them to one reserved extra row per table, so each table has numCategories + 1 rows)",
-        ParamCheck.oneOf(HANDLE_INVALID), String.class);
+        ParamCheck.oneOf(HANDLE_INVALID));
   }
 
   static BooleanParam withFirstOrder(Params o) {
@@ -66,28 +66,27 @@ final class ParamDefs {
   }
 
   static Param<String> numericCol(Params o) {
-    return new Param<>(o.uid(), "numericCol", "optional Vector column of dense numeric features "
+    return SparkCompat.stringParam(o.uid(), "numericCol", "optional Vector column of dense numeric features "
         + "fed to the head next to the embeddings (e.g. VectorAssembler output); every row needs "
-        + "the same size and finite values. Empty: none", ParamCheck.<String>of(s -> true),
-        String.class);
+        + "the same size and finite values. Empty: none", ParamCheck.<String>of(s -> true));
   }
 
   static Param<String> probabilityCol(Params o) {
-    return new Param<>(o.uid(), "probabilityCol", "output column of the class probabilities "
+    return SparkCompat.stringParam(o.uid(), "probabilityCol", "output column of the class probabilities "
         + "[1 - p, p] as a Vector, as Spark's probabilistic classifiers write it (logistic loss "
-        + "only); empty: not produced", ParamCheck.<String>of(s -> true), String.class);
+        + "only); empty: not produced", ParamCheck.<String>of(s -> true));
   }
 
   // ---- estimator only
 
   static Param<String> labelCol(Params o) {
-    return new Param<>(o.uid(), "labelCol", "label column (0/1 for the logistic loss, any finite "
-        + "number for the squared loss)", ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+    return SparkCompat.stringParam(o.uid(), "labelCol", "label column (0/1 for the logistic loss, any finite "
+        + "number for the squared loss)", ParamCheck.<String>of(s -> !s.isEmpty()));
   }
 
   static Param<String> weightCol(Params o) {
-    return new Param<>(o.uid(), "weightCol", "optional per-row weight column (finite, >= 0); "
-        + "unset or empty: every row weighs 1", ParamCheck.<String>of(s -> true), String.class);
+    return SparkCompat.stringParam(o.uid(), "weightCol", "optional per-row weight column (finite, >= 0); "
+        + "unset or empty: every row weighs 1", ParamCheck.<String>of(s -> true));
   }
 
   static BooleanParam standardization(Params o) {
@@ -97,10 +96,10 @@ final class ParamDefs {
   }
 
   static Param<String> validationIndicatorCol(Params o) {
-    return new Param<>(o.uid(), "validationIndicatorCol", "optional boolean column: rows where it "
+    return SparkCompat.stringParam(o.uid(), "validationIndicatorCol", "optional boolean column: rows where it "
         + "is true are not trained on but evaluated after each round (loss and AUC), for early "
         + "stopping; as GBTClassifier's. Empty: see validationFraction",
-        ParamCheck.<String>of(s -> true), String.class);
+        ParamCheck.<String>of(s -> true));
   }
 
   static DoubleParam validationFraction(Params o) {
@@ -136,9 +135,9 @@ final class ParamDefs {
   }
 
   static Param<String> head(Params o) {
-    return new Param<>(o.uid(), "head", "model trained on top of the embeddings: 'fm' "
+    return SparkCompat.stringParam(o.uid(), "head", "model trained on top of the embeddings: 'fm' "
         + "(factorization machine over the fields, with a first-order weight per category), 'linear' "
-        + "or 'mlp' (see hiddenLayers)", ParamCheck.oneOf(HeadType.ids()), String.class);
+        + "or 'mlp' (see hiddenLayers)", ParamCheck.oneOf(HeadType.ids()));
   }
 
   static IntArrayParam hiddenLayers(Params o) {
@@ -147,13 +146,13 @@ final class ParamDefs {
   }
 
   static Param<String> loss(Params o) {
-    return new Param<>(o.uid(), "loss", "training loss: 'logistic' (labels 0/1) or 'squared'",
-        ParamCheck.oneOf(LossType.ids()), String.class);
+    return SparkCompat.stringParam(o.uid(), "loss", "training loss: 'logistic' (labels 0/1) or 'squared'",
+        ParamCheck.oneOf(LossType.ids()));
   }
 
   static Param<String> optimizer(Params o) {
-    return new Param<>(o.uid(), "optimizer", "update rule: 'sgd', 'adagrad' or 'rowwise_adagrad' "
-        + "(one accumulator per embedding row)", ParamCheck.oneOf(OptimizerType.ids()), String.class);
+    return SparkCompat.stringParam(o.uid(), "optimizer", "update rule: 'sgd', 'adagrad' or 'rowwise_adagrad' "
+        + "(one accumulator per embedding row)", ParamCheck.oneOf(OptimizerType.ids()));
   }
 
   static DoubleParam stepSize(Params o) {
@@ -196,15 +195,15 @@ final class ParamDefs {
   }
 
   static Param<String> device(Params o) {
-    return new Param<>(o.uid(), "device", "where each training task runs: 'auto' (the task's GPU "
+    return SparkCompat.stringParam(o.uid(), "device", "where each training task runs: 'auto' (the task's GPU "
         + "when it has one and CUDA works, else the CPU), 'cpu', or 'gpu' (fail when a task has no "
-        + "usable GPU)", ParamCheck.oneOf(DEVICES), String.class);
+        + "usable GPU)", ParamCheck.oneOf(DEVICES));
   }
 
   static Param<String> gpuResourceName(Params o) {
-    return new Param<>(o.uid(), "gpuResourceName", "name of the Spark task resource that holds "
+    return SparkCompat.stringParam(o.uid(), "gpuResourceName", "name of the Spark task resource that holds "
         + "GPU addresses (spark.task.resource.<name>.amount)",
-        ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+        ParamCheck.<String>of(s -> !s.isEmpty()));
   }
 
   static BooleanParam deterministic(Params o) {

@@ -12,6 +12,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.core.LogEvent;
 import org.apache.logging.log4j.core.LoggerContext;
 import org.apache.logging.log4j.core.appender.AbstractAppender;
+import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.logging.log4j.core.config.LoggerConfig;
 import org.apache.logging.log4j.core.config.Property;
 import org.junit.jupiter.api.Test;
@@ -36,6 +37,9 @@ class CpuMachineLogTest {
     };
     capture.start();
     LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+    // the stage's loggers at INFO, as the tests' log4j2.properties has them (Spark 3.5 may start
+    // from its own default configuration, without that logger)
+    Configurator.setLevel("io.fastembedding", Level.INFO);
     LoggerConfig stage = ctx.getConfiguration().getLoggerConfig("io.fastembedding");
     stage.addAppender(capture, null, null);
     ctx.updateLoggers();
