@@ -10,7 +10,7 @@ import io.fastembedding.model.HeadType;
 import io.fastembedding.model.LossType;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
-import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.optim.Optimizer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,7 +49,8 @@ public final class CudaBackend implements Backend {
   /** Upper bound of the forward chunks of a step (the head gradient is summed over them). */
   private static final int MAX_CHUNKS = 1024;
   private static final int MLP_MAX_CHUNKS = 32;
-  private static final int SORT_TILE = 2048;
+  /** Deterministic mode: shared memory det_apply_rows may take for its per-warp record lists. */
+  private static final int DET_LIST_SHARED_BYTES = 46 * 1024;
   private static final int DEFAULT_SHARED_BYTES = 46 * 1024;
   private static final boolean SYNC_EACH_LAUNCH = Boolean.getBoolean("fastembedding.cuda.syncEachLaunch");
   /** Replay each step's kernels as one CUDA graph (-Dfastembedding.cuda.graphs=false turns it off). */
@@ -59,8 +60,8 @@ public final class CudaBackend implements Backend {
   private static final int MAX_GRAPHS = 16;
 
   private static final String[] KERNELS = {"gather_concat", "linear_forward", "fm_forward", "gemm_tiled",
-      "mlp_output", "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_keys", "radix_hist",
-      "scan_exclusive", "radix_scatter", "det_apply", "gather_listed_rows"};
+      "mlp_output", "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_apply_rows",
+      "gather_listed_rows"};
 
   private final ModelSpec spec;
   private final BackendOptions options;
@@ -69,6 +70,8 @@ public final class CudaBackend implements Backend {
   private final int n;
   private final int k;
   private final int sumDims;
+  /** The widest embedding row. */
+  private final int maxDim;
   private final int inputWidth;
   private final int headSize;
   private final HeadType headType;
@@ -114,11 +117,16 @@ public final class CudaBackend implements Backend {
   private final DeviceBuffer hbuf;
   private final DeviceBuffer[] act;
   private final DeviceBuffer[] dz = new DeviceBuffer[2];
-  private final DeviceBuffer keysA;
-  private final DeviceBuffer valsA;
-  private final DeviceBuffer keysB;
-  private final DeviceBuffer valsB;
-  private final DeviceBuffer hist;
+  /** Deterministic mode: per row id, its last pushed record (-1 between steps). */
+  private final DeviceBuffer listHead;
+  /** Deterministic mode, per record (field x batch position): the next record of its row's list. */
+  private final DeviceBuffer recNext;
+  /** Deterministic mode, per record: the run's sum of gy (implicit gradients). */
+  private final DeviceBuffer recS;
+  /** Deterministic mode: the runs' gradient rows (B x sumDims, explicit gradients). */
+  private final DeviceBuffer recG;
+  /** Deterministic mode, per record: the run's first-order gradient (fm). */
+  private final DeviceBuffer recS1;
   private final DeviceBuffer exportRows;
   private final DeviceBuffer exportOut;
   private final PinnedBuffer outHost;
@@ -190,16 +198,17 @@ public final class CudaBackend implements Backend {
     this.n = spec.numFields();
     this.k = spec.numNumeric();
     this.sumDims = layout.sumDims();
+    int widest = 1;
+    for (int f = 0; f < layout.numFields(); f++) {
+      widest = Math.max(widest, layout.dim(f));
+    }
+    this.maxDim = widest;
     this.inputWidth = spec.headInputWidth();
     this.headSize = spec.headSize();
     this.headType = spec.head();
     this.lossType = spec.loss() == LossType.LOGISTIC ? 0 : 1;
-    OptimizerType ot = spec.optimizer().type();
-    this.opt = switch (ot) {
-      case SGD -> 0;
-      case ADAGRAD -> 1;
-      case ROWWISE_ADAGRAD -> 2;
-    };
+    Optimizer rule = spec.optimizer().rule();
+    this.opt = rule.kernelCode();
     this.lr = spec.optimizer().learningRate();
     this.l2 = spec.optimizer().l2();
     this.eps = spec.optimizer().epsilon();
@@ -220,11 +229,8 @@ public final class CudaBackend implements Backend {
       tables = buf("tables", totalFloats * 4);
       firstOrder = fm ? buf("firstOrder", totalRows * 4L) : null;
       head = buf("head", headSize * 4L);
-      tableAccum = switch (ot) {
-        case SGD -> null;
-        case ADAGRAD -> buf("tableAccum", totalFloats * 4);
-        case ROWWISE_ADAGRAD -> buf("tableAccum", totalRows * 4L);
-      };
+      long tableState = rule.tableStateLength(layout);
+      tableAccum = tableState > 0 ? buf("tableAccum", tableState * 4) : null;
       foAccum = fm && hasState ? buf("firstOrderAccum", totalRows * 4L) : null;
       headAccum = hasState ? buf("headAccum", headSize * 4L) : null;
       counts = buf("touchCounts", totalRows * 4L);
@@ -251,11 +257,11 @@ public final class CudaBackend implements Backend {
       }
       dz[0] = buf("mlpGradA", 0);
       dz[1] = buf("mlpGradB", 0);
-      keysA = buf("sortKeysA", 0);
-      valsA = buf("sortValsA", 0);
-      keysB = buf("sortKeysB", 0);
-      valsB = buf("sortValsB", 0);
-      hist = buf("sortHistogram", 0);
+      listHead = deterministic ? buf("detListHead", totalRows * 4L) : null;
+      recNext = buf("detRecordNext", 0);
+      recS = buf("detRecordGy", 0);
+      recG = buf("detRecordGrad", 0);
+      recS1 = buf("detRecordFirstOrder", 0);
       exportRows = buf("exportRows", 0);
       exportOut = buf("exportOut", 0);
       batchDev[0] = buf("batchA", 0);
@@ -293,6 +299,10 @@ public final class CudaBackend implements Backend {
         if (foScratch != null) {
           memset(foScratch, totalRows * 4L);
         }
+      }
+      if (listHead != null) {
+        Cu.check(JCudaDriver.cuMemsetD32Async(listHead.ptr(), -1, totalRows, compute), "cuMemsetD32Async",
+            "buffer '" + listHead.name + "' on " + ctx.describe());
       }
       memset(touchedCount, 4);
       memset(lossAcc, 16);
@@ -668,8 +678,11 @@ public final class CudaBackend implements Backend {
         fo[f] = gatherRows(firstOrder, base, 1, m);
       }
       if (acc != null) {
-        int w = spec.optimizer().stateFloatsPerRow(d);
-        long off = w == 1 ? base : layout.offset(f);
+        Optimizer rule = spec.optimizer().rule();
+        int w = rule.stateFloatsPerRow(d);
+        // per-element state is laid out like the tables, per-row state like the row ids (for a table
+        // of dim 1 the two differ: tables are 16-byte aligned)
+        long off = rule.tableStateIndex(Math.toIntExact(layout.offset(f)), Math.toIntExact(base));
         acc[f] = gatherRows(tableAccum, off, w, m);
       }
       if (foAcc != null) {
@@ -927,11 +940,24 @@ public final class CudaBackend implements Backend {
     }
     long occ = rows * n;
     if (deterministic) {
-      keysA.ensure(occ * 4);
-      valsA.ensure(occ * 4);
-      keysB.ensure(occ * 4);
-      valsB.ensure(occ * 4);
-      hist.ensure(256L * ((occ + SORT_TILE - 1) / SORT_TILE) * 4);
+      // a row's record list (one record per tile) must fit det_apply_rows' shared memory
+      int tile = deterministicTile((int) cap);
+      long maxList = (cap + tile - 1) / tile;
+      if (8L * maxList > DET_LIST_SHARED_BYTES) {
+        throw new IllegalArgumentException("deterministic mode takes batches of at most "
+            + (DET_LIST_SHARED_BYTES / 8 * tile) + " rows on the GPU, got " + cap
+            + "; use smaller batches or the atomic mode");
+      }
+      recNext.ensure(occ * 4);
+      if (implicitGrad) {
+        recS.ensure(occ * 4);
+      } else {
+        recG.ensure(rows * sumDims * 4);
+      }
+      if (headType == HeadType.FM) {
+        recS1.ensure(occ * 4);
+      }
+      touchedList.ensure(Math.min(occ, totalRows) * 4);
     } else if (hasState) {
       touchedList.ensure(Math.min(occ, totalRows) * 4);
     }
@@ -1101,36 +1127,67 @@ public final class CudaBackend implements Backend {
         sgd ? tables : gradScratch, headType == HeadType.FM ? (sgd ? firstOrder : foScratch) : null,
         sgd ? -lr : 1f, meta, n, count, tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, gy, head,
         implicitGrad ? null : grad, sumDims, headType == HeadType.FM ? grad1 : null, counts, sgd ? 0 : 1,
-        sgd ? null : touchedFlag, sgd ? null : touchedList, sgd ? null : touchedCount);
+        sgd ? null : touchedFlag, sgd ? null : touchedList, sgd ? null : touchedCount, 0, null, null, null, null,
+        null);
   }
 
-  private void scatterDeterministic(DeviceBuffer batch, Staging st, int count) {
-    int total = Math.multiplyExact(count, n);
-    int numTiles = (total + SORT_TILE - 1) / SORT_TILE;
-    launch("det_keys", gridFor(total), 1, 1, THREADS, 0, batch.at(st.idxOff), meta, n, total, keysA, valsA);
-    int bits = totalRows <= 1 ? 1 : 32 - Integer.numberOfLeadingZeros(totalRows - 1);
-    int passes = (bits + 7) / 8;
-    DeviceBuffer kin = keysA;
-    DeviceBuffer vin = valsA;
-    DeviceBuffer kout = keysB;
-    DeviceBuffer vout = valsB;
-    for (int p = 0; p < passes; p++) {
-      int shift = 8 * p;
-      launch("radix_hist", numTiles, 1, 1, 256, 0, kin, total, shift, hist, numTiles);
-      launch("scan_exclusive", 1, 1, 1, 1024, 0, hist, 256 * numTiles);
-      launch("radix_scatter", numTiles, 1, 1, 256, 0, kin, vin, kout, vout, total, shift, hist, numTiles);
-      DeviceBuffer t = kin;
-      kin = kout;
-      kout = t;
-      t = vin;
-      vin = vout;
-      vout = t;
+  /**
+   * The deterministic tile: chosen from the batch size alone (not the device), so that a given batch
+   * gives the same sums, in the same order, on any GPU. The small tile gives more blocks when the batch
+   * is small or has few fields; the large one keeps a row's record list (one record per tile that holds
+   * the row, walked serially) short on large batches: at most 128 records at batch 131072.
+   */
+  private int deterministicTile(int count) {
+    if (forcedScatterTile != 0) {
+      return forcedScatterTile;
     }
-    int windows = (total + 31) / 32;
-    int blocks = Math.max(1, Math.min((windows + 7) / 8, 8 * ctx.multiprocessors));
-    launch("det_apply", blocks, 1, 1, THREADS, 0, kin, vin, total, meta, n, implicitGrad ? 0 : 1, gy, head,
-        implicitGrad ? null : grad, sumDims, headType == HeadType.FM ? grad1 : null, tables, tableAccum,
-        firstOrder, foAccum, counts, opt, lr, eps);
+    if (DET_LARGE_TILE_FROM > 0) {
+      return count >= DET_LARGE_TILE_FROM ? 1024 : 256;
+    }
+    return count >= 65536 || (long) n * ((count + 1023) / 1024) >= 512 ? 1024 : 256;
+  }
+
+  /**
+   * Benchmark knobs of the deterministic backward, compared side by side in docs/benchmarks.md:
+   * {@code fastembedding.cuda.detLargeTileFrom} (batch rows from which the 1024-row tile is used; 0 =
+   * the rule above) and {@code fastembedding.cuda.detRowLanes} (lanes per touched row; 0 = fit to the
+   * widest row).
+   */
+  private static final int DET_LARGE_TILE_FROM = Integer.getInteger("fastembedding.cuda.detLargeTileFrom", 0);
+  private static final int DET_ROW_LANES = Integer.getInteger("fastembedding.cuda.detRowLanes", 0);
+
+  /**
+   * Deterministic backward: the scatter in record mode (each tile's runs of equal indices summed in a
+   * fixed order, written as records and linked per row), then one warp per touched row sums its records
+   * in tile order and applies the optimizer.
+   */
+  private void scatterDeterministic(DeviceBuffer batch, Staging st, int count) {
+    int tile = deterministicTile(count);
+    int tilesPerField = (count + tile - 1) / tile;
+    boolean fm = headType == HeadType.FM;
+    launch(tile == 1024 ? "scatter_atomic_1024" : "scatter_atomic_256", n * tilesPerField, 1, 1, THREADS, 0,
+        tables, fm ? firstOrder : null, 1f, meta, n, count, tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, gy, head,
+        implicitGrad ? null : grad, sumDims, fm ? grad1 : null, counts, 0, null, touchedList, touchedCount, 1,
+        listHead, recNext, implicitGrad ? recS : null, implicitGrad ? null : recG, fm ? recS1 : null);
+    int maxList = tilesPerField;
+    // lanes per row: enough for the widest row (narrow tables put several rows in a warp), but each
+    // warp's groups must find their record lists room in shared memory
+    int g = 1;
+    while (g < 32 && g < (DET_ROW_LANES > 0 ? DET_ROW_LANES : maxDim)) {
+      g <<= 1;
+    }
+    while (g < 32 && (32L / g) * 8L * maxList > DET_LIST_SHARED_BYTES) {
+      g <<= 1;
+    }
+    int perWarp = 32 / g;
+    int groups = (int) Math.min(THREADS / g, DET_LIST_SHARED_BYTES / (8L * maxList));
+    groups = Math.max(perWarp, groups / perWarp * perWarp);
+    long maxTouched = Math.min((long) count * n, totalRows);
+    int blocks = (int) Math.max(1, Math.min((maxTouched + groups - 1) / groups, 16L * ctx.multiprocessors));
+    launch("det_apply_rows", blocks, 1, 1, groups * g, groups * 8 * maxList, touchedList,
+        touchedCount, listHead, recNext, implicitGrad ? recS : null, implicitGrad ? null : recG,
+        fm ? recS1 : null, count, sumDims, maxList, g, meta, n, implicitGrad ? 0 : 1, head, tables, tableAccum,
+        firstOrder, foAccum, opt, lr, eps);
   }
 
   private void finish(int count) {
@@ -1155,11 +1212,7 @@ public final class CudaBackend implements Backend {
     TableLayout l = layout;
     boolean fm = headType == HeadType.FM;
     int fo = fm ? totalRows : 0;
-    int tacc = switch (spec.optimizer().type()) {
-      case SGD -> 0;
-      case ADAGRAD -> Math.toIntExact(l.totalFloats());
-      case ROWWISE_ADAGRAD -> totalRows;
-    };
+    int tacc = Math.toIntExact(spec.optimizer().rule().tableStateLength(l));
     return new ModelState(spec, new float[Math.toIntExact(l.totalFloats())], new float[fo],
         new float[headSize], new float[tacc], new float[hasState ? fo : 0], new float[hasState ? headSize : 0]);
   }
