@@ -29,7 +29,9 @@ if [ $# -gt 0 ] && [[ "$1" != --* ]]; then
   esac
   shift
 fi
-mvn -q ${mvn_flags[@]+"${mvn_flags[@]}"} -pl examples -am package -DskipTests
+# the jobs need the classes only: no javadoc or sources jars
+mvn -q ${mvn_flags[@]+"${mvn_flags[@]}"} -pl examples -am package -DskipTests \
+  -Dmaven.javadoc.skip=true -Dmaven.source.skip=true
 # Spark's own JVM flags (its launcher adds them to every JVM it starts)
 source examples/spark-jvm-flags.sh
 cp="examples/target/classes:$(cat examples/target/classpath.txt)"

@@ -4,11 +4,17 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
 /** What the example jobs share: --key value arguments and a session that also runs embedded. */
 final class JobSupport {
+  /** The stage's loggers: the per-round progress lines are INFO there. */
+  static final String STAGE_LOGGER = "io.fastembedding";
+
   private JobSupport() {}
 
   /** Parses {@code --key value} pairs, failing on anything else or an unknown key. */
@@ -44,7 +50,13 @@ final class JobSupport {
           .config("spark.driver.host", "127.0.0.1");
     }
     SparkSession spark = b.getOrCreate();
+    // Spark's own lines at WARN; the stage's one line per round stays at INFO. setLogLevel sets
+    // only the root logger, so under spark-submit's default log4j2 configuration (which has no
+    // io.fastembedding logger) the round lines would go with it.
     spark.sparkContext().setLogLevel("WARN");
+    if (!LogManager.getLogger(STAGE_LOGGER).isInfoEnabled()) {
+      Configurator.setLevel(STAGE_LOGGER, Level.INFO);
+    }
     return spark;
   }
 

@@ -18,6 +18,19 @@ public interface BackendProvider {
   /** Why {@link #deviceCount()} is 0, or null when devices are usable. */
   String unavailableReason();
 
+  /**
+   * True when the device's driver is not installed at all (a CPU-only machine), as opposed to a
+   * driver that fails or shows no device: the stage then says so in one INFO line.
+   */
+  default boolean driverMissing() {
+    return false;
+  }
+
+  /** {@link #unavailableReason()} with the underlying error's text, for DEBUG logs. */
+  default String unavailableDetail() {
+    return unavailableReason();
+  }
+
   /** A backend on device {@code ordinal}. */
   Backend open(ModelSpec spec, BackendOptions options, int ordinal);
 }

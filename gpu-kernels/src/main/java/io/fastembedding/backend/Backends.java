@@ -55,6 +55,29 @@ public final class Backends {
     }
   }
 
+  /**
+   * True when JCuda could not load because this machine has no NVIDIA driver: a CPU-only machine,
+   * where training on the CPU is expected rather than a fault.
+   */
+  public static boolean cudaDriverMissing() {
+    try {
+      BackendProvider p = provider(CUDA);
+      return p != null && p.deviceCount() == 0 && p.driverMissing();
+    } catch (LinkageError | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** {@link #cudaUnavailableReason()} with the underlying error's text (for DEBUG logs). */
+  public static String cudaUnavailableDetail() {
+    try {
+      BackendProvider p = provider(CUDA);
+      return p == null ? notInBuild() : p.unavailableDetail();
+    } catch (LinkageError | RuntimeException e) {
+      return cudaUnavailableReason();
+    }
+  }
+
   /** Why {@link #cudaDeviceCount()} is 0, or null when CUDA devices are usable. */
   public static String cudaUnavailableReason() {
     try {

@@ -112,6 +112,12 @@ final class ModelIO {
           .parquet(path + "/data/spec");
       spark.createDataFrame(List.of(RowFactory.create((Object) d.head)), HEAD_SCHEMA)
           .repartition(1).write().parquet(path + "/data/head");
+      CategoryLabels labels = model.categoryLabels();
+      if (labels != null && !labels.isEmpty()) {
+        // the input columns' category names (getVectors' label column); absent when none had any
+        spark.createDataFrame(labels.rows(), CategoryLabels.SCHEMA).repartition(1).write()
+            .parquet(path + "/data/labels");
+      }
 
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       Broadcast<ModelData> bc = jsc.broadcast(d);
@@ -264,6 +270,7 @@ final class ModelIO {
     } catch (IllegalArgumentException e) {
       throw new CorruptModel(e.getMessage(), e);
     }
+    model.setCategoryLabels(readLabels(spark, path + "/data/labels", l.numFields()));
     return model;
   }
 
@@ -324,6 +331,19 @@ final class ModelIO {
       throw new CorruptModel(path + "/" + part + " holds " + rows.size() + " rows, not 1", null);
     }
     return rows.get(0);
+  }
+
+  /** The labels file, or no labels for a model saved without one (older models, no metadata). */
+  private static CategoryLabels readLabels(SparkSession spark, String labelsPath, int fields) {
+    try {
+      Path p = new Path(labelsPath);
+      if (!p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p)) {
+        return CategoryLabels.none(fields);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + labelsPath, e);
+    }
+    return CategoryLabels.fromRows(spark.read().parquet(labelsPath).collectAsList(), fields);
   }
 
   private static float[] floats(Row r, String name) {

@@ -32,6 +32,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.param.IntArrayParam;
+import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReadable;
 import org.apache.spark.ml.util.DefaultParamsWritable;
@@ -91,6 +92,12 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
   @Override
   public String uid() {
     return uid;
+  }
+
+  /** As Spark's, with array values written out ({@code [64, 32]}, not {@code [I@64aad6db}). */
+  @Override
+  public String explainParam(Param<?> param) {
+    return ParamText.explain(this, param);
   }
 
   // ------------------------------------------------------------------ estimator-only params
@@ -381,6 +388,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
           .run(spec, b.blocks());
       MultiEmbeddingModel model = new MultiEmbeddingModel(uid, ModelData.of(trained.state(),
           b.sizes().validCounts, ParamDefs.KEEP.equals(getHandleInvalid()), b.mean(), b.std()));
+      model.setCategoryLabels(CategoryLabels.fromSchema(dataset.schema(), getInputCols()));
       model.setSummary(new TrainingSummary(trained.rounds(), (System.nanoTime() - fitStart) / 1e9,
           b.blocks().getNumPartitions(), trained.bestRound(), trained.stoppedEarly()));
       copyValues(model, ParamMap.empty());

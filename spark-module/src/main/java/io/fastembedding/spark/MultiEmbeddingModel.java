@@ -51,6 +51,8 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   private final String uid;
   private ModelData data;
   private transient TrainingSummary summary;
+  /** Category names per input column, when its metadata had them at fit; persisted. */
+  private CategoryLabels labels;
   private transient Broadcast<ModelData> broadcast;
   private transient SparkContext broadcastContext;
 
@@ -72,6 +74,12 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   @Override
   public String uid() {
     return uid;
+  }
+
+  /** As Spark's, with array values written out ({@code [64, 32]}, not {@code [I@64aad6db}). */
+  @Override
+  public String explainParam(Param<?> param) {
+    return ParamText.explain(this, param);
   }
 
   // ------------------------------------------------------------------ setters of what transform reads
@@ -231,9 +239,12 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   }
 
   /**
-   * Field {@code field}'s embeddings as a DataFrame (index int, vector). With a reserved row (fit
-   * with handleInvalid = 'keep') the last index, {@code numCategories()[field]}, is the vector of
-   * invalid and null indices.
+   * Field {@code field}'s embeddings as a DataFrame (index int, vector), and, when the input column
+   * had nominal metadata at fit (StringIndexer's output does), a third column {@code label} with
+   * each index's category name, as {@code StringIndexerModel.labelsArray} gives it. With a reserved
+   * row (fit with handleInvalid = 'keep') the last index, {@code numCategories()[field]}, is the
+   * vector of invalid and null indices; its label is null, as is the label of an index the metadata
+   * did not name.
    */
   public Dataset<Row> getVectors(int field) {
     ModelData d = requireData();
@@ -242,6 +253,7 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
       throw new IllegalArgumentException("field " + field + " does not exist; the model has "
           + l.numFields() + " fields");
     }
+    String[] names = labels == null ? null : labels.of(field);
     int dim = l.dim(field);
     int off = Math.toIntExact(l.offset(field));
     List<Row> rows = new ArrayList<>(l.size(field));
@@ -250,11 +262,16 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
       for (int k = 0; k < dim; k++) {
         v[k] = d.tables[off + x * dim + k];
       }
-      rows.add(RowFactory.create(x, Vectors.dense(v)));
+      boolean named = names != null && x < names.length && x < d.validCounts[field];
+      rows.add(names == null ? RowFactory.create(x, Vectors.dense(v))
+          : RowFactory.create(x, Vectors.dense(v), named ? names[x] : null));
     }
     StructType schema = new StructType()
         .add("index", DataTypes.IntegerType, false)
         .add("vector", SQLDataTypes.VectorType(), false);
+    if (names != null) {
+      schema = schema.add("label", DataTypes.StringType, true);
+    }
     return SparkSession.active().createDataFrame(rows, schema);
   }
 
@@ -339,12 +356,23 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     return this;
   }
 
+  /** The input columns' category names, from their nominal metadata at fit (see getVectors). */
+  CategoryLabels categoryLabels() {
+    return labels;
+  }
+
+  MultiEmbeddingModel setCategoryLabels(CategoryLabels l) {
+    this.labels = l;
+    return this;
+  }
+
   // ------------------------------------------------------------------ copy and persistence
 
   @Override
   public MultiEmbeddingModel copy(ParamMap extra) {
     MultiEmbeddingModel m = copyValues(new MultiEmbeddingModel(uid, data), extra);
     m.summary = summary;
+    m.labels = labels;
     return m.setParent(parent());
   }
 

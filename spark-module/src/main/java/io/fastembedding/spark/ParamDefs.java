@@ -38,8 +38,8 @@ final class ParamDefs {
   }
 
   static Param<String> outputCol(Params o) {
-    return new Param<>(o.uid(), "outputCol", "output column of the concatenated embedding vectors",
-        ParamCheck.nonEmpty().named("outputCol"), String.class);
+    return SparkCompat.stringParam(o.uid(), "outputCol", "output column of the concatenated embedding vectors",
+        ParamCheck.nonEmpty().named("outputCol"));
   }
 
   static StringArrayParam outputCols(Params o) {
@@ -48,16 +48,16 @@ final class ParamDefs {
   }
 
   static Param<String> predictionCol(Params o) {
-    return new Param<>(o.uid(), "predictionCol", "output column of the head's prediction "
+    return SparkCompat.stringParam(o.uid(), "predictionCol", "output column of the head's prediction "
         + "(probability for the logistic loss, value for the squared loss); empty: not produced",
-        ParamCheck.anyString().named("predictionCol"), String.class);
+        ParamCheck.anyString().named("predictionCol"));
   }
 
   static Param<String> handleInvalid(Params o) {
-    return new Param<>(o.uid(), "handleInvalid", "how to handle null, negative and too large "
+    return SparkCompat.stringParam(o.uid(), "handleInvalid", "how to handle null, negative and too large "
         + "indices: 'error' (fail naming the column and value), 'skip' (drop the row) or 'keep' "
         + "(map them to one reserved extra row per table, so each table has numCategories + 1 rows)",
-        ParamCheck.oneOf(HANDLE_INVALID).named("handleInvalid"), String.class);
+        ParamCheck.oneOf(HANDLE_INVALID).named("handleInvalid"));
   }
 
   static BooleanParam withFirstOrder(Params o) {
@@ -67,31 +67,30 @@ final class ParamDefs {
   }
 
   static Param<String> numericCol(Params o) {
-    return new Param<>(o.uid(), "numericCol", "optional Vector column of dense numeric features "
+    return SparkCompat.stringParam(o.uid(), "numericCol", "optional Vector column of dense numeric features "
         + "fed to the head next to the embeddings (e.g. VectorAssembler output); every row needs "
         + "the same size and finite values. Empty: none",
-        ParamCheck.anyString().named("numericCol"),
-        String.class);
+        ParamCheck.anyString().named("numericCol"));
   }
 
   static Param<String> probabilityCol(Params o) {
-    return new Param<>(o.uid(), "probabilityCol", "output column of the class probabilities "
+    return SparkCompat.stringParam(o.uid(), "probabilityCol", "output column of the class probabilities "
         + "[1 - p, p] as a Vector, as Spark's probabilistic classifiers write it (logistic loss "
         + "only); empty: not produced",
-        ParamCheck.anyString().named("probabilityCol"), String.class);
+        ParamCheck.anyString().named("probabilityCol"));
   }
 
   // ---- estimator only
 
   static Param<String> labelCol(Params o) {
-    return new Param<>(o.uid(), "labelCol", "label column (0/1 for the logistic loss, any finite "
-        + "number for the squared loss)", ParamCheck.nonEmpty().named("labelCol"), String.class);
+    return SparkCompat.stringParam(o.uid(), "labelCol", "label column (0/1 for the logistic loss, any finite "
+        + "number for the squared loss)", ParamCheck.nonEmpty().named("labelCol"));
   }
 
   static Param<String> weightCol(Params o) {
-    return new Param<>(o.uid(), "weightCol", "optional per-row weight column (finite, >= 0); "
+    return SparkCompat.stringParam(o.uid(), "weightCol", "optional per-row weight column (finite, >= 0); "
         + "unset or empty: every row weighs 1",
-        ParamCheck.anyString().named("weightCol"), String.class);
+        ParamCheck.anyString().named("weightCol"));
   }
 
   static BooleanParam standardization(Params o) {
@@ -101,10 +100,10 @@ final class ParamDefs {
   }
 
   static Param<String> validationIndicatorCol(Params o) {
-    return new Param<>(o.uid(), "validationIndicatorCol", "optional boolean column: rows where it "
+    return SparkCompat.stringParam(o.uid(), "validationIndicatorCol", "optional boolean column: rows where it "
         + "is true are not trained on but evaluated after each round (loss and AUC), for early "
         + "stopping; as GBTClassifier's. Empty: see validationFraction",
-        ParamCheck.anyString().named("validationIndicatorCol"), String.class);
+        ParamCheck.anyString().named("validationIndicatorCol"));
   }
 
   static DoubleParam validationFraction(Params o) {
@@ -141,10 +140,10 @@ final class ParamDefs {
   }
 
   static Param<String> head(Params o) {
-    return new Param<>(o.uid(), "head", "model trained on top of the embeddings: 'fm' "
+    return SparkCompat.stringParam(o.uid(), "head", "model trained on top of the embeddings: 'fm' "
         + "(factorization machine over the fields, with a first-order weight per category), 'linear' "
         + "or 'mlp' (see hiddenLayers)",
-        ParamCheck.oneOf(HeadType.ids()).named("head"), String.class);
+        ParamCheck.oneOf(HeadType.ids()).named("head"));
   }
 
   static IntArrayParam hiddenLayers(Params o) {
@@ -153,14 +152,14 @@ final class ParamDefs {
   }
 
   static Param<String> loss(Params o) {
-    return new Param<>(o.uid(), "loss", "training loss: 'logistic' (labels 0/1) or 'squared'",
-        ParamCheck.oneOf(LossType.ids()).named("loss"), String.class);
+    return SparkCompat.stringParam(o.uid(), "loss", "training loss: 'logistic' (labels 0/1) or 'squared'",
+        ParamCheck.oneOf(LossType.ids()).named("loss"));
   }
 
   static Param<String> optimizer(Params o) {
-    return new Param<>(o.uid(), "optimizer", "update rule: 'sgd', 'adagrad' or 'rowwise_adagrad' "
+    return SparkCompat.stringParam(o.uid(), "optimizer", "update rule: 'sgd', 'adagrad' or 'rowwise_adagrad' "
         + "(one accumulator per embedding row)",
-        ParamCheck.oneOf(OptimizerType.ids()).named("optimizer"), String.class);
+        ParamCheck.oneOf(OptimizerType.ids()).named("optimizer"));
   }
 
   static DoubleParam stepSize(Params o) {
@@ -206,15 +205,15 @@ final class ParamDefs {
   }
 
   static Param<String> device(Params o) {
-    return new Param<>(o.uid(), "device", "where each training task runs: 'auto' (the task's GPU "
+    return SparkCompat.stringParam(o.uid(), "device", "where each training task runs: 'auto' (the task's GPU "
         + "when it has one and CUDA works, else the CPU), 'cpu', or 'gpu' (fail when a task has no "
-        + "usable GPU)", ParamCheck.oneOf(DEVICES).named("device"), String.class);
+        + "usable GPU)", ParamCheck.oneOf(DEVICES).named("device"));
   }
 
   static Param<String> gpuResourceName(Params o) {
-    return new Param<>(o.uid(), "gpuResourceName", "name of the Spark task resource that holds "
+    return SparkCompat.stringParam(o.uid(), "gpuResourceName", "name of the Spark task resource that holds "
         + "GPU addresses (spark.task.resource.<name>.amount)",
-        ParamCheck.nonEmpty().named("gpuResourceName"), String.class);
+        ParamCheck.nonEmpty().named("gpuResourceName"));
   }
 
   static BooleanParam deterministic(Params o) {

@@ -100,6 +100,7 @@ class ExampleScriptsTest {
         bin + ":" + System.getenv("PATH")));
     assertEquals(1, mvn.status, mvn.err);
     assertEquals(List.of("-q", "-o", "-Dglob=*", "-pl", "examples", "-am", "package",
-        "-DskipTests"), Files.readAllLines(args));
+        "-DskipTests", "-Dmaven.javadoc.skip=true", "-Dmaven.source.skip=true"),
+        Files.readAllLines(args));
   }
 }

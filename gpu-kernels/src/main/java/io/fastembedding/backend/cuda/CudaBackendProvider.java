@@ -27,6 +27,16 @@ public final class CudaBackendProvider implements BackendProvider {
   }
 
   @Override
+  public boolean driverMissing() {
+    return CudaDevices.noDriver();
+  }
+
+  @Override
+  public String unavailableDetail() {
+    return CudaDevices.unavailableDetail();
+  }
+
+  @Override
   public Backend open(ModelSpec spec, BackendOptions options, int ordinal) {
     return CudaBackend.open(spec, options, ordinal);
   }

@@ -10,11 +10,24 @@ import jcuda.driver.JCudaDriver;
  */
 public final class CudaDevices {
   private static final Object LOCK = new Object();
+  /** The platforms whose JCuda natives the build carries (jcuda-natives, linux-x86_64). */
+  private static final java.util.regex.Pattern JCUDA_NATIVES_PLATFORM =
+      java.util.regex.Pattern.compile("(?i)linux/(amd64|x86_64)");
   private static volatile Probe probe;
 
   private CudaDevices() {}
 
-  private record Probe(int count, String reason) {}
+  /**
+   * @param reason one line for users: why there is no device
+   * @param detail the reason with the underlying error's text (JCuda's loader message), for DEBUG
+   * @param noDriver true when JCuda's natives could not load at all: no NVIDIA driver (libcuda) on
+   *     this machine, the usual state of a CPU-only machine rather than a fault
+   */
+  private record Probe(int count, String reason, String detail, boolean noDriver) {
+    Probe(int count, String reason) {
+      this(count, reason, reason, false);
+    }
+  }
 
   /** Number of CUDA devices, or 0 when the driver, JCuda's natives or a device is missing. */
   public static int count() {
@@ -25,6 +38,20 @@ public final class CudaDevices {
   public static String unavailableReason() {
     Probe p = probe();
     return p.count > 0 ? null : p.reason;
+  }
+
+  /**
+   * True when this machine has no NVIDIA driver for JCuda to load (a CPU-only machine), as opposed
+   * to a driver that is there but fails or shows no device.
+   */
+  public static boolean noDriver() {
+    return probe().noDriver;
+  }
+
+  /** {@link #unavailableReason()} with the underlying error's text; null when devices are there. */
+  public static String unavailableDetail() {
+    Probe p = probe();
+    return p.count > 0 ? null : p.detail;
   }
 
   private static Probe probe() {
@@ -67,9 +94,15 @@ public final class CudaDevices {
       if (msg.length() > 300) {
         msg = msg.substring(0, 300) + "...";
       }
-      return new Probe(0, "JCuda's native library could not be loaded (" + root.getClass().getSimpleName()
-          + ": " + msg + "); this machine has no usable NVIDIA driver for "
-          + System.getProperty("os.name") + "/" + System.getProperty("os.arch"));
+      String platform = System.getProperty("os.name") + "/" + System.getProperty("os.arch");
+      String detail = "JCuda's native library could not be loaded ("
+          + root.getClass().getSimpleName() + ": " + msg + ")";
+      if (!JCUDA_NATIVES_PLATFORM.matcher(platform).matches()) {
+        return new Probe(0, "this build carries JCuda's natives for Linux/x86_64 only, and this is "
+            + platform, detail, false);
+      }
+      return new Probe(0, "no NVIDIA driver", detail + "; this machine has no usable NVIDIA "
+          + "driver for " + platform, true);
     }
   }
 }

@@ -26,6 +26,26 @@ class CudaDevicesTest {
   }
 
   @Test
+  void aMissingDriverIsSaidInOneShortLineWithJCudasTextKeptForDebug() {
+    assertEquals(CudaDevices.noDriver(), Backends.cudaDriverMissing());
+    if (CudaDevices.count() > 0) {
+      assertFalse(CudaDevices.noDriver());
+      assertNull(CudaDevices.unavailableDetail());
+      return;
+    }
+    String reason = CudaDevices.unavailableReason();
+    String detail = CudaDevices.unavailableDetail();
+    assertTrue(detail.startsWith(reason) || detail.contains("JCuda"), detail);
+    if (CudaDevices.noDriver()) {
+      // a CPU-only machine (CI): users read the short reason; JCuda's loader text is for DEBUG
+      assertEquals("no NVIDIA driver", reason);
+      assertFalse(reason.contains("JCuda") || reason.contains("UnsatisfiedLinkError"), reason);
+      assertTrue(detail.contains("UnsatisfiedLinkError") || detail.contains("JCuda"), detail);
+      assertEquals(detail, Backends.cudaUnavailableDetail());
+    }
+  }
+
+  @Test
   void openingWithoutADeviceIsAClearError() {
     if (CudaDevices.count() > 0) {
       return;

@@ -1,5 +1,6 @@
 package io.fastembedding.spark.discovery;
 
+import io.fastembedding.backend.Backends;
 import java.util.List;
 import java.util.Optional;
 import org.apache.spark.SparkConf;
@@ -37,6 +38,18 @@ public final class GpuTrainingPlan {
   }
 
   /**
+   * Local mode's one line: a CPU-only machine says so plainly and nothing about CUDA; JCuda's own
+   * error text is for DEBUG (TrainRound logs it there).
+   */
+  private static String localDescription(String device) {
+    if (Backends.cudaDeviceCount() > 0 || !"auto".equals(device)) {
+      return "local mode: each task picks CUDA device partition mod device count";
+    }
+    return Backends.cudaDriverMissing() ? "no NVIDIA driver: training on the CPU"
+        : "no CUDA device (" + Backends.cudaUnavailableReason() + "): training on the CPU";
+  }
+
+  /**
    * @param conf the application's configuration ({@code SparkContext.getConf()})
    * @param sparkVersion {@code SparkContext.version()}
    * @param resourceName the GPU resource name ("gpu")
@@ -55,8 +68,8 @@ public final class GpuTrainingPlan {
     }
     GpuResourceConf c = GpuResourceConf.read(conf, resourceName);
     if (GpuResourceConf.isLocal(c.master())) {
-      return new GpuTrainingPlan(null, availability, "local mode: each task picks CUDA device "
-          + "partition mod device count", List.of());
+      // the driver is the executor here: what it sees of CUDA is what the tasks will see
+      return new GpuTrainingPlan(null, availability, localDescription(device), List.of());
     }
     boolean executorsHaveGpus = c.executorAmount() != null && c.executorAmount() >= 1;
     boolean oneEachAlready = c.taskAmount() != null && c.taskAmount() == 1.0;

@@ -93,7 +93,21 @@ public final class TrainRound
     List<DeviceChoice> choices = DeviceChooser.chooseAll(deviceRequest, pd.partition,
         ctx == null ? null : ctx.resourcesJMap(), CudaProbe::deviceCount, CudaProbe::reason);
     for (DeviceChoice c : choices) {
-      if (c.fallback() && WARNED_FALLBACK.compareAndSet(false, true)) {
+      if (!c.fallback()) {
+        continue;
+      }
+      if (CudaProbe.driverMissing()) {
+        // a CPU-only machine: expected, not a fault. In local mode the driver already said so in
+        // its one line; an executor of a cluster says it once in its own log.
+        if (WARNED_FALLBACK.compareAndSet(false, true)) {
+          if (deviceRequest.localMode()) {
+            LOG.debug("no NVIDIA driver: training on the CPU");
+          } else {
+            LOG.info("no NVIDIA driver: training on the CPU");
+          }
+          LOG.debug("CUDA is not usable in this JVM: {}", CudaProbe.detail());
+        }
+      } else if (WARNED_FALLBACK.compareAndSet(false, true)) {
         LOG.warn("{}: training on the CPU in this executor", c.why());
       }
     }
@@ -288,6 +302,15 @@ public final class TrainRound
     static String reason() {
       deviceCount();
       return reason == null ? "no reason given" : reason;
+    }
+
+    static boolean driverMissing() {
+      return deviceCount() == 0 && Backends.cudaDriverMissing();
+    }
+
+    static String detail() {
+      String d = Backends.cudaUnavailableDetail();
+      return d == null ? reason() : d;
     }
   }
 }

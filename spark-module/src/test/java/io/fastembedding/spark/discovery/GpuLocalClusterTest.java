@@ -166,6 +166,15 @@ class GpuLocalClusterTest {
 
   @Test
   void theTrainingPlanGivesEachConcurrentTaskItsOwnGpu() {
+    if (Integer.parseInt(jsc.version().split("\\.")[0]) < 4) {
+      // Spark 3.5: no training profile (SPARK-45527), so the stage refuses the sharing amounts
+      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+          IllegalArgumentException.class,
+          () -> GpuTrainingPlan.decide(jsc.getConf(), jsc.version(), "gpu", "auto"));
+      assertTrue(e.getMessage().contains("older than 4.0")
+          && e.getMessage().contains("spark.task.resource.gpu.amount=1"), e.getMessage());
+      return;
+    }
     GpuTrainingPlan plan = GpuTrainingPlan.decide(jsc.getConf(), jsc.version(), "gpu", "auto");
     assertEquals(StageLevelScheduling.Mode.TASK_PROFILE, plan.availability().mode());
     assertTrue(plan.profile().isPresent(), plan.description());

@@ -139,6 +139,15 @@ class GpuTrainingPlanTest {
     GpuTrainingPlan local = GpuTrainingPlan.decide(conf("local[4]"), SPARK, "gpu", "gpu");
     assertTrue(local.profile().isEmpty());
     assertContains(local.description(), "partition mod device count");
+    GpuTrainingPlan localAuto = GpuTrainingPlan.decide(conf("local[2]"), SPARK, "gpu", "auto");
+    if (io.fastembedding.backend.Backends.cudaDeviceCount() > 0) {
+      assertContains(localAuto.description(), "partition mod device count");
+    } else if (io.fastembedding.backend.Backends.cudaDriverMissing()) {
+      // a CPU-only machine: one plain line, nothing about CUDA ordinals
+      assertEquals("no NVIDIA driver: training on the CPU", localAuto.description());
+    } else {
+      assertContains(localAuto.description(), "training on the CPU");
+    }
     GpuTrainingPlan noGpus = GpuTrainingPlan.decide(conf("yarn"), SPARK, "gpu", "auto");
     assertTrue(noGpus.profile().isEmpty());
     assertContains(noGpus.description(), "spark.executor.resource.gpu.amount is not set");
