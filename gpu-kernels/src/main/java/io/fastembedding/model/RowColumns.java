@@ -145,6 +145,16 @@ public final class RowColumns implements Serializable {
     return b;
   }
 
+  /** A deep copy. */
+  public RowColumns copy() {
+    float[][] cs = new float[columns.length][];
+    for (int c = 0; c < cs.length; c++) {
+      cs[c] = columns[c].clone();
+    }
+    return new RowColumns(schema, rows == null ? null : rows.clone(), first, size,
+        counts == null ? null : counts.clone(), cs);
+  }
+
   /** Copies entry {@code i} of {@code src} (same columns) into entry {@code j} of this. */
   public void copyEntry(RowColumns src, int i, int j) {
     int f = src.fieldOfEntry(i);

@@ -55,6 +55,8 @@ public final class TrainRound
   private final DeviceRequest deviceRequest;
   private final BackendFactory factory;
   private final CollectionAccumulator<TaskReport> reports;
+  /** Keep backends between rounds (off where each partition's model has its own shape). */
+  private boolean pooled = true;
 
   public TrainRound(String fitId, Broadcast<ModelState> model, ShardPlan plan, int batchSize,
       int epochs, int firstEpoch, long seed, boolean deterministic, DeviceRequest deviceRequest,
@@ -70,6 +72,12 @@ public final class TrainRound
     this.deviceRequest = deviceRequest;
     this.factory = factory;
     this.reports = reports;
+  }
+
+  /** Backends are opened and closed by each task, not pooled (the sharded path). */
+  TrainRound unpooled() {
+    pooled = false;
+    return this;
   }
 
   /**
@@ -93,14 +101,20 @@ public final class TrainRound
       InputValidator.validateForTraining(model.value().spec, pd.block);
     }
     TaskContext ctx = TaskContext.get();
-    List<DeviceChoice> choices = DeviceChooser.chooseAll(deviceRequest, pd.partition,
+    return train(pd, chooseDevices(pd.partition), ctx == null ? 1 : ctx.cpus());
+  }
+
+  /** The devices of this task: its GPU resources, else CUDA by partition in local mode, else CPU. */
+  List<DeviceChoice> chooseDevices(int partition) {
+    TaskContext ctx = TaskContext.get();
+    List<DeviceChoice> choices = DeviceChooser.chooseAll(deviceRequest, partition,
         ctx == null ? null : ctx.resourcesJMap(), CudaProbe::deviceCount, CudaProbe::reason);
     for (DeviceChoice c : choices) {
       if (c.fallback() && WARNED_FALLBACK.compareAndSet(false, true)) {
         LOG.warn("{}: training on the CPU in this executor", c.why());
       }
     }
-    return train(pd, choices, ctx == null ? 1 : ctx.cpus());
+    return choices;
   }
 
   /**
@@ -110,7 +124,31 @@ public final class TrainRound
    */
   public Iterator<Tuple2<Integer, Serializable>> train(PartitionData pd, List<DeviceChoice> choices,
       int cpus) {
-    ModelState state = model.value();
+    List<Local> results = trainAndReport(pd, model.value(), choices, cpus);
+    List<Tuple2<Integer, Serializable>> out = new ArrayList<>();
+    for (int s = 0; s < results.size(); s++) {
+      int piece = pieceId(pd.partition, s);
+      TouchedRows touched = results.get(s).touched;
+      for (ShardPiece p : ShardPiece.split(touched, plan, piece)) {
+        out.add(new Tuple2<>(p.shard, p));
+      }
+      out.add(new Tuple2<>(plan.numShards(), new HeadPiece(piece, touched.head,
+          touched.headAccum)));
+    }
+    return out.iterator();
+  }
+
+  /** The merge id of share {@code s} of partition {@code partition}. */
+  static int pieceId(int partition, int s) {
+    return partition + s * SUB_BLOCK_STRIDE;
+  }
+
+  /**
+   * Trains {@code pd}'s block from {@code state} (the whole model, or the partition's local model in
+   * the sharded path) on the given devices, one share of the rows each, and adds the task's report.
+   */
+  List<Local> trainAndReport(PartitionData pd, ModelState state, List<DeviceChoice> choices,
+      int cpus) {
     long t0 = System.nanoTime();
     int k = Math.min(choices.size(), pd.block.rows);
     List<Local> results;
@@ -137,21 +175,11 @@ public final class TrainRound
     String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
     reports.add(new TaskReport(pd.partition, executor, hostName(), device.toString(),
         why.toString(), rows, loss, weight, seconds));
-    List<Tuple2<Integer, Serializable>> out = new ArrayList<>();
-    for (int s = 0; s < results.size(); s++) {
-      int piece = pd.partition + s * SUB_BLOCK_STRIDE;
-      TouchedRows touched = results.get(s).touched;
-      for (ShardPiece p : ShardPiece.split(touched, plan, piece)) {
-        out.add(new Tuple2<>(p.shard, p));
-      }
-      out.add(new Tuple2<>(plan.numShards(), new HeadPiece(piece, touched.head,
-          touched.headAccum)));
-    }
-    return out.iterator();
+    return results;
   }
 
   /** What one backend made of one (sub-)block. */
-  private record Local(TouchedRows touched, List<EpochStats> stats, double weightSum, String device,
+  record Local(TouchedRows touched, List<EpochStats> stats, double weightSum, String device,
       String why) {}
 
   /**
@@ -171,7 +199,7 @@ public final class TrainRound
       Thread t = new Thread(() -> {
         try {
           RowBlock share = pd.block.slice(lo, hi - lo);
-          results.set(sub, trainOn(share, weightSum(share), pd.partition + sub * SUB_BLOCK_STRIDE,
+          results.set(sub, trainOn(share, weightSum(share), pieceId(pd.partition, sub),
               state, choices.get(sub), 1));
         } catch (Throwable e) {
           failures.add(e);
@@ -216,7 +244,7 @@ public final class TrainRound
   private Local trainOn(RowBlock block, double weightSum, int shuffleStream, ModelState state,
       DeviceChoice choice, int cpus) {
     String poolKey = choice.key();
-    BackendPool.Entry entry = BackendPool.take(fitId, poolKey);
+    BackendPool.Entry entry = pooled ? BackendPool.take(fitId, poolKey) : null;
     if (entry == null) {
       entry = open(state.spec, choice, cpus);
     }
@@ -231,7 +259,7 @@ public final class TrainRound
       ok = true;
       return new Local(touched, stats, weightSum, backend.device(), entry.why());
     } finally {
-      if (ok) {
+      if (ok && pooled) {
         BackendPool.give(fitId, poolKey, entry);
       } else {
         backend.close();
