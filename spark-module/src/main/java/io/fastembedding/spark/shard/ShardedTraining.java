@@ -86,6 +86,40 @@ public final class ShardedTraining implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Bytes of each partition's local model, and the bytes each shard serves and receives per round
+   * (every row a partition uses): what {@link MemoryPlan#checkSharded} checks. One job over the
+   * cached partitions.
+   */
+  public record Footprint(long[] localBytes, long[] shardTraffic) {}
+
+  public Footprint footprint() {
+    io.fastembedding.model.RowSchema schema = store.schema;
+    ShardPlan plan = store.plan;
+    int shards = plan.numShards();
+    List<Tuple2<Integer, long[]>> l = parts.map(sp -> {
+      long[] out = new long[shards + 1];
+      for (RowRequest r : sp.rows.requests(schema, plan)) {
+        long b = 0;
+        for (long g : r.rows()) {
+          b += 4L * schema.floatsPerRow(schema.fieldOf(g));
+        }
+        out[r.shard()] += b;
+        out[shards] += b;
+      }
+      return new Tuple2<>(sp.data.partition, out);
+    }).collect();
+    long[] local = new long[numParts];
+    long[] traffic = new long[shards];
+    for (Tuple2<Integer, long[]> t : l) {
+      local[t._1()] = t._2()[shards];
+      for (int s = 0; s < shards; s++) {
+        traffic[s] += t._2()[s];
+      }
+    }
+    return new Footprint(local, traffic);
+  }
+
   /** The renumbered partitions (cached). */
   public JavaRDD<ShardedPartition> partitions() {
     return parts;
