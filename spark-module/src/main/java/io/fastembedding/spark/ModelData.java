@@ -29,6 +29,11 @@ final class ModelData implements Serializable {
    */
   final float[] numericMean;
   final float[] numericStd;
+  /**
+   * The tables on the executors, for a model trained or loaded sharded; then {@code tables} and
+   * {@code firstOrder} are null until {@link #collected} brings them to the driver. Not broadcast.
+   */
+  final transient io.fastembedding.spark.shard.ShardStore shards;
 
   ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables, float[] firstOrder,
       float[] head) {
@@ -45,6 +50,7 @@ final class ModelData implements Serializable {
     }
     this.numericMean = numericMean;
     this.numericStd = numericStd;
+    this.shards = null;
     this.spec = spec;
     this.validCounts = validCounts;
     this.reserved = reserved;
@@ -61,6 +67,39 @@ final class ModelData implements Serializable {
     }
     // ModelState checks every length against the spec
     scoringState();
+  }
+
+  /** A model whose tables (values and first-order weights, no optimizer state) are shards. */
+  private ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] head,
+      float[] numericMean, float[] numericStd, io.fastembedding.spark.shard.ShardStore shards) {
+    this.spec = spec;
+    this.validCounts = validCounts;
+    this.reserved = reserved;
+    this.tables = null;
+    this.firstOrder = null;
+    this.head = head;
+    this.numericMean = numericMean;
+    this.numericStd = numericStd;
+    this.shards = shards;
+  }
+
+  static ModelData sharded(ModelSpec spec, int[] validCounts, boolean reserved, float[] head,
+      float[] numericMean, float[] numericStd, io.fastembedding.spark.shard.ShardStore shards) {
+    return new ModelData(spec, validCounts, reserved, head, numericMean, numericStd, shards);
+  }
+
+  boolean isSharded() {
+    return tables == null;
+  }
+
+  /** This model with its tables on the driver (collected from the shards when sharded). */
+  ModelData collected() {
+    if (!isSharded()) {
+      return this;
+    }
+    ModelState s = shards.collect(head, null);
+    return new ModelData(spec, validCounts, reserved, s.tables, s.firstOrder, head, numericMean,
+        numericStd);
   }
 
   static ModelData of(ModelState s, int[] validCounts, boolean reserved, float[] numericMean,

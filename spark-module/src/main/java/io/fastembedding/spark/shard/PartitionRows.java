@@ -68,10 +68,7 @@ public final class PartitionRows implements Serializable {
 
   /** The spec of the partition's local model: {@code global}'s, with the local table sizes. */
   public ModelSpec localSpec(ModelSpec global) {
-    return ModelSpec.builder(localSizes(), global.layout().dims()).fieldNames(global.fieldNames())
-        .numNumeric(global.numNumeric()).head(global.head()).hiddenLayers(global.hiddenLayers())
-        .loss(global.loss()).optimizer(global.optimizer()).initStd(global.initStd())
-        .seed(global.seed()).build();
+    return global.withSizes(localSizes());
   }
 
   /** The global rows used, ascending. */
