@@ -34,6 +34,11 @@ final class ModelData implements Serializable {
    * {@code firstOrder} are null until {@link #collected} brings them to the driver. Not broadcast.
    */
   final transient io.fastembedding.spark.shard.ShardStore shards;
+  /**
+   * Per field, the rows a hashed column's raw values are hashed into, or 0 for an index column
+   * (see {@link HashedColumns}); all 0 when no column is hashed.
+   */
+  int[] hashBuckets;
 
   ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables, float[] firstOrder,
       float[] head) {
@@ -51,6 +56,7 @@ final class ModelData implements Serializable {
     this.numericMean = numericMean;
     this.numericStd = numericStd;
     this.shards = null;
+    this.hashBuckets = new int[validCounts.length];
     this.spec = spec;
     this.validCounts = validCounts;
     this.reserved = reserved;
@@ -81,6 +87,7 @@ final class ModelData implements Serializable {
     this.numericMean = numericMean;
     this.numericStd = numericStd;
     this.shards = shards;
+    this.hashBuckets = new int[validCounts.length];
   }
 
   static ModelData sharded(ModelSpec spec, int[] validCounts, boolean reserved, float[] head,
@@ -99,7 +106,26 @@ final class ModelData implements Serializable {
     }
     ModelState s = shards.collect(head, null);
     return new ModelData(spec, validCounts, reserved, s.tables, s.firstOrder, head, numericMean,
-        numericStd);
+        numericStd).withHashBuckets(hashBuckets);
+  }
+
+  /** This model, reading its columns hashed into {@code buckets} rows (0: an index column). */
+  ModelData withHashBuckets(int[] buckets) {
+    if (buckets.length != validCounts.length) {
+      throw new IllegalArgumentException("hashBuckets has " + buckets.length + " entries for "
+          + validCounts.length + " fields");
+    }
+    this.hashBuckets = buckets.clone();
+    return this;
+  }
+
+  boolean hashed() {
+    for (int b : hashBuckets) {
+      if (b > 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static ModelData of(ModelState s, int[] validCounts, boolean reserved, float[] numericMean,
@@ -129,6 +155,10 @@ final class ModelData implements Serializable {
 
   /** The spec without optimizer state, which is all scoring needs. */
   ModelSpec scoringSpec() {
+    return scoringSpec(spec);
+  }
+
+  static ModelSpec scoringSpec(ModelSpec spec) {
     OptimizerSpec o = spec.optimizer();
     return spec.toBuilder().optimizer(new OptimizerSpec(OptimizerType.SGD, o.learningRate(),
         o.l2(), o.epsilon())).build();

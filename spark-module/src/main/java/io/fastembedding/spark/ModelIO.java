@@ -43,9 +43,11 @@ final class ModelIO {
   /**
    * Bumped whenever the files under data/ change meaning. Version 2 added the numeric features'
    * standardisation (numericMean, numericStd) to the spec; version 1 models have no numeric
-   * features and still load.
+   * features and still load. Version 3 added the hashed columns' buckets (hashBuckets, 0 for an
+   * index column) to the spec, and its tables may be written by the executors from the shards of a
+   * sharded model, one or more files per shard, in any order; versions 1 and 2 still load.
    */
-  static final int LAYOUT_VERSION = 2;
+  static final int LAYOUT_VERSION = 3;
   static final int OLDEST_READABLE = 1;
   /** Table rows per write task chunk. */
   private static final int CHUNK_ROWS = 65_536;
@@ -68,7 +70,15 @@ final class ModelIO {
       .add("initStd", DataTypes.FloatType, false)
       .add("seed", DataTypes.LongType, false)
       .add("numericMean", DataTypes.createArrayType(DataTypes.FloatType, false), false)
-      .add("numericStd", DataTypes.createArrayType(DataTypes.FloatType, false), false);
+      .add("numericStd", DataTypes.createArrayType(DataTypes.FloatType, false), false)
+      .add("hashBuckets", DataTypes.createArrayType(DataTypes.IntegerType, false), false);
+
+  /**
+   * Where a loaded model keeps its tables: {@code auto} (the default) on the driver when they are
+   * small enough to broadcast, else as shards on the executors; {@code broadcast} or
+   * {@code sharded} forces either.
+   */
+  static final String LOAD_PLACEMENT_CONF = "spark.fastembedding.load.tablePlacement";
 
   static final StructType TABLES_SCHEMA = new StructType()
       .add("field", DataTypes.IntegerType, false)
@@ -105,12 +115,18 @@ final class ModelIO {
       Row spec = RowFactory.create(LAYOUT_VERSION, s.fieldNames(), d.validCounts, d.reserved,
           l.sizes(), l.dims(), s.numNumeric(), s.head().id(), s.hiddenLayers(), s.loss().id(),
           o.type().id(), o.learningRate(), o.l2(), o.epsilon(), s.initStd(), s.seed(),
-          d.numericMean, d.numericStd);
+          d.numericMean, d.numericStd, d.hashBuckets);
       spark.createDataFrame(List.of(spec), SPEC_SCHEMA).repartition(1).write()
           .parquet(path + "/data/spec");
       spark.createDataFrame(List.of(RowFactory.create((Object) d.head)), HEAD_SCHEMA)
           .repartition(1).write().parquet(path + "/data/head");
 
+      if (d.isSharded()) {
+        // each shard writes its own rows, from the executor that holds it
+        spark.createDataFrame(io.fastembedding.spark.shard.ShardIO.tableRows(d.shards, -1),
+            TABLES_SCHEMA).write().parquet(path + "/data/tables");
+        return;
+      }
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       Broadcast<ModelData> bc = jsc.broadcast(d);
       try {
@@ -185,6 +201,18 @@ final class ModelIO {
           .initStd(spec.getFloat(spec.fieldIndex("initStd")))
           .seed(spec.getLong(spec.fieldIndex("seed")))
           .build();
+      int k = s.numNumeric();
+      float[] mean = version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(k);
+      float[] std = version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(k);
+      int[] buckets = version >= 3 ? ints(spec, "hashBuckets") : new int[s.numFields()];
+      float[] head = head(spark, path);
+      int[] validCounts = ints(spec, "numCategories");
+      boolean reserved = spec.getBoolean(spec.fieldIndex("reservedRow"));
+      if (loadSharded(spark, s)) {
+        model.setData(ModelData.sharded(s, validCounts, reserved, head, mean, std,
+            readShards(spark, s, path)).withHashBuckets(buckets));
+        return model;
+      }
       TableLayout l = s.layout();
       float[] tables = new float[Math.toIntExact(l.totalFloats())];
       float[] firstOrder = new float[s.hasFirstOrder() ? Math.toIntExact(l.totalRows()) : 0];
@@ -202,8 +230,8 @@ final class ModelIO {
               + "fit " + l);
         }
         int off = Math.toIntExact(l.offset(f) + (long) x * l.dim(f));
-        for (int k = 0; k < v.size(); k++) {
-          tables[off + k] = v.get(k);
+        for (int c = 0; c < v.size(); c++) {
+          tables[off + c] = v.get(c);
         }
         int g = Math.toIntExact(l.rowBase(f) + x);
         if (s.hasFirstOrder()) {
@@ -218,19 +246,52 @@ final class ModelIO {
         throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " is corrupt: "
             + "it has " + rows + " of its " + l.totalRows() + " table rows");
       }
-      Row headRow = spark.read().parquet(path + "/data/head").first();
-      List<Float> h = headRow.getList(0);
-      float[] head = new float[h.size()];
-      for (int i = 0; i < head.length; i++) {
-        head[i] = h.get(i);
-      }
-      int k = s.numNumeric();
-      float[] mean = version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(k);
-      float[] std = version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(k);
-      model.setData(new ModelData(s, ints(spec, "numCategories"),
-          spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head, mean, std));
+      model.setData(new ModelData(s, validCounts, reserved, tables, firstOrder, head, mean, std)
+          .withHashBuckets(buckets));
       return model;
     }
+  }
+
+  private static float[] head(SparkSession spark, String path) {
+    Row headRow = spark.read().parquet(path + "/data/head").first();
+    List<Float> h = headRow.getList(0);
+    float[] head = new float[h.size()];
+    for (int i = 0; i < head.length; i++) {
+      head[i] = h.get(i);
+    }
+    return head;
+  }
+
+  /** Whether a loaded model keeps its tables as shards (see {@link #LOAD_PLACEMENT_CONF}). */
+  private static boolean loadSharded(SparkSession spark, ModelSpec s) {
+    var sc = spark.sparkContext();
+    String placement = sc.getConf().get(LOAD_PLACEMENT_CONF, "auto");
+    var m = io.fastembedding.spark.shard.MemoryPlan.of(sc.getConf(), sc.master(),
+        Runtime.getRuntime().maxMemory());
+    return io.fastembedding.spark.shard.MemoryPlan.sharded(ModelData.scoringSpec(s), m,
+        placement);
+  }
+
+  /** The tables read by the executors straight into shards, with no driver collect. */
+  private static io.fastembedding.spark.shard.ShardStore readShards(SparkSession spark,
+      ModelSpec s, String path) {
+    var sc = spark.sparkContext();
+    ModelSpec scoring = ModelData.scoringSpec(s);
+    var m = io.fastembedding.spark.shard.MemoryPlan.of(sc.getConf(), sc.master(),
+        Runtime.getRuntime().maxMemory());
+    var plan = new io.fastembedding.spark.merge.ShardPlan(scoring.layout(),
+        io.fastembedding.spark.shard.MemoryPlan.numShards(scoring, m, sc.defaultParallelism()));
+    var store = io.fastembedding.spark.shard.ShardIO.fromRows(
+        spark.read().parquet(path + "/data/tables").javaRDD(),
+        io.fastembedding.model.RowSchema.of(scoring), plan, path);
+    long shards = store.materialize();
+    if (shards != plan.numShards()) {
+      store.unpersist();
+      throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " is corrupt: "
+          + "rows of " + (plan.numShards() - shards) + " of its " + plan.numShards()
+          + " shards are missing");
+    }
+    return store;
   }
 
   private static float[] floats(Row r, String name) {
