@@ -86,8 +86,8 @@ public final class MemoryPlan {
     if (lc.matches()) {
       long heap = conf.contains("spark.executor.memory")
           ? conf.getSizeAsBytes("spark.executor.memory") : Long.parseLong(lc.group(3)) << 20;
-      return new Memory(heap, Math.max(1, Integer.parseInt(lc.group(2)) / taskCpus), fraction,
-          thisJvmHeap, false);
+      int cores = conf.getInt("spark.executor.cores", Integer.parseInt(lc.group(2)));
+      return new Memory(heap, Math.max(1, cores / taskCpus), fraction, thisJvmHeap, false);
     }
     Matcher l = LOCAL.matcher(master);
     if (l.matches()) {
