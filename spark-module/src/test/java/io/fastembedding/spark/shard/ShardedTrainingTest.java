@@ -15,6 +15,7 @@ import io.fastembedding.spark.data.BlockStats;
 import io.fastembedding.spark.data.PartitionData;
 import io.fastembedding.spark.device.DeviceRequest;
 import io.fastembedding.spark.merge.HeadPiece;
+import io.fastembedding.spark.merge.MergeResult;
 import io.fastembedding.spark.merge.MergedShard;
 import io.fastembedding.spark.merge.RowMerger;
 import io.fastembedding.spark.merge.ShardPlan;
@@ -23,7 +24,6 @@ import io.fastembedding.spark.train.EvaluateRound;
 import io.fastembedding.spark.train.MergeShards;
 import io.fastembedding.spark.train.TaskReport;
 import io.fastembedding.spark.train.TrainRound;
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -118,15 +118,16 @@ class ShardedTrainingTest {
     ModelState state = ModelState.initial(spec);
     for (int r = 0; r < numRounds; r++) {
       Broadcast<ModelState> bc = jsc.broadcast(state);
-      List<Serializable> merged = blocks.mapPartitionsToPair(round(fit + "b", bc, plan, r, reports))
-          .groupByKey(plan.numShards() + 1).map(new MergeShards(plan, spec.optimizer())).collect();
+      List<MergeResult> merged = blocks.mapPartitionsToPair(round(fit + "b", bc, plan, r,
+          reports)).groupByKey(plan.numShards() + 1).map(new MergeShards(plan, spec.optimizer()))
+          .collect();
       List<MergedShard> shards = new ArrayList<>();
       HeadPiece h = null;
-      for (Serializable m : merged) {
-        if (m instanceof HeadPiece hp) {
-          h = hp;
+      for (MergeResult m : merged) {
+        if (m instanceof MergeResult.Head hp) {
+          h = hp.head();
         } else {
-          shards.add((MergedShard) m);
+          shards.add(((MergeResult.Shard) m).shard());
         }
       }
       state = RowMerger.apply(state, plan, shards, h);
