@@ -41,8 +41,12 @@ final class JoinTransform {
   record Outputs(boolean withFirstOrder, boolean perColumn, boolean prediction,
       boolean probability, String numericCol) implements java.io.Serializable {}
 
-  static Dataset<Row> transform(Dataset<Row> df, ModelData d, String[] cols, boolean keep,
-      Outputs o, StructType outSchema) {
+  /**
+   * @param idx each input column's value as a double (hashed where the model hashes it), the
+   *     argument of the index rules
+   */
+  static Dataset<Row> transform(Dataset<Row> df, Column[] idx, ModelData d, String[] cols,
+      boolean keep, Outputs o, StructType outSchema) {
     SparkSession spark = df.sparkSession();
     int n = cols.length;
     int base = df.schema().length();
@@ -58,10 +62,10 @@ final class JoinTransform {
     }
     for (int f = 0; f < n; f++) {
       int field = f;
-      var idx = functions.udf((UDF1<Double, Integer>) v -> lookup.index(field, v),
+      var row = functions.udf((UDF1<Double, Integer>) v -> lookup.index(field, v),
           DataTypes.IntegerType).asNonNullable();
       String i = "__fe_i" + f;
-      j = j.withColumn(i, idx.apply(df.col(cols[f]).cast(DataTypes.DoubleType)));
+      j = j.withColumn(i, row.apply(idx[f]));
       JavaRDD<Row> rows = ShardIO.tableRows(d.shards, f).map(r -> RowFactory.create(r.getInt(1),
           r.get(2), r.isNullAt(3) ? null : r.getFloat(3)));
       Dataset<Row> t = spark.createDataFrame(rows, tableSchema).toDF("__fe_k" + f, "__fe_v" + f,

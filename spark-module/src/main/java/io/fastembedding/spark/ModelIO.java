@@ -265,7 +265,9 @@ final class ModelIO {
   /** Whether a loaded model keeps its tables as shards (see {@link #LOAD_PLACEMENT_CONF}). */
   private static boolean loadSharded(SparkSession spark, ModelSpec s) {
     var sc = spark.sparkContext();
-    String placement = sc.getConf().get(LOAD_PLACEMENT_CONF, "auto");
+    // the session's conf (spark.conf().set) first, then the SparkContext's
+    String placement = spark.conf().getOption(LOAD_PLACEMENT_CONF).getOrElse(
+        () -> sc.getConf().get(LOAD_PLACEMENT_CONF, "auto"));
     var m = io.fastembedding.spark.shard.MemoryPlan.of(sc.getConf(), sc.master(),
         Runtime.getRuntime().maxMemory());
     return io.fastembedding.spark.shard.MemoryPlan.sharded(ModelData.scoringSpec(s), m,

@@ -139,6 +139,12 @@ public final class ShardedTraining implements AutoCloseable {
    * unless it is the best kept so far.
    */
   public Traffic round(TrainRound round, int firstEpoch) {
+    return round(round, firstEpoch, null);
+  }
+
+  /** {@link #round(TrainRound, int)}, with the training stage's GPU resource profile. */
+  public Traffic round(TrainRound round, int firstEpoch,
+      io.fastembedding.spark.discovery.GpuTrainingPlan gpuPlan) {
     CollectionAccumulator<HeadPiece> heads = jsc.sc().collectionAccumulator("heads");
     LongAccumulator pulled = jsc.sc().longAccumulator("pulled bytes");
     LongAccumulator pushed = jsc.sc().longAccumulator("pushed bytes");
@@ -146,6 +152,10 @@ public final class ShardedTraining implements AutoCloseable {
     JavaPairRDD<Integer, ShardPiece> out = parts.zipPartitions(in,
         new ShardedTrainRound(round, store.schema, store.plan, head, firstEpoch, heads, pulled,
             pushed)).mapToPair(t -> t);
+    if (gpuPlan != null) {
+      // only the training stage holds one GPU per task, not the pull or the merge
+      gpuPlan.applyTo(out);
+    }
     rounds++;
     ShardStore next = store.merge(out, rounds % CHECKPOINT_EVERY == 0);
     next.materialize();

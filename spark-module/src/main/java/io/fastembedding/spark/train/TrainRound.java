@@ -57,6 +57,8 @@ public final class TrainRound
   private final CollectionAccumulator<TaskReport> reports;
   /** Keep backends between rounds (off where each partition's model has its own shape). */
   private boolean pooled = true;
+  /** Bytes of the touched rows sent to the merge, when counted. */
+  private org.apache.spark.util.LongAccumulator pushedBytes;
 
   public TrainRound(String fitId, Broadcast<ModelState> model, ShardPlan plan, int batchSize,
       int epochs, int firstEpoch, long seed, boolean deterministic, DeviceRequest deviceRequest,
@@ -72,6 +74,12 @@ public final class TrainRound
     this.deviceRequest = deviceRequest;
     this.factory = factory;
     this.reports = reports;
+  }
+
+  /** Counts the bytes of the touched rows this round sends to the merge into {@code acc}. */
+  public TrainRound countingPushed(org.apache.spark.util.LongAccumulator acc) {
+    pushedBytes = acc;
+    return this;
   }
 
   /** Backends are opened and closed by each task, not pooled (the sharded path). */
@@ -131,6 +139,9 @@ public final class TrainRound
       TouchedRows touched = results.get(s).touched;
       for (ShardPiece p : ShardPiece.split(touched, plan, piece)) {
         pieces.add(new MergePiece.ShardRows(p));
+        if (pushedBytes != null) {
+          pushedBytes.add(p.rows.bytes());
+        }
       }
       pieces.add(new MergePiece.Head(new HeadPiece(piece, touched.head, touched.headAccum)));
     }
