@@ -56,18 +56,19 @@ final class JoinTransform {
         .add("v", DataTypes.createArrayType(DataTypes.FloatType, false), false)
         .add("w", DataTypes.FloatType, true);
     Dataset<Row> j = df;
-    List<Column> keepCols = new ArrayList<>();
-    for (String c : df.columns()) {
-      keepCols.add(df.col(c));
-    }
     for (int f = 0; f < n; f++) {
       int field = f;
       var row = functions.udf((UDF1<Double, Integer>) v -> lookup.index(field, v),
           DataTypes.IntegerType).asNonNullable();
+      j = j.withColumn("__fe_i" + f, row.apply(idx[f]));
+    }
+    Dataset<Row> withRows = j;
+    for (int f = 0; f < n; f++) {
       String i = "__fe_i" + f;
-      j = j.withColumn(i, row.apply(idx[f]));
-      JavaRDD<Row> rows = ShardIO.tableRows(d.shards, f).map(r -> RowFactory.create(r.getInt(1),
-          r.get(2), r.isNullAt(3) ? null : r.getFloat(3)));
+      // the data's distinct rows of this field, looked up where their shards live
+      JavaRDD<Integer> used = withRows.select(withRows.col(i)).distinct().javaRDD()
+          .map(r -> r.getInt(0));
+      JavaRDD<Row> rows = ShardIO.lookup(d.shards, f, used);
       Dataset<Row> t = spark.createDataFrame(rows, tableSchema).toDF("__fe_k" + f, "__fe_v" + f,
           "__fe_w" + f);
       j = j.join(t, j.col(i).equalTo(t.col("__fe_k" + f)), "left");

@@ -396,8 +396,10 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       if (trained.sharded()) {
         // the model keeps the tables on the executors, without the optimizer state
         ShardStore values = trained.shards().withoutState(ModelData.scoringSpec(spec));
-        values.materialize();
-        trained.shards().unpersist();
+        if (values.rdd() != trained.shards().rdd()) {
+          values.materialize();
+          trained.shards().unpersist();
+        }
         data = ModelData.sharded(spec, b.sizes().validCounts, keep, trained.head().head, b.mean(),
             b.std(), values);
       } else {

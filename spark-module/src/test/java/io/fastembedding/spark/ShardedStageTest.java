@@ -173,7 +173,8 @@ class ShardedStageTest {
     double auc = new org.apache.spark.ml.evaluation.BinaryClassificationEvaluator()
         .setRawPredictionCol("p").evaluate(out);
     assertTrue(auc > 0.7, "AUC on the training rows " + auc);
-    // the same raw value always gets the same vector; the null user gets the reserved row
+    // the same raw value always gets the same vector (the user's slice: the first 4 values); the
+    // null user gets the reserved row
     String repeated = rows.stream().filter(r -> !r.isNullAt(0)).collect(
         java.util.stream.Collectors.groupingBy(r -> r.getString(0),
             java.util.stream.Collectors.counting())).entrySet().stream()
@@ -182,7 +183,9 @@ class ShardedStageTest {
         .collectAsList();
     assertTrue(same.size() > 1);
     for (Row r : same) {
-      assertEquals(same.get(0).get(0), r.get(0));
+      for (int k = 0; k < 4; k++) {
+        assertEquals(((Vector) same.get(0).get(0)).apply(k), ((Vector) r.get(0)).apply(k), 0.0);
+      }
     }
     Vector nullUser = out.where("user is null").select(m.getOutputCol()).first().getAs(0);
     float[] reserved = m.getTable(0);

@@ -40,6 +40,40 @@ public final class ShardIO {
     });
   }
 
+  /**
+   * The rows {@code (index, vector, firstOrder)} of {@code field} at {@code indices} (distinct):
+   * the indices are sent to the shards that hold them, and each shard answers with just those rows,
+   * so only rows the data uses leave the shards.
+   */
+  public static JavaRDD<Row> lookup(ShardStore store, int field, JavaRDD<Integer> indices) {
+    RowSchema schema = store.schema;
+    ShardPlan plan = store.plan;
+    long base = schema.rowBase(field);
+    JavaPairRDD<Integer, Integer> wanted = indices.mapToPair(x -> new Tuple2<>(
+        plan.shardOf(base + x), x)).partitionBy(new KeyPartitioner(plan.numShards()));
+    return store.rdd().cogroup(wanted).values().mapPartitions(it -> {
+      List<Row> out = new ArrayList<>();
+      int fo = schema.column("firstOrder");
+      int dim = schema.width(0, field);
+      while (it.hasNext()) {
+        Tuple2<Iterable<RowColumns>, Iterable<Integer>> t = it.next();
+        Iterator<RowColumns> shard = t._1().iterator();
+        if (!shard.hasNext()) {
+          continue;
+        }
+        RowColumns rc = shard.next();
+        for (int x : t._2()) {
+          int i = rc.find(base + x);
+          float[] v = new float[dim];
+          System.arraycopy(rc.columns[0], rc.offset(0, field, i), v, 0, dim);
+          out.add(RowFactory.create(x, v, fo < 0 ? null : rc.columns[fo][rc.offset(fo, field,
+              i)]));
+        }
+      }
+      return out.iterator();
+    });
+  }
+
   private static void rows(RowColumns rc, int only, List<Row> out) {
     RowSchema s = rc.schema;
     int fo = s.column("firstOrder");

@@ -146,6 +146,10 @@ public final class ShardStore {
   /** This generation's shards without their optimizer state: what a fitted model keeps. */
   public ShardStore withoutState(ModelSpec scoringSpec) {
     RowSchema to = RowSchema.of(scoringSpec);
+    if (to.sameColumns(schema)) {
+      // no optimizer state to drop (SGD): this generation is the model
+      return new ShardStore(to, plan, generation, shards);
+    }
     JavaPairRDD<Integer, RowColumns> values = shards.mapValues(rc -> dropState(rc, to));
     values.persist(LEVEL);
     return new ShardStore(to, plan, generation, values);
