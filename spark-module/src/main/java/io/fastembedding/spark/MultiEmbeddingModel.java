@@ -423,6 +423,19 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     return read().load(path);
   }
 
+  /**
+   * Releases a sharded model's shards from the executors' storage, for when the model is no longer
+   * needed; nothing for a model whose tables are on the driver. A later use recomputes the shards
+   * from their lineage: a loaded model rereads its files, a fitted one would train again (save it
+   * first to keep it).
+   */
+  public void unpersist() {
+    ModelData d = requireData();
+    if (d.isSharded()) {
+      d.shards.unpersist();
+    }
+  }
+
   /** Whether the tables are shards on the executors (a large model), not arrays on the driver. */
   public boolean isSharded() {
     return requireData().isSharded();

@@ -158,7 +158,12 @@ public final class ShardedTraining implements AutoCloseable {
     }
     rounds++;
     ShardStore next = store.merge(out, rounds % CHECKPOINT_EVERY == 0);
-    next.materialize();
+    try {
+      next.materialize();
+    } catch (RuntimeException e) {
+      next.unpersist();
+      throw e;
+    }
     // a retried task reports twice: keep one head per piece
     Map<Integer, HeadPiece> byPiece = new TreeMap<>();
     for (HeadPiece h : heads.value()) {
