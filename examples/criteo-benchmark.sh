@@ -10,10 +10,10 @@
 #   CP           classpath (default: the examples module's, after `mvn -pl examples -am package`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cp="${CP:-examples/target/classes:$(cat examples/target/classpath.txt 2>/dev/null)}"
+cp="${CP:-$PWD/examples/target/classes:$(cat examples/target/classpath.txt 2>/dev/null)}"
 if [ -z "${CP:-}" ] && [ ! -f examples/target/classpath.txt ]; then
   mvn -q ${MVN_FLAGS:-} -pl examples -am package -DskipTests
-  cp="examples/target/classes:$(cat examples/target/classpath.txt)"
+  cp="$PWD/examples/target/classes:$(cat examples/target/classpath.txt)"
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

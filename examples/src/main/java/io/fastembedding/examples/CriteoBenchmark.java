@@ -94,6 +94,9 @@ public final class CriteoBenchmark {
           r.rowsPerSecond(), r.pulledBytes() / 1e6, r.pushedBytes() / 1e6,
           peaks.describe(r.round())));
     }
+    // the join transform reads its input once per field: cache the test rows
+    test = test.cache();
+    test.count();
     long t1 = System.nanoTime();
     double auc = new BinaryClassificationEvaluator().setRawPredictionCol("p")
         .evaluate(model.transform(test));

@@ -100,12 +100,11 @@ class ShardedTrainingTest {
 
   @Test
   void shardedRoundsEqualBroadcastRoundsBitForBit() {
-    for (OptimizerType opt : new OptimizerType[] {OptimizerType.ADAGRAD,
-        OptimizerType.ROWWISE_ADAGRAD, OptimizerType.SGD}) {
-      for (HeadType head : new HeadType[] {HeadType.FM, HeadType.MLP}) {
-        sameModel(spec(opt, head), 3);
-      }
-    }
+    // every optimizer (each has its own state columns), both kinds of head (fm has first-order
+    // weights, mlp a large head)
+    sameModel(spec(OptimizerType.ADAGRAD, HeadType.FM), 3);
+    sameModel(spec(OptimizerType.ROWWISE_ADAGRAD, HeadType.MLP), 3);
+    sameModel(spec(OptimizerType.SGD, HeadType.FM), 2);
   }
 
   private void sameModel(ModelSpec spec, int numRounds) {
