@@ -128,6 +128,31 @@ final class ModelData implements Serializable {
     return false;
   }
 
+  /**
+   * Checks a model's inputCols param against the columns its tables were trained on: one column
+   * per table, and not the trained columns in another order (which would look each column up in
+   * another column's table). Other names are fine: a model may be pointed at renamed columns.
+   *
+   * @param where where the inputCols came from, for the message
+   */
+  static void checkInputCols(ModelSpec spec, String[] inputCols, String where) {
+    String[] trained = spec.fieldNames();
+    if (inputCols.length != trained.length) {
+      throw new IllegalArgumentException("inputCols " + java.util.Arrays.toString(inputCols)
+          + " (" + where + ") has " + inputCols.length + " entries, but the model has "
+          + trained.length + " tables, trained on " + java.util.Arrays.toString(trained));
+    }
+    String[] a = inputCols.clone();
+    String[] b = trained.clone();
+    java.util.Arrays.sort(a);
+    java.util.Arrays.sort(b);
+    if (java.util.Arrays.equals(a, b) && !java.util.Arrays.equals(inputCols, trained)) {
+      throw new IllegalArgumentException("inputCols " + java.util.Arrays.toString(inputCols)
+          + " (" + where + ") are the model's columns in another order; its tables were trained "
+          + "on " + java.util.Arrays.toString(trained) + ", in that order");
+    }
+  }
+
   static ModelData of(ModelState s, int[] validCounts, boolean reserved, float[] numericMean,
       float[] numericStd) {
     return new ModelData(s.spec, validCounts, reserved, s.tables, s.firstOrder, s.head, numericMean,

@@ -11,12 +11,13 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.ml.util.DefaultParamsReadable;
+import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Row;
@@ -35,7 +36,8 @@ import org.apache.spark.sql.types.StructType;
  *   <li>{@code head}: one row, the head's parameters.
  * </ul>
  *
- * A model written with another layout version fails to load with a message saying so.
+ * A model written with another layout version fails to load with a message saying so; every load
+ * error names the path, and missing or unreadable files say "corrupt or incomplete".
  */
 final class ModelIO {
   private ModelIO() {}
@@ -43,9 +45,7 @@ final class ModelIO {
   /**
    * Bumped whenever the files under data/ change meaning. Version 2 added the numeric features'
    * standardisation (numericMean, numericStd) to the spec; version 1 models have no numeric
-   * features and still load. Version 3 added the hashed columns' buckets (hashBuckets, 0 for an
-   * index column) to the spec, and its tables may be written by the executors from the shards of a
-   * sharded model, one or more files per shard, in any order; versions 1 and 2 still load.
+   * features and still load.
    */
   static final int LAYOUT_VERSION = 3;
   static final int OLDEST_READABLE = 1;
@@ -76,7 +76,8 @@ final class ModelIO {
   /**
    * Where a loaded model keeps its tables: {@code auto} (the default) on the driver when they are
    * small enough to broadcast, else as shards on the executors; {@code broadcast} or
-   * {@code sharded} forces either.
+   * {@code sharded} forces either. Version 3 added hashBuckets to the spec (versions 1 and 2 still
+   * load), and a sharded model's executors write its tables from its shards.
    */
   static final String LOAD_PLACEMENT_CONF = "spark.fastembedding.load.tablePlacement";
 
@@ -121,13 +122,13 @@ final class ModelIO {
       spark.createDataFrame(List.of(RowFactory.create((Object) d.head)), HEAD_SCHEMA)
           .repartition(1).write().parquet(path + "/data/head");
 
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       if (d.isSharded()) {
         // each shard writes its own rows, from the executor that holds it
         spark.createDataFrame(io.fastembedding.spark.shard.ShardIO.tableRows(d.shards, -1),
             TABLES_SCHEMA).write().parquet(path + "/data/tables");
         return;
       }
-      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       Broadcast<ModelData> bc = jsc.broadcast(d);
       try {
         List<int[]> chunks = new ArrayList<>();
@@ -165,101 +166,137 @@ final class ModelIO {
   static final class Reader extends MLReader<MultiEmbeddingModel> {
     @Override
     public MultiEmbeddingModel load(String path) {
-      SparkSession spark = sparkSession();
-      String specPath = path + "/data/spec";
       try {
-        Path p = new Path(specPath);
-        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
-        if (!fs.exists(p)) {
-          throw new IllegalArgumentException("no MultiEmbeddingModel at " + path + ": " + specPath
-              + " does not exist (was it saved with MultiEmbeddingModel.write()?)");
+        return read(sparkSession(), path);
+      } catch (CorruptModel e) {
+        throw corrupt(path, e.getMessage(), e.getCause());
+      } catch (IllegalArgumentException e) {
+        if (e.getMessage() != null && e.getMessage().contains(path)) {
+          throw e; // a check of ours, which names the path
         }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot read " + specPath, e);
+        // a spec the model classes refuse: its values were edited or damaged
+        throw corrupt(path, e.getMessage(), e);
+      } catch (Exception e) { // Scala code throws checked exceptions (SparkException) unannounced
+        throw new IllegalArgumentException("cannot load a MultiEmbeddingModel from " + path + ": "
+            + e, e);
       }
-      Row spec = spark.read().parquet(specPath).first();
-      int version = spec.getInt(spec.fieldIndex("layoutVersion"));
-      if (version < OLDEST_READABLE || version > LAYOUT_VERSION) {
-        throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " was saved "
-            + "with data layout version " + version + ", but this version of spark-fast-embedding "
-            + "reads layout versions " + OLDEST_READABLE + " to " + LAYOUT_VERSION + " only; load "
-            + "it with the library version that saved it, or refit the model");
-      }
-      MultiEmbeddingModel model = new DefaultParamsReadable<MultiEmbeddingModel>() {}.read()
-          .session(spark).load(path);
-      ModelSpec s = ModelSpec.builder(ints(spec, "tableSizes"), ints(spec, "dims"))
-          .fieldNames(spec.<String>getList(spec.fieldIndex("fieldNames")).toArray(new String[0]))
-          .numNumeric(spec.getInt(spec.fieldIndex("numNumeric")))
-          .head(HeadType.fromId(spec.getString(spec.fieldIndex("head"))))
-          .hiddenLayers(ints(spec, "hiddenLayers").length == 0 ? new int[] {1}
-              : ints(spec, "hiddenLayers"))
-          .loss(LossType.fromId(spec.getString(spec.fieldIndex("loss"))))
-          .optimizer(new OptimizerSpec(
-              OptimizerType.fromId(spec.getString(spec.fieldIndex("optimizer"))),
-              spec.getFloat(spec.fieldIndex("learningRate")), spec.getFloat(spec.fieldIndex("l2")),
-              spec.getFloat(spec.fieldIndex("epsilon"))))
-          .initStd(spec.getFloat(spec.fieldIndex("initStd")))
-          .seed(spec.getLong(spec.fieldIndex("seed")))
-          .build();
-      int k = s.numNumeric();
-      float[] mean = version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(k);
-      float[] std = version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(k);
-      int[] buckets = version >= 3 ? ints(spec, "hashBuckets") : new int[s.numFields()];
-      float[] head = head(spark, path);
-      int[] validCounts = ints(spec, "numCategories");
-      boolean reserved = spec.getBoolean(spec.fieldIndex("reservedRow"));
-      if (loadSharded(spark, s)) {
-        model.setData(ModelData.sharded(s, validCounts, reserved, head, mean, std,
-            readShards(spark, s, path)).withHashBuckets(buckets));
-        return model;
-      }
-      TableLayout l = s.layout();
-      float[] tables = new float[Math.toIntExact(l.totalFloats())];
-      float[] firstOrder = new float[s.hasFirstOrder() ? Math.toIntExact(l.totalRows()) : 0];
-      boolean[] seen = new boolean[Math.toIntExact(l.totalRows())];
-      long rows = 0;
-      Iterator<Row> it = spark.read().parquet(path + "/data/tables").toLocalIterator();
-      while (it.hasNext()) {
-        Row r = it.next();
-        int f = r.getInt(0);
-        int x = r.getInt(1);
-        List<Float> v = r.getList(2);
-        if (f < 0 || f >= l.numFields() || x < 0 || x >= l.size(f) || v.size() != l.dim(f)) {
-          throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " is corrupt: "
-              + "table row (field " + f + ", index " + x + ", " + v.size() + " floats) does not "
-              + "fit " + l);
-        }
-        int off = Math.toIntExact(l.offset(f) + (long) x * l.dim(f));
-        for (int c = 0; c < v.size(); c++) {
-          tables[off + c] = v.get(c);
-        }
-        int g = Math.toIntExact(l.rowBase(f) + x);
-        if (s.hasFirstOrder()) {
-          firstOrder[g] = r.getFloat(3);
-        }
-        if (!seen[g]) {
-          seen[g] = true;
-          rows++;
-        }
-      }
-      if (rows != l.totalRows()) {
-        throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " is corrupt: "
-            + "it has " + rows + " of its " + l.totalRows() + " table rows");
-      }
-      model.setData(new ModelData(s, validCounts, reserved, tables, firstOrder, head, mean, std)
-          .withHashBuckets(buckets));
-      return model;
+    }
+
+    private static IllegalArgumentException corrupt(String path, String what, Throwable cause) {
+      return new IllegalArgumentException("the MultiEmbeddingModel at " + path + " is corrupt or "
+          + "incomplete: " + what + "; save the model again, or copy all of its files", cause);
     }
   }
 
-  private static float[] head(SparkSession spark, String path) {
-    Row headRow = spark.read().parquet(path + "/data/head").first();
+  /** A model directory whose files are missing or unreadable; the message says which. */
+  private static final class CorruptModel extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    CorruptModel(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  private static MultiEmbeddingModel read(SparkSession spark, String path) {
+    // the metadata's class is checked before anything is instantiated from it
+    DefaultParamsReader.Metadata meta = readMetadata(spark, path);
+    String expected = MultiEmbeddingModel.class.getName();
+    if (!expected.equals(meta.className())) {
+      throw new IllegalArgumentException("the model at " + path + " is a " + meta.className()
+          + ", not a " + expected + " (its metadata says so); load it with that class's reader");
+    }
+    requireParts(spark, path, "data/spec", "data/head", "data/tables");
+    Row spec = single(spark, path, "data/spec", SPEC_SCHEMA);
+    int version = spec.getInt(spec.fieldIndex("layoutVersion"));
+    if (version < OLDEST_READABLE || version > LAYOUT_VERSION) {
+      throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " was saved "
+          + "with data layout version " + version + ", but this version of spark-fast-embedding "
+          + "reads layout versions " + OLDEST_READABLE + " to " + LAYOUT_VERSION + " only; load "
+          + "it with the library version that saved it, or refit the model");
+    }
+    MultiEmbeddingModel model = new MultiEmbeddingModel(meta.uid());
+    meta.getAndSetParams(model, scala.Option.empty());
+    ModelSpec s = ModelSpec.builder(ints(spec, "tableSizes"), ints(spec, "dims"))
+        .fieldNames(spec.<String>getList(spec.fieldIndex("fieldNames")).toArray(new String[0]))
+        .numNumeric(spec.getInt(spec.fieldIndex("numNumeric")))
+        .head(HeadType.fromId(spec.getString(spec.fieldIndex("head"))))
+        .hiddenLayers(ints(spec, "hiddenLayers").length == 0 ? new int[] {1}
+            : ints(spec, "hiddenLayers"))
+        .loss(LossType.fromId(spec.getString(spec.fieldIndex("loss"))))
+        .optimizer(new OptimizerSpec(
+            OptimizerType.fromId(spec.getString(spec.fieldIndex("optimizer"))),
+            spec.getFloat(spec.fieldIndex("learningRate")), spec.getFloat(spec.fieldIndex("l2")),
+            spec.getFloat(spec.fieldIndex("epsilon"))))
+        .initStd(spec.getFloat(spec.fieldIndex("initStd")))
+        .seed(spec.getLong(spec.fieldIndex("seed")))
+        .build();
+    ModelData.checkInputCols(s, model.getInputCols(), "the params in " + path + "/metadata");
+    int[] buckets = version >= 3 ? ints(spec, "hashBuckets") : new int[s.numFields()];
+    if (loadSharded(spark, s)) {
+      int nk = s.numNumeric();
+      Row hr = single(spark, path, "data/head", HEAD_SCHEMA);
+      List<Float> hl = hr.getList(0);
+      float[] hd = new float[hl.size()];
+      for (int i = 0; i < hd.length; i++) {
+        hd[i] = hl.get(i);
+      }
+      model.setData(ModelData.sharded(s, ints(spec, "numCategories"),
+          spec.getBoolean(spec.fieldIndex("reservedRow")), hd,
+          version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(nk),
+          version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(nk),
+          readShards(spark, s, path)).withHashBuckets(buckets));
+      return model;
+    }
+    TableLayout l = s.layout();
+    float[] tables = new float[Math.toIntExact(l.totalFloats())];
+    float[] firstOrder = new float[s.hasFirstOrder() ? Math.toIntExact(l.totalRows()) : 0];
+    boolean[] seen = new boolean[Math.toIntExact(l.totalRows())];
+    long rows = 0;
+    Iterator<Row> it = spark.read().schema(TABLES_SCHEMA).parquet(path + "/data/tables")
+        .toLocalIterator();
+    while (it.hasNext()) {
+      Row r = it.next();
+      int f = r.getInt(0);
+      int x = r.getInt(1);
+      List<Float> v = r.getList(2);
+      if (f < 0 || f >= l.numFields() || x < 0 || x >= l.size(f) || v.size() != l.dim(f)) {
+        throw new CorruptModel("table row (field " + f + ", index " + x + ", " + v.size()
+            + " floats) in " + path + "/data/tables does not fit " + l, null);
+      }
+      int off = Math.toIntExact(l.offset(f) + (long) x * l.dim(f));
+      for (int k = 0; k < v.size(); k++) {
+        tables[off + k] = v.get(k);
+      }
+      int g = Math.toIntExact(l.rowBase(f) + x);
+      if (s.hasFirstOrder()) {
+        firstOrder[g] = r.getFloat(3);
+      }
+      if (!seen[g]) {
+        seen[g] = true;
+        rows++;
+      }
+    }
+    if (rows != l.totalRows()) {
+      throw new CorruptModel(path + "/data/tables holds " + rows + " of the model's "
+          + l.totalRows() + " table rows (a part file is missing?)", null);
+    }
+    Row headRow = single(spark, path, "data/head", HEAD_SCHEMA);
     List<Float> h = headRow.getList(0);
     float[] head = new float[h.size()];
     for (int i = 0; i < head.length; i++) {
       head[i] = h.get(i);
     }
-    return head;
+    int k = s.numNumeric();
+    float[] mean = version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(k);
+    float[] std = version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(k);
+    try {
+      model.setData(new ModelData(s, ints(spec, "numCategories"),
+          spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head, mean, std)
+          .withHashBuckets(buckets));
+    } catch (IllegalArgumentException e) {
+      throw new CorruptModel(e.getMessage(), e);
+    }
+    return model;
   }
 
   /** Whether a loaded model keeps its tables as shards (see {@link #LOAD_PLACEMENT_CONF}). */
@@ -284,16 +321,74 @@ final class ModelIO {
     var plan = new io.fastembedding.spark.merge.ShardPlan(scoring.layout(),
         io.fastembedding.spark.shard.MemoryPlan.numShards(scoring, m, sc.defaultParallelism()));
     var store = io.fastembedding.spark.shard.ShardIO.fromRows(
-        spark.read().parquet(path + "/data/tables").javaRDD(),
+        spark.read().schema(TABLES_SCHEMA).parquet(path + "/data/tables").javaRDD(),
         io.fastembedding.model.RowSchema.of(scoring), plan, path);
     long shards = store.materialize();
     if (shards != plan.numShards()) {
       store.unpersist();
-      throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " is corrupt: "
-          + "rows of " + (plan.numShards() - shards) + " of its " + plan.numShards()
-          + " shards are missing");
+      throw new CorruptModel(path + "/data/tables lacks the rows of " + (plan.numShards()
+          - shards) + " of the model's " + plan.numShards() + " shards", null);
     }
     return store;
+  }
+
+  /** The params' metadata, or why it cannot be read, naming the file. */
+  private static DefaultParamsReader.Metadata readMetadata(SparkSession spark, String path) {
+    String metadataPath = path + "/metadata";
+    if (!exists(spark, metadataPath)) {
+      throw new IllegalArgumentException("no MultiEmbeddingModel at " + path + ": " + metadataPath
+          + " does not exist (was it saved with MultiEmbeddingModel.write()?)");
+    }
+    try {
+      return DefaultParamsReader.loadMetadata(path, spark, "");
+    } catch (Exception e) {
+      throw new CorruptModel("its metadata (" + metadataPath + ") cannot be read (" + e + ")", e);
+    }
+  }
+
+  /** Every part directory exists and holds at least one Parquet file. */
+  private static void requireParts(SparkSession spark, String path, String... parts) {
+    for (String part : parts) {
+      Path p = new Path(path + "/" + part);
+      try {
+        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        if (!fs.exists(p)) {
+          throw new CorruptModel(p + " is missing", null);
+        }
+        boolean anyParquet = false;
+        for (FileStatus st : fs.listStatus(p)) {
+          anyParquet |= st.getPath().getName().endsWith(".parquet");
+        }
+        if (!anyParquet) {
+          throw new CorruptModel(p + " holds no Parquet part file", null);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + p, e);
+      }
+    }
+  }
+
+  private static boolean exists(SparkSession spark, String file) {
+    Path p = new Path(file);
+    try {
+      return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file, e);
+    }
+  }
+
+  /** The one row of a part, read with its known schema (no inference from possibly bad files). */
+  private static Row single(SparkSession spark, String path, String part, StructType schema) {
+    List<Row> rows;
+    try {
+      rows = spark.read().schema(schema).parquet(path + "/" + part).takeAsList(2);
+    } catch (Exception e) {
+      throw new CorruptModel(path + "/" + part + " cannot be read (" + e + ")", e);
+    }
+    if (rows.size() != 1) {
+      throw new CorruptModel(path + "/" + part + " holds " + rows.size() + " rows, not 1", null);
+    }
+    return rows.get(0);
   }
 
   private static float[] floats(Row r, String name) {

@@ -36,30 +36,31 @@ final class ParamDefs {
 
   static StringArrayParam inputCols(Params o) {
     return new StringArrayParam(o, "inputCols", "categorical index columns, one embedding table each "
-        + "(integer or integral double values, e.g. StringIndexer output)", ParamCheck.distinctNames());
+        + "(integer or integral double values, e.g. StringIndexer output)",
+        ParamCheck.distinctNames().named("inputCols"));
   }
 
   static Param<String> outputCol(Params o) {
     return new Param<>(o.uid(), "outputCol", "output column of the concatenated embedding vectors",
-        ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+        ParamCheck.nonEmpty().named("outputCol"), String.class);
   }
 
   static StringArrayParam outputCols(Params o) {
     return new StringArrayParam(o, "outputCols", "optional output columns, one embedding vector per "
-        + "input column (same order as inputCols)", ParamCheck.distinctNames());
+        + "input column (same order as inputCols)", ParamCheck.distinctNames().named("outputCols"));
   }
 
   static Param<String> predictionCol(Params o) {
     return new Param<>(o.uid(), "predictionCol", "output column of the head's prediction "
         + "(probability for the logistic loss, value for the squared loss); empty: not produced",
-        ParamCheck.<String>of(s -> true), String.class);
+        ParamCheck.anyString().named("predictionCol"), String.class);
   }
 
   static Param<String> handleInvalid(Params o) {
     return new Param<>(o.uid(), "handleInvalid", "how to handle null, negative and too large "
         + "indices: 'error' (fail naming the column and value), 'skip' (drop the row) or 'keep' "
         + "(map them to one reserved extra row per table, so each table has numCategories + 1 rows)",
-        ParamCheck.oneOf(HANDLE_INVALID), String.class);
+        ParamCheck.oneOf(HANDLE_INVALID).named("handleInvalid"), String.class);
   }
 
   static BooleanParam withFirstOrder(Params o) {
@@ -71,26 +72,29 @@ final class ParamDefs {
   static Param<String> numericCol(Params o) {
     return new Param<>(o.uid(), "numericCol", "optional Vector column of dense numeric features "
         + "fed to the head next to the embeddings (e.g. VectorAssembler output); every row needs "
-        + "the same size and finite values. Empty: none", ParamCheck.<String>of(s -> true),
+        + "the same size and finite values. Empty: none",
+        ParamCheck.anyString().named("numericCol"),
         String.class);
   }
 
   static Param<String> probabilityCol(Params o) {
     return new Param<>(o.uid(), "probabilityCol", "output column of the class probabilities "
         + "[1 - p, p] as a Vector, as Spark's probabilistic classifiers write it (logistic loss "
-        + "only); empty: not produced", ParamCheck.<String>of(s -> true), String.class);
+        + "only); empty: not produced",
+        ParamCheck.anyString().named("probabilityCol"), String.class);
   }
 
   // ---- estimator only
 
   static Param<String> labelCol(Params o) {
     return new Param<>(o.uid(), "labelCol", "label column (0/1 for the logistic loss, any finite "
-        + "number for the squared loss)", ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+        + "number for the squared loss)", ParamCheck.nonEmpty().named("labelCol"), String.class);
   }
 
   static Param<String> weightCol(Params o) {
     return new Param<>(o.uid(), "weightCol", "optional per-row weight column (finite, >= 0); "
-        + "unset or empty: every row weighs 1", ParamCheck.<String>of(s -> true), String.class);
+        + "unset or empty: every row weighs 1",
+        ParamCheck.anyString().named("weightCol"), String.class);
   }
 
   static BooleanParam standardization(Params o) {
@@ -103,95 +107,101 @@ final class ParamDefs {
     return new Param<>(o.uid(), "validationIndicatorCol", "optional boolean column: rows where it "
         + "is true are not trained on but evaluated after each round (loss and AUC), for early "
         + "stopping; as GBTClassifier's. Empty: see validationFraction",
-        ParamCheck.<String>of(s -> true), String.class);
+        ParamCheck.anyString().named("validationIndicatorCol"), String.class);
   }
 
   static DoubleParam validationFraction(Params o) {
     return new DoubleParam(o.uid(), "validationFraction", "fraction of the rows, drawn at random "
         + "with the seed, held out for validation when validationIndicatorCol is empty, in [0, 1); "
-        + "0: no validation, no early stopping", ParamCheck.of(v -> ((Double) v) >= 0
-            && ((Double) v) < 1));
+        + "0: no validation, no early stopping", ParamCheck.doubleInRange(0, 1)
+            .named("validationFraction"));
   }
 
   static IntParam patience(Params o) {
     return new IntParam(o.uid(), "patience", "with validation rows: stop when the validation loss "
         + "has not improved for this many rounds (>= 1), and keep the best round's weights",
-        ParamCheck.intAtLeast(1));
+        ParamCheck.intAtLeast(1).named("patience"));
   }
 
   static IntArrayParam numCategories(Params o) {
     return new IntArrayParam(o, "numCategories", "number of valid categories per input column "
         + "(indices 0 to n-1); when unset, taken from the column's NominalAttribute metadata "
         + "(written by StringIndexer), else from one scan for the largest index",
-        ParamCheck.positiveInts());
+        ParamCheck.positiveInts().named("numCategories"));
   }
 
   static IntParam embeddingDim(Params o) {
     return new IntParam(o.uid(), "embeddingDim", "embedding dimension of every field (> 0), unless "
         + "embeddingDims is set; 0 (the default): by cardinality, twice the cube root of a field's "
         + "categories rounded to a multiple of 4, between 4 and 64 (the fm head takes its largest "
-        + "field's dim for all)", ParamCheck.intAtLeast(0));
+        + "field's dim for all)", ParamCheck.intAtLeast(0).named("embeddingDim"));
   }
 
   static IntArrayParam embeddingDims(Params o) {
     return new IntArrayParam(o, "embeddingDims", "embedding dimension per input column (> 0 each); "
-        + "overrides embeddingDim. The fm head needs one common dimension", ParamCheck.positiveInts());
+        + "overrides embeddingDim. The fm head needs one common dimension",
+        ParamCheck.positiveInts().named("embeddingDims"));
   }
 
   static Param<String> head(Params o) {
     return new Param<>(o.uid(), "head", "model trained on top of the embeddings: 'fm' "
         + "(factorization machine over the fields, with a first-order weight per category), 'linear' "
-        + "or 'mlp' (see hiddenLayers)", ParamCheck.oneOf(HeadType.ids()), String.class);
+        + "or 'mlp' (see hiddenLayers)",
+        ParamCheck.oneOf(HeadType.ids()).named("head"), String.class);
   }
 
   static IntArrayParam hiddenLayers(Params o) {
     return new IntArrayParam(o, "hiddenLayers", "hidden layer widths of the mlp head",
-        ParamCheck.positiveInts());
+        ParamCheck.positiveInts().named("hiddenLayers"));
   }
 
   static Param<String> loss(Params o) {
     return new Param<>(o.uid(), "loss", "training loss: 'logistic' (labels 0/1) or 'squared'",
-        ParamCheck.oneOf(LossType.ids()), String.class);
+        ParamCheck.oneOf(LossType.ids()).named("loss"), String.class);
   }
 
   static Param<String> optimizer(Params o) {
     return new Param<>(o.uid(), "optimizer", "update rule: 'sgd', 'adagrad' or 'rowwise_adagrad' "
-        + "(one accumulator per embedding row)", ParamCheck.oneOf(OptimizerType.ids()), String.class);
+        + "(one accumulator per embedding row)",
+        ParamCheck.oneOf(OptimizerType.ids()).named("optimizer"), String.class);
   }
 
   static DoubleParam stepSize(Params o) {
-    return new DoubleParam(o.uid(), "stepSize", "learning rate (> 0)", ParamCheck.doubleAbove(0));
+    return new DoubleParam(o.uid(), "stepSize", "learning rate (> 0)",
+        ParamCheck.doubleAbove(0).named("stepSize"));
   }
 
   static DoubleParam regParam(Params o) {
     return new DoubleParam(o.uid(), "regParam", "L2 regularisation of the embedding rows (and "
-        + "first-order weights) each batch touches (>= 0)", ParamCheck.doubleAtLeast(0));
+        + "first-order weights) each batch touches (>= 0)",
+        ParamCheck.doubleAtLeast(0).named("regParam"));
   }
 
   static DoubleParam initStd(Params o) {
     return new DoubleParam(o.uid(), "initStd", "standard deviation of the normal initial embeddings "
-        + "(> 0)", ParamCheck.doubleAbove(0));
+        + "(> 0)", ParamCheck.doubleAbove(0).named("initStd"));
   }
 
   static IntParam maxIter(Params o) {
     return new IntParam(o.uid(), "maxIter", "number of epochs over the data (>= 1)",
-        ParamCheck.intAtLeast(1));
+        ParamCheck.intAtLeast(1).named("maxIter"));
   }
 
   static IntParam batchSize(Params o) {
     return new IntParam(o.uid(), "batchSize", "rows per training step on each worker (>= 1)",
-        ParamCheck.intAtLeast(1));
+        ParamCheck.intAtLeast(1).named("batchSize"));
   }
 
   static IntParam epochsPerMerge(Params o) {
     return new IntParam(o.uid(), "epochsPerMerge", "epochs each worker trains on its partition "
         + "between two merges of the workers' weights (>= 1); 1 merges after every epoch",
-        ParamCheck.intAtLeast(1));
+        ParamCheck.intAtLeast(1).named("epochsPerMerge"));
   }
 
   static IntParam numWorkers(Params o) {
     return new IntParam(o.uid(), "numWorkers", "number of training tasks (partitions of the "
-        + "training data); 0: the cluster's default parallelism", ParamCheck.intAtLeast(0));
+        + "training data); 0: the cluster's default parallelism",
+        ParamCheck.intAtLeast(0).named("numWorkers"));
   }
 
   static LongParam seed(Params o) {
@@ -201,13 +211,13 @@ final class ParamDefs {
   static Param<String> device(Params o) {
     return new Param<>(o.uid(), "device", "where each training task runs: 'auto' (the task's GPU "
         + "when it has one and CUDA works, else the CPU), 'cpu', or 'gpu' (fail when a task has no "
-        + "usable GPU)", ParamCheck.oneOf(DEVICES), String.class);
+        + "usable GPU)", ParamCheck.oneOf(DEVICES).named("device"), String.class);
   }
 
   static Param<String> gpuResourceName(Params o) {
     return new Param<>(o.uid(), "gpuResourceName", "name of the Spark task resource that holds "
         + "GPU addresses (spark.task.resource.<name>.amount)",
-        ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+        ParamCheck.nonEmpty().named("gpuResourceName"), String.class);
   }
 
   static BooleanParam deterministic(Params o) {
@@ -229,7 +239,14 @@ final class ParamDefs {
         + "number of table rows a raw string or integer column is hashed into (xxhash64 modulo "
         + "the buckets; distinct values may share a row), so a column of millions of values needs "
         + "no StringIndexer", ParamCheck.of((int[] a) -> java.util.Arrays.stream(a)
-            .allMatch(x -> x >= 0)));
+            .allMatch(x -> x >= 0), "every entry >= 0"));
+  }
+
+  static BooleanParam failOnDivergence(Params o) {
+    return new BooleanParam(o.uid(), "failOnDivergence", "stop the fit with an error when a "
+        + "round's training loss, or the merged tables or head, are NaN or infinite (the message "
+        + "names the round, the loss and the likely causes); false: log a warning and keep "
+        + "training, and the model may hold NaN");
   }
 
   // ---- defaults
@@ -265,5 +282,6 @@ final class ParamDefs {
     p.setDefault(p.validationFraction(), 0.0);
     p.setDefault(p.patience(), 2);
     p.setDefault(p.tablePlacement(), AUTO);
+    p.setDefault(p.failOnDivergence(), true);
   }
 }

@@ -50,7 +50,7 @@ final class StageSchema {
     BeforeFit before = tables instanceof BeforeFit b ? b : null;
     ModelData fitted = tables instanceof Fitted f ? f.data() : null;
     if (fitted != null) {
-      ColumnChecks.requireLength("inputCols", n, fitted.spec.numFields(), cols);
+      ModelData.checkInputCols(fitted.spec, cols, "set on the model");
     }
     if (p.isDefined(p.numHashBuckets())) {
       ColumnChecks.requireLength("numHashBuckets", p.getNumHashBuckets().length, n, cols);

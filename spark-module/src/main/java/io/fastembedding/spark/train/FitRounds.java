@@ -54,7 +54,8 @@ public final class FitRounds {
    */
   public record Config(String stageUid, String fitId, int maxIter, int epochsPerMerge,
       int batchSize, long seed, boolean deterministic, int patience, boolean validate,
-      DeviceRequest device, GpuTrainingPlan gpuPlan, BackendFactory backendFactory) {}
+      Divergence.Context divergence, DeviceRequest device, GpuTrainingPlan gpuPlan,
+      BackendFactory backendFactory) {}
 
   /**
    * The model kept (the best round's with validation rows, else the last) and the rounds' record:
@@ -121,7 +122,8 @@ public final class FitRounds {
           engine instanceof Sharded ? " (sharded tables)" : ""));
       CollectionAccumulator<TaskReport> reports = sc.collectionAccumulator("MultiEmbedding round "
           + (r + 1));
-      long[] traffic = engine.round(epochs, done, reports);
+      RoundOut out = engine.round(epochs, done, reports);
+      long[] traffic = {out.pulled(), out.pushed()};
       double seconds = (System.nanoTime() - t0) / 1e9;
       // a retried task reports twice: keep one report per partition
       Map<Integer, TaskReport> byPartition = new TreeMap<>();
@@ -147,8 +149,17 @@ public final class FitRounds {
       TrainingSummary.Round summary = new TrainingSummary.Round(r + 1, epochs,
           weight > 0 ? lossSum / weight : Double.NaN, rowCount, seconds, tasks, ev.trainLoss(),
           ev.trainAuc(), ev.validationLoss(), ev.validationAuc(), traffic[0], traffic[1]);
+      String diverged = Divergence.check(config.stageUid(), r + 1, numRounds, summary.loss(),
+          rounds.isEmpty() ? Double.NaN : rounds.get(rounds.size() - 1).loss(), out.nonFinite(),
+          config.divergence());
       rounds.add(summary);
       done += epochs;
+      if (diverged != null) {
+        if (config.divergence().fail()) {
+          throw new IllegalStateException(diverged);
+        }
+        LOG.warn(diverged);
+      }
       LOG.info(String.format(Locale.ROOT, "MultiEmbedding %s: round %d/%d, loss %.5f, %.0f rows/s "
           + "(%d rows in %.2f s, %d tasks on %s; %.1f MB pulled, %.1f MB pushed)%s",
           config.stageUid(), r + 1, numRounds, summary.loss(), summary.rowsPerSecond(), rowCount,
@@ -178,10 +189,13 @@ public final class FitRounds {
     return engine.result(rounds, bestRound, stoppedEarly);
   }
 
+  /** What a round's training and merge report. */
+  private record RoundOut(long pulled, long pushed, Divergence.NonFinite nonFinite) {}
+
   /** Where the model lives between rounds: on the driver (broadcast) or in shards. */
   private interface Engine {
-    /** Trains and merges one round; returns the bytes pulled (-1: the broadcast's) and pushed. */
-    long[] round(int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports);
+    /** Trains and merges one round: bytes pulled (-1: the broadcast's) and pushed, NaN counts. */
+    RoundOut round(int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports);
 
     Evaluation evaluate(int round, int numRounds);
 
@@ -218,10 +232,11 @@ public final class FitRounds {
     }
 
     @Override
-    public long[] round(int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports) {
+    public RoundOut round(int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports) {
       org.apache.spark.util.LongAccumulator pushed = jsc.sc().longAccumulator();
-      state = trainAndMerge(blocks, state, plan, epochs, firstEpoch, reports, pushed);
-      return new long[] {-1, pushed.value()};
+      Merged m = trainAndMerge(blocks, state, plan, epochs, firstEpoch, reports, pushed);
+      state = m.state();
+      return new RoundOut(-1, pushed.value(), m.nonFinite());
     }
 
     @Override
@@ -283,10 +298,13 @@ public final class FitRounds {
     }
 
     @Override
-    public long[] round(int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports) {
+    public RoundOut round(int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports) {
       TrainRound round = trainRound(null, training.store().plan, epochs, firstEpoch, reports);
       ShardedTraining.Traffic t = training.round(round, firstEpoch, config.gpuPlan());
-      return new long[] {t.pulledBytes(), t.pushedBytes()};
+      // the merged rows stay on the executors: the head is checked here, the rows through the
+      // round's loss
+      return new RoundOut(t.pulledBytes(), t.pushedBytes(), new Divergence.NonFinite(0,
+          Divergence.count(List.of(), training.head()).headValues()));
     }
 
     @Override
@@ -332,8 +350,11 @@ public final class FitRounds {
     return String.format(Locale.ROOT, "%.1f MiB", b / (double) (1L << 20));
   }
 
+  /** A round's merged model, and the NaN or infinite values among what the round changed. */
+  private record Merged(ModelState state, Divergence.NonFinite nonFinite) {}
+
   /** One round's training and merge: broadcast, train every partition, merge by shard. */
-  private ModelState trainAndMerge(JavaRDD<PartitionData> blocks, ModelState state, ShardPlan plan,
+  private Merged trainAndMerge(JavaRDD<PartitionData> blocks, ModelState state, ShardPlan plan,
       int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports,
       org.apache.spark.util.LongAccumulator pushed) {
     org.apache.spark.broadcast.Broadcast<ModelState> bc = jsc.broadcast(state);
@@ -358,7 +379,7 @@ public final class FitRounds {
         shards.add(s.shard());
       }
     }
-    return RowMerger.apply(state, plan, shards, head);
+    return new Merged(RowMerger.apply(state, plan, shards, head), Divergence.count(shards, head));
   }
 
   /** The merged model's metrics after a round. */
