@@ -109,6 +109,9 @@ class ShardedStageTest {
         .filter(p -> p.toString().endsWith(".parquet")).count() > 0 ? 3 : 0);
     assertSameOutputs(asShards.setTablePlacement("sharded").transform(test), viaBroadcast,
         sharded.getOutputCol());
+    // release the shards now: left to Spark's cleaner, they would vanish during another test
+    sharded.unpersist();
+    asShards.unpersist();
     data.unpersist();
     test.unpersist();
   }
@@ -135,6 +138,7 @@ class ShardedStageTest {
       }
       assertArrayEquals(bits(expected.get(6), "head"), m.getHeadWeights());
       assertTrue(m.hasReservedRow());
+      m.unpersist();
     }
   }
 
