@@ -40,9 +40,17 @@ public final class Initializer {
       int start = Math.toIntExact(layout.offset(f));
       int end = start + layout.size(f) * layout.dim(f);
       for (int i = start; i < end; i++) {
-        tables[i] = (float) (std * gaussian(spec.seed(), TABLES, i));
+        tables[i] = tableValue(spec.seed(), std, i);
       }
     }
+  }
+
+  /**
+   * The initial value of the float at {@code packedIndex} of the packed tables: what
+   * {@link #initTables} writes there, so a shard of the tables can be initialised on its own.
+   */
+  public static float tableValue(long seed, double initStd, long packedIndex) {
+    return (float) (initStd * gaussian(seed, TABLES, packedIndex));
   }
 
   /**

@@ -134,6 +134,16 @@ public final class ModelSpec implements Serializable {
         .hiddenLayers(hiddenLayers).loss(loss).optimizer(optimizer).initStd(initStd).seed(seed);
   }
 
+  /**
+   * This spec with other table sizes (same fields, dims, head, loss, optimizer): a model holding
+   * some rows of each table, such as a partition's local model.
+   */
+  public ModelSpec withSizes(int[] newSizes) {
+    return new Builder(newSizes, dims).fieldNames(fieldNames).numNumeric(numNumeric).head(head)
+        .hiddenLayers(hiddenLayers).loss(loss).optimizer(optimizer).initStd(initStd).seed(seed)
+        .build();
+  }
+
   public TableLayout layout() {
     if (layout == null) {
       layout = TableLayout.of(sizes, dims);

@@ -77,6 +77,14 @@ public final class ModelState implements Serializable {
         new float[st ? spec.headSize() : 0]);
   }
 
+  /** A model of zeros, head included, with zero optimizer state: to be filled row by row. */
+  public static ModelState zeros(ModelSpec spec) {
+    boolean st = spec.optimizer().hasState();
+    return new ModelState(spec, new float[tablesLength(spec)], new float[firstOrderLength(spec)],
+        new float[spec.headSize()], new float[tableAccumLength(spec)],
+        new float[st ? firstOrderLength(spec) : 0], new float[st ? spec.headSize() : 0]);
+  }
+
   /** A deep copy. */
   public ModelState copy() {
     return new ModelState(spec, tables.clone(), firstOrder.clone(), head.clone(), tableAccum.clone(),

@@ -53,7 +53,15 @@ final class HeadScorer implements Serializable {
   /** The row's numeric features, standardised as in fit; a bad vector fails naming the column. */
   void setNumeric(Vector v) {
     open();
-    int k = row.numNumeric;
+    standardize(v, row.numNumeric, mean, invStd, numericCol, row.numeric, 0);
+  }
+
+  /**
+   * Writes the row's {@code k} numeric features, standardised as in fit, to {@code out[off..]}; a
+   * null vector, a vector of another size or a non-finite value fails naming the column.
+   */
+  static void standardize(Vector v, int k, float[] mean, float[] invStd, String numericCol,
+      float[] out, int off) {
     if (v == null) {
       throw new IllegalArgumentException("numeric column '" + numericCol + "' has a null vector; "
           + "the model's head needs its " + k + " numeric features in every row");
@@ -69,7 +77,7 @@ final class HeadScorer implements Serializable {
             + " at feature " + j + "; numeric features must be finite");
       }
       // the same float arithmetic as the fit's standardisation of the training blocks
-      row.numeric[j] = ((float) x - mean[j]) * invStd[j];
+      out[off + j] = ((float) x - mean[j]) * invStd[j];
     }
   }
 

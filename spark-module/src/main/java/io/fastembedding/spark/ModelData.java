@@ -29,6 +29,16 @@ final class ModelData implements Serializable {
    */
   final float[] numericMean;
   final float[] numericStd;
+  /**
+   * The tables on the executors, for a model trained or loaded sharded; then {@code tables} and
+   * {@code firstOrder} are null until {@link #collected} brings them to the driver. Not broadcast.
+   */
+  final transient io.fastembedding.spark.shard.ShardStore shards;
+  /**
+   * Per field, the rows a hashed column's raw values are hashed into, or 0 for an index column
+   * (see {@link HashedColumns}); all 0 when no column is hashed.
+   */
+  int[] hashBuckets;
 
   ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables, float[] firstOrder,
       float[] head) {
@@ -45,6 +55,8 @@ final class ModelData implements Serializable {
     }
     this.numericMean = numericMean;
     this.numericStd = numericStd;
+    this.shards = null;
+    this.hashBuckets = new int[validCounts.length];
     this.spec = spec;
     this.validCounts = validCounts;
     this.reserved = reserved;
@@ -61,6 +73,59 @@ final class ModelData implements Serializable {
     }
     // ModelState checks every length against the spec
     scoringState();
+  }
+
+  /** A model whose tables (values and first-order weights, no optimizer state) are shards. */
+  private ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] head,
+      float[] numericMean, float[] numericStd, io.fastembedding.spark.shard.ShardStore shards) {
+    this.spec = spec;
+    this.validCounts = validCounts;
+    this.reserved = reserved;
+    this.tables = null;
+    this.firstOrder = null;
+    this.head = head;
+    this.numericMean = numericMean;
+    this.numericStd = numericStd;
+    this.shards = shards;
+    this.hashBuckets = new int[validCounts.length];
+  }
+
+  static ModelData sharded(ModelSpec spec, int[] validCounts, boolean reserved, float[] head,
+      float[] numericMean, float[] numericStd, io.fastembedding.spark.shard.ShardStore shards) {
+    return new ModelData(spec, validCounts, reserved, head, numericMean, numericStd, shards);
+  }
+
+  boolean isSharded() {
+    return tables == null;
+  }
+
+  /** This model with its tables on the driver (collected from the shards when sharded). */
+  ModelData collected() {
+    if (!isSharded()) {
+      return this;
+    }
+    ModelState s = shards.collect(head, null);
+    return new ModelData(spec, validCounts, reserved, s.tables, s.firstOrder, head, numericMean,
+        numericStd).withHashBuckets(hashBuckets);
+  }
+
+  /** This model, reading its columns hashed into {@code buckets} rows (0: an index column). */
+  ModelData withHashBuckets(int[] buckets) {
+    if (buckets.length != validCounts.length) {
+      throw new IllegalArgumentException("hashBuckets has " + buckets.length + " entries for "
+          + validCounts.length + " fields");
+    }
+    this.hashBuckets = buckets.clone();
+    return this;
+  }
+
+  boolean hashed() {
+    for (int b : hashBuckets) {
+      if (b > 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -115,6 +180,10 @@ final class ModelData implements Serializable {
 
   /** The spec without optimizer state, which is all scoring needs. */
   ModelSpec scoringSpec() {
+    return scoringSpec(spec);
+  }
+
+  static ModelSpec scoringSpec(ModelSpec spec) {
     OptimizerSpec o = spec.optimizer();
     return spec.toBuilder().optimizer(new OptimizerSpec(OptimizerType.SGD, o.learningRate(),
         o.l2(), o.epsilon())).build();

@@ -47,7 +47,7 @@ final class ModelIO {
    * standardisation (numericMean, numericStd) to the spec; version 1 models have no numeric
    * features and still load.
    */
-  static final int LAYOUT_VERSION = 2;
+  static final int LAYOUT_VERSION = 3;
   static final int OLDEST_READABLE = 1;
   /** Table rows per write task chunk. */
   private static final int CHUNK_ROWS = 65_536;
@@ -70,7 +70,16 @@ final class ModelIO {
       .add("initStd", DataTypes.FloatType, false)
       .add("seed", DataTypes.LongType, false)
       .add("numericMean", DataTypes.createArrayType(DataTypes.FloatType, false), false)
-      .add("numericStd", DataTypes.createArrayType(DataTypes.FloatType, false), false);
+      .add("numericStd", DataTypes.createArrayType(DataTypes.FloatType, false), false)
+      .add("hashBuckets", DataTypes.createArrayType(DataTypes.IntegerType, false), false);
+
+  /**
+   * Where a loaded model keeps its tables: {@code auto} (the default) on the driver when they are
+   * small enough to broadcast, else as shards on the executors; {@code broadcast} or
+   * {@code sharded} forces either. Version 3 added hashBuckets to the spec (versions 1 and 2 still
+   * load), and a sharded model's executors write its tables from its shards.
+   */
+  static final String LOAD_PLACEMENT_CONF = "spark.fastembedding.load.tablePlacement";
 
   static final StructType TABLES_SCHEMA = new StructType()
       .add("field", DataTypes.IntegerType, false)
@@ -107,7 +116,7 @@ final class ModelIO {
       Row spec = RowFactory.create(LAYOUT_VERSION, s.fieldNames(), d.validCounts, d.reserved,
           l.sizes(), l.dims(), s.numNumeric(), s.head().id(), s.hiddenLayers(), s.loss().id(),
           o.type().id(), o.learningRate(), o.l2(), o.epsilon(), s.initStd(), s.seed(),
-          d.numericMean, d.numericStd);
+          d.numericMean, d.numericStd, d.hashBuckets);
       spark.createDataFrame(List.of(spec), SPEC_SCHEMA).repartition(1).write()
           .parquet(path + "/data/spec");
       spark.createDataFrame(List.of(RowFactory.create((Object) d.head)), HEAD_SCHEMA)
@@ -120,6 +129,12 @@ final class ModelIO {
       }
 
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      if (d.isSharded()) {
+        // each shard writes its own rows, from the executor that holds it
+        spark.createDataFrame(io.fastembedding.spark.shard.ShardIO.tableRows(d.shards, -1),
+            TABLES_SCHEMA).write().parquet(path + "/data/tables");
+        return;
+      }
       Broadcast<ModelData> bc = jsc.broadcast(d);
       try {
         List<int[]> chunks = new ArrayList<>();
@@ -222,6 +237,22 @@ final class ModelIO {
         .seed(spec.getLong(spec.fieldIndex("seed")))
         .build();
     ModelData.checkInputCols(s, model.getInputCols(), "the params in " + path + "/metadata");
+    int[] buckets = version >= 3 ? ints(spec, "hashBuckets") : new int[s.numFields()];
+    if (loadSharded(spark, s)) {
+      int nk = s.numNumeric();
+      Row hr = single(spark, path, "data/head", HEAD_SCHEMA);
+      List<Float> hl = hr.getList(0);
+      float[] hd = new float[hl.size()];
+      for (int i = 0; i < hd.length; i++) {
+        hd[i] = hl.get(i);
+      }
+      model.setData(ModelData.sharded(s, ints(spec, "numCategories"),
+          spec.getBoolean(spec.fieldIndex("reservedRow")), hd,
+          version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(nk),
+          version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(nk),
+          readShards(spark, s, path)).withHashBuckets(buckets));
+      return model;
+    }
     TableLayout l = s.layout();
     float[] tables = new float[Math.toIntExact(l.totalFloats())];
     float[] firstOrder = new float[s.hasFirstOrder() ? Math.toIntExact(l.totalRows()) : 0];
@@ -266,12 +297,46 @@ final class ModelIO {
     float[] std = version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(k);
     try {
       model.setData(new ModelData(s, ints(spec, "numCategories"),
-          spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head, mean, std));
+          spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head, mean, std)
+          .withHashBuckets(buckets));
     } catch (IllegalArgumentException e) {
       throw new CorruptModel(e.getMessage(), e);
     }
     model.setCategoryLabels(readLabels(spark, path + "/data/labels", l.numFields()));
     return model;
+  }
+
+  /** Whether a loaded model keeps its tables as shards (see {@link #LOAD_PLACEMENT_CONF}). */
+  private static boolean loadSharded(SparkSession spark, ModelSpec s) {
+    var sc = spark.sparkContext();
+    // the session's conf (spark.conf().set) first, then the SparkContext's
+    String placement = spark.conf().getOption(LOAD_PLACEMENT_CONF).getOrElse(
+        () -> sc.getConf().get(LOAD_PLACEMENT_CONF, "auto"));
+    var m = io.fastembedding.spark.shard.MemoryPlan.of(sc.getConf(), sc.master(),
+        Runtime.getRuntime().maxMemory());
+    return io.fastembedding.spark.shard.MemoryPlan.sharded(ModelData.scoringSpec(s), m,
+        placement);
+  }
+
+  /** The tables read by the executors straight into shards, with no driver collect. */
+  private static io.fastembedding.spark.shard.ShardStore readShards(SparkSession spark,
+      ModelSpec s, String path) {
+    var sc = spark.sparkContext();
+    ModelSpec scoring = ModelData.scoringSpec(s);
+    var m = io.fastembedding.spark.shard.MemoryPlan.of(sc.getConf(), sc.master(),
+        Runtime.getRuntime().maxMemory());
+    var plan = new io.fastembedding.spark.merge.ShardPlan(scoring.layout(),
+        io.fastembedding.spark.shard.MemoryPlan.numShards(scoring, m, sc.defaultParallelism()));
+    var store = io.fastembedding.spark.shard.ShardIO.fromRows(
+        spark.read().schema(TABLES_SCHEMA).parquet(path + "/data/tables").javaRDD(),
+        io.fastembedding.model.RowSchema.of(scoring), plan, path);
+    long shards = store.materialize();
+    if (shards != plan.numShards()) {
+      store.unpersist();
+      throw new CorruptModel(path + "/data/tables lacks the rows of " + (plan.numShards()
+          - shards) + " of the model's " + plan.numShards() + " shards", null);
+    }
+    return store;
   }
 
   /** The params' metadata, or why it cannot be read, naming the file. */

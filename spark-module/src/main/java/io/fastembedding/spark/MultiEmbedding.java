@@ -6,6 +6,9 @@ import io.fastembedding.model.LossType;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.spark.data.BlockBalancer;
+import io.fastembedding.spark.shard.MemoryPlan;
+import io.fastembedding.spark.shard.ShardStore;
 import io.fastembedding.spark.data.BlockBuilder;
 import io.fastembedding.spark.data.BlockRules;
 import io.fastembedding.spark.data.BlockColumns;
@@ -245,6 +248,18 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return this;
   }
 
+  /** auto, broadcast or sharded (case-insensitive): where the tables live during the fit. */
+  public MultiEmbedding setTablePlacement(String v) {
+    set(tablePlacement(), lower(v));
+    return this;
+  }
+
+  /** Per input column: 0 for an index column, else the rows its raw values are hashed into. */
+  public MultiEmbedding setNumHashBuckets(int... v) {
+    set(numHashBuckets(), v);
+    return this;
+  }
+
   public MultiEmbedding setGpuResourceName(String v) {
     set(gpuResourceName(), v);
     return this;
@@ -377,6 +392,13 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
           .optimizer(OptimizerSpec.of(OptimizerType.fromId(getOptimizer()), (float) getStepSize(),
               (float) getRegParam()))
           .initStd((float) getInitStd()).seed(getSeed()).build();
+      // the memory plan, before any table is allocated: which path, and whether it fits
+      MemoryPlan.Memory memory = MemoryPlan.of(sc.getConf(), sc.master(),
+          Runtime.getRuntime().maxMemory());
+      boolean sharded = MemoryPlan.sharded(spec, memory, getTablePlacement());
+      LOG.info("MultiEmbedding {}: {} tables ({} MiB with optimizer state; {})", uid,
+          sharded ? "sharded" : "broadcast", MemoryPlan.modelBytes(spec) >> 20,
+          "tablePlacement " + getTablePlacement());
       FitRounds.Result trained = new FitRounds(JavaSparkContext.fromSparkContext(sc),
           new FitRounds.Config(uid, fitId, getMaxIter(), getEpochsPerMerge(), getBatchSize(),
               getSeed(), getDeterministic(), getPatience(), b.validation(),
@@ -385,9 +407,23 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
                   b.targets().labelMax),
               new DeviceRequest(getDevice(), getGpuResourceName(), local), gpuPlan,
               backendFactory))
-          .run(spec, b.blocks());
-      MultiEmbeddingModel model = new MultiEmbeddingModel(uid, ModelData.of(trained.state(),
-          b.sizes().validCounts, ParamDefs.KEEP.equals(getHandleInvalid()), b.mean(), b.std()));
+          .run(spec, b.blocks(), sharded, memory);
+      boolean keep = ParamDefs.KEEP.equals(getHandleInvalid());
+      ModelData data;
+      if (trained.sharded()) {
+        // the model keeps the tables on the executors, without the optimizer state
+        ShardStore values = trained.shards().withoutState(ModelData.scoringSpec(spec));
+        if (values.rdd() != trained.shards().rdd()) {
+          values.materialize();
+          trained.shards().unpersist();
+        }
+        data = ModelData.sharded(spec, b.sizes().validCounts, keep, trained.head().head, b.mean(),
+            b.std(), values);
+      } else {
+        data = ModelData.of(trained.state(), b.sizes().validCounts, keep, b.mean(), b.std());
+      }
+      MultiEmbeddingModel model = new MultiEmbeddingModel(uid,
+          data.withHashBuckets(hashBuckets()));
       model.setCategoryLabels(CategoryLabels.fromSchema(dataset.schema(), getInputCols()));
       model.setSummary(new TrainingSummary(trained.rounds(), (System.nanoTime() - fitStart) / 1e9,
           b.blocks().getNumPartitions(), trained.bestRound(), trained.stoppedEarly()));
@@ -429,8 +465,9 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     String mode = getHandleInvalid();
     boolean keep = ParamDefs.KEEP.equals(mode);
     boolean hasWeight = !getWeightCol().isEmpty();
+    int[] buckets = hashBuckets();
     TableSizes known = TableSizes.beforeScan(dataset.schema(), cols,
-        isDefined(numCategories) ? getNumCategories() : null);
+        isDefined(numCategories) ? getNumCategories() : null).withHashed(buckets);
     String numericName = getNumericCol();
     NumericSize numeric = numericName.isEmpty() ? new NumericSize(0, "")
         : NumericSize.of(dataset, numericName);
@@ -441,7 +478,10 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
             : BlockColumns.Validation.NONE;
     List<Column> sel = new ArrayList<>();
     for (int f = 0; f < n; f++) {
-      sel.add(dataset.col(cols[f]).cast(DataTypes.DoubleType));
+      sel.add(buckets[f] > 0
+          ? HashedColumns.index(dataset.col(cols[f]), dataset.schema().apply(cols[f]).dataType(),
+              buckets[f])
+          : dataset.col(cols[f]).cast(DataTypes.DoubleType));
     }
     sel.add(dataset.col(getLabelCol()).cast(DataTypes.DoubleType));
     if (hasWeight) {
@@ -453,14 +493,9 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     if (validation == BlockColumns.Validation.INDICATOR) {
       sel.add(dataset.col(getValidationIndicatorCol()));
     }
+    // blocks are built where the rows are, then dealt into equal training blocks (BlockBalancer)
     Dataset<Row> rows = dataset.select(sel.toArray(new Column[0]));
     int workers = getNumWorkers() > 0 ? getNumWorkers() : sc.defaultParallelism();
-    int inputParts = rows.rdd().getNumPartitions();
-    if (inputParts > workers) {
-      rows = rows.coalesce(workers);
-    } else if (inputParts < workers) {
-      rows = rows.repartition(workers);
-    }
 
     describe(sc, "converting rows into training blocks");
     BlockColumns columns = new BlockColumns(known.validCounts, hasWeight, k, validation,
@@ -524,7 +559,9 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       blocks.count();
       raw.unpersist(false);
     }
-    // else the first pass's blocks train as they are: the driver's check covered every index
+    // else the first pass's blocks train as they are: the driver's check covered every index;
+    // either way they are dealt into equal blocks when they are not
+    blocks = balanced(sc, blocks, workers, cached);
     return new Blocks(blocks, sizes, tableSizes, mean, std,
         validation != BlockColumns.Validation.NONE, ParamDefs.SKIP.equals(mode) ? total.targets
             : total.targets.plus(total.targetsOfInvalidRows));
@@ -543,6 +580,30 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       BlockRules r = rules;
       return r == null ? pd : BlockBuilder.resolve(pd, r);
     }
+  }
+
+  /**
+   * {@code workers} training blocks of equal size (within one row), dealt from {@code blocks}
+   * unless they already are (item 6 of docs/spark.md's data flow); the dealt blocks are cached and
+   * {@code blocks} released.
+   */
+  private JavaRDD<PartitionData> balanced(SparkContext sc, JavaRDD<PartitionData> blocks,
+      int workers, List<JavaRDD<?>> cached) {
+    List<long[]> sizes = blocks.map(pd -> new long[] {pd.block.rows,
+        pd.validation == null ? 0 : pd.validation.rows}).collect();
+    long[] train = sizes.stream().mapToLong(x -> x[0]).toArray();
+    long[] valid = sizes.stream().mapToLong(x -> x[1]).toArray();
+    if (!BlockBalancer.needed(train, workers)) {
+      return blocks;
+    }
+    describe(sc, String.format(Locale.ROOT, "dealing %d rows from %d blocks into %d equal "
+        + "training blocks", java.util.Arrays.stream(train).sum(), train.length, workers));
+    JavaRDD<PartitionData> dealt = BlockBalancer.balance(blocks, workers, train, valid);
+    dealt.persist(StorageLevel.MEMORY_AND_DISK());
+    cached.add(dealt);
+    dealt.count();
+    blocks.unpersist(false);
+    return dealt;
   }
 
   /** The size of the numeric vectors, and where it came from (for messages). */

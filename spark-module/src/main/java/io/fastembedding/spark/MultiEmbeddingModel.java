@@ -54,6 +54,8 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   /** Category names per input column, when its metadata had them at fit; persisted. */
   private CategoryLabels labels;
   private transient Broadcast<ModelData> broadcast;
+  /** A sharded model's tables, collected for a broadcast transform or a table accessor. */
+  private transient ModelData collected;
   private transient SparkContext broadcastContext;
 
   /** An empty model, as Spark's readers and Spark Connect create it before loading its data. */
@@ -121,6 +123,16 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   }
 
   /** The Vector column of numeric features the head reads (for predictionCol and probabilityCol). */
+  /**
+   * auto, broadcast or sharded (case-insensitive): how transform finds a sharded model's rows
+   * (sharded: a join with the shards; broadcast: the tables collected and broadcast; auto: the join
+   * above 256 MiB of tables). A model whose tables are on the driver always broadcasts them.
+   */
+  public MultiEmbeddingModel setTablePlacement(String v) {
+    set(tablePlacement(), v == null ? null : v.toLowerCase(java.util.Locale.ROOT));
+    return this;
+  }
+
   public MultiEmbeddingModel setNumericCol(String v) {
     set(numericCol(), v);
     return this;
@@ -141,13 +153,13 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     String[] cols = getInputCols();
     int n = cols.length;
     String mode = getHandleInvalid();
-    Broadcast<ModelData> bc = broadcast(dataset.sparkSession());
-    EmbeddingLookup lookup = new EmbeddingLookup(bc, d, cols, ParamDefs.KEEP.equals(mode),
-        getWithFirstOrder());
     Dataset<Row> df = dataset.toDF();
     Column[] idx = new Column[n];
     for (int f = 0; f < n; f++) {
-      idx[f] = df.col(cols[f]).cast(DataTypes.DoubleType);
+      idx[f] = d.hashBuckets[f] > 0
+          ? HashedColumns.index(df.col(cols[f]), df.schema().apply(cols[f]).dataType(),
+              d.hashBuckets[f])
+          : df.col(cols[f]).cast(DataTypes.DoubleType);
     }
     if (ParamDefs.SKIP.equals(mode)) {
       Column valid = functions.lit(true);
@@ -158,6 +170,15 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
       }
       df = df.filter(valid);
     }
+    if (d.isSharded() && lookUpByJoin(dataset.sparkSession(), d)) {
+      return JoinTransform.transform(df, idx, d, cols, ParamDefs.KEEP.equals(mode),
+          new JoinTransform.Outputs(getWithFirstOrder(), isDefined(outputCols()),
+              !getPredictionCol().isEmpty(), !getProbabilityCol().isEmpty(), getNumericCol()),
+          outSchema);
+    }
+    Broadcast<ModelData> bc = broadcast(dataset.sparkSession());
+    EmbeddingLookup lookup = new EmbeddingLookup(bc, localData(), cols,
+        ParamDefs.KEEP.equals(mode), getWithFirstOrder());
     int base = dataset.schema().length();
     List<Column> out = new ArrayList<>();
     out.add(functions.col("*"));
@@ -209,10 +230,34 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     return df.select(out.toArray(new Column[0]));
   }
 
+  /**
+   * Whether transform joins the data with a sharded model's shards (tablePlacement 'sharded', or
+   * 'auto' with tables too large to broadcast) rather than collecting and broadcasting them.
+   */
+  private boolean lookUpByJoin(SparkSession spark, ModelData d) {
+    SparkContext sc = spark.sparkContext();
+    io.fastembedding.spark.shard.MemoryPlan.Memory m = io.fastembedding.spark.shard.MemoryPlan.of(
+        sc.getConf(), sc.master(), Runtime.getRuntime().maxMemory());
+    return io.fastembedding.spark.shard.MemoryPlan.sharded(d.scoringSpec(), m,
+        getTablePlacement());
+  }
+
+  /** The tables on the driver: a sharded model's are collected once, on first need. */
+  private synchronized ModelData localData() {
+    ModelData d = requireData();
+    if (!d.isSharded()) {
+      return d;
+    }
+    if (collected == null) {
+      collected = d.collected();
+    }
+    return collected;
+  }
+
   private synchronized Broadcast<ModelData> broadcast(SparkSession spark) {
     SparkContext sc = spark.sparkContext();
     if (broadcast == null || broadcastContext != sc || sc.isStopped()) {
-      broadcast = JavaSparkContext.fromSparkContext(sc).broadcast(data);
+      broadcast = JavaSparkContext.fromSparkContext(sc).broadcast(localData());
       broadcastContext = sc;
     }
     return broadcast;
@@ -254,6 +299,28 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
           + l.numFields() + " fields");
     }
     String[] names = labels == null ? null : labels.of(field);
+    int valid = d.validCounts[field];
+    StructType schema = new StructType()
+        .add("index", DataTypes.IntegerType, false)
+        .add("vector", SQLDataTypes.VectorType(), false);
+    if (names != null) {
+      schema = schema.add("label", DataTypes.StringType, true);
+    }
+    if (d.isSharded()) {
+      // from the shards, on the executors
+      var rows = io.fastembedding.spark.shard.ShardIO.tableRows(d.shards, field).map(r -> {
+        List<Float> v = r.getList(2);
+        double[] out = new double[v.size()];
+        for (int k = 0; k < out.length; k++) {
+          out[k] = v.get(k);
+        }
+        int x = r.getInt(1);
+        boolean named = names != null && x < names.length && x < valid;
+        return names == null ? RowFactory.create(x, Vectors.dense(out))
+            : RowFactory.create(x, Vectors.dense(out), named ? names[x] : null);
+      });
+      return SparkSession.active().createDataFrame(rows, schema).orderBy("index");
+    }
     int dim = l.dim(field);
     int off = Math.toIntExact(l.offset(field));
     List<Row> rows = new ArrayList<>(l.size(field));
@@ -262,22 +329,16 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
       for (int k = 0; k < dim; k++) {
         v[k] = d.tables[off + x * dim + k];
       }
-      boolean named = names != null && x < names.length && x < d.validCounts[field];
+      boolean named = names != null && x < names.length && x < valid;
       rows.add(names == null ? RowFactory.create(x, Vectors.dense(v))
           : RowFactory.create(x, Vectors.dense(v), named ? names[x] : null));
-    }
-    StructType schema = new StructType()
-        .add("index", DataTypes.IntegerType, false)
-        .add("vector", SQLDataTypes.VectorType(), false);
-    if (names != null) {
-      schema = schema.add("label", DataTypes.StringType, true);
     }
     return SparkSession.active().createDataFrame(rows, schema);
   }
 
   /** Field {@code field}'s table, row-major: {@code tableSizes()[field] * embeddingDims()[field]}. */
   public float[] getTable(int field) {
-    ModelData d = requireData();
+    ModelData d = localData();
     TableLayout l = d.spec.layout();
     int off = Math.toIntExact(l.offset(field));
     return Arrays.copyOfRange(d.tables, off, off + l.size(field) * l.dim(field));
@@ -303,7 +364,7 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
 
   /** The FM head's first-order weight of each row of field {@code field}; empty for other heads. */
   public float[] getFirstOrderWeights(int field) {
-    ModelData d = requireData();
+    ModelData d = localData();
     if (!d.spec.hasFirstOrder()) {
       return new float[0];
     }
@@ -394,8 +455,27 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     return read().load(path);
   }
 
+  /**
+   * Releases a sharded model's shards from the executors' storage, for when the model is no longer
+   * needed; nothing for a model whose tables are on the driver. A later use recomputes the shards
+   * from their lineage: a loaded model rereads its files, a fitted one would train again (save it
+   * first to keep it).
+   */
+  public void unpersist() {
+    ModelData d = requireData();
+    if (d.isSharded()) {
+      d.shards.unpersist();
+    }
+  }
+
+  /** Whether the tables are shards on the executors (a large model), not arrays on the driver. */
+  public boolean isSharded() {
+    return requireData().isSharded();
+  }
+
   void setData(ModelData d) {
     this.data = d;
+    this.collected = null;
     this.broadcast = null;
   }
 

@@ -145,6 +145,27 @@ public interface MultiEmbeddingParams extends Params {
     return ParamDefs.gpuResourceName(this);
   }
 
+  default Param<String> tablePlacement() {
+    return ParamDefs.tablePlacement(this);
+  }
+
+  default IntArrayParam numHashBuckets() {
+    return ParamDefs.numHashBuckets(this);
+  }
+
+  default String getTablePlacement() {
+    return getOrDefault(tablePlacement());
+  }
+
+  default int[] getNumHashBuckets() {
+    return getOrDefault(numHashBuckets());
+  }
+
+  /** Buckets per input column: numHashBuckets, or all 0 (every column an index) when unset. */
+  default int[] hashBuckets() {
+    return isDefined(numHashBuckets()) ? getNumHashBuckets() : new int[getInputCols().length];
+  }
+
   default BooleanParam deterministic() {
     return ParamDefs.deterministic(this);
   }

@@ -28,6 +28,9 @@ final class ParamDefs {
   static final String CPU = "cpu";
   static final String GPU = "gpu";
   static final String[] DEVICES = {AUTO, CPU, GPU};
+  static final String BROADCAST = "broadcast";
+  static final String SHARDED = "sharded";
+  static final String[] PLACEMENTS = {AUTO, BROADCAST, SHARDED};
 
   // ---- shared by the estimator and the model
 
@@ -221,6 +224,23 @@ final class ParamDefs {
         + "data and partitioning (slower); otherwise workers update rows Hogwild-style");
   }
 
+  static Param<String> tablePlacement(Params o) {
+    return new Param<>(o.uid(), "tablePlacement", "where the tables live: 'broadcast' (the driver "
+        + "holds the model and broadcasts it every round; transform broadcasts the tables), "
+        + "'sharded' (row-range shards cached on the executors; each task pulls only the rows its "
+        + "data uses; transform joins the data's indices with the shards), or 'auto' (sharded when "
+        + "the model with its optimizer state is over 256 MiB or does not fit the broadcast path's "
+        + "memory plan)", ParamCheck.oneOf(PLACEMENTS), String.class);
+  }
+
+  static IntArrayParam numHashBuckets(Params o) {
+    return new IntArrayParam(o, "numHashBuckets", "per input column: 0 for an index column, or the "
+        + "number of table rows a raw string or integer column is hashed into (xxhash64 modulo "
+        + "the buckets; distinct values may share a row), so a column of millions of values needs "
+        + "no StringIndexer", ParamCheck.of((int[] a) -> java.util.Arrays.stream(a)
+            .allMatch(x -> x >= 0), "every entry >= 0"));
+  }
+
   static BooleanParam failOnDivergence(Params o) {
     return new BooleanParam(o.uid(), "failOnDivergence", "stop the fit with an error when a "
         + "round's training loss, or the merged tables or head, are NaN or infinite (the message "
@@ -260,6 +280,7 @@ final class ParamDefs {
     p.setDefault(p.validationIndicatorCol(), "");
     p.setDefault(p.validationFraction(), 0.0);
     p.setDefault(p.patience(), 2);
+    p.setDefault(p.tablePlacement(), AUTO);
     p.setDefault(p.failOnDivergence(), true);
   }
 }

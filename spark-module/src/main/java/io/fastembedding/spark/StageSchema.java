@@ -52,8 +52,16 @@ final class StageSchema {
     if (fitted != null) {
       ModelData.checkInputCols(fitted.spec, cols, "set on the model");
     }
-    for (String c : cols) {
-      ColumnChecks.requireIndexColumn(schema, c);
+    if (p.isDefined(p.numHashBuckets())) {
+      ColumnChecks.requireLength("numHashBuckets", p.getNumHashBuckets().length, n, cols);
+    }
+    int[] buckets = fitted != null ? fitted.hashBuckets : p.hashBuckets();
+    for (int f = 0; f < n; f++) {
+      if (buckets[f] > 0) {
+        HashedColumns.requireHashable(schema, cols[f]);
+      } else {
+        ColumnChecks.requireIndexColumn(schema, cols[f]);
+      }
     }
     if (before != null) {
       checkTrainingColumns(p, schema);
@@ -105,7 +113,7 @@ final class StageSchema {
       }
       // the dims by cardinality are known here only where the counts are (param or metadata)
       dims = before.fieldDims().apply(TableSizes.beforeScan(schema, cols,
-          before.numCategories()).validCounts);
+          before.numCategories()).withHashed(buckets).validCounts);
       firstOrder = p.getWithFirstOrder() && fm;
     } else {
       dims = fitted.spec.layout().dims();

@@ -45,7 +45,20 @@ public record TrainingSummary(List<Round> rounds, double fitSeconds, int numWork
    */
   public record Round(int round, int epochs, double loss, long rows, double seconds,
       List<TaskReport> tasks, double trainLoss, double trainAuc, double validationLoss,
-      double validationAuc) implements Serializable {
+      double validationAuc, long pulledBytes, long pushedBytes) implements Serializable {
+
+    /**
+     * A round without traffic figures. {@code pulledBytes}: model bytes the tasks received (the
+     * sharded path: the rows and state each partition pulled; the broadcast path: the model times
+     * the executors that fetched its broadcast); {@code pushedBytes}: the touched rows the tasks
+     * sent to the merge; -1 where not measured.
+     */
+    public Round(int round, int epochs, double loss, long rows, double seconds,
+        List<TaskReport> tasks, double trainLoss, double trainAuc, double validationLoss,
+        double validationAuc) {
+      this(round, epochs, loss, rows, seconds, tasks, trainLoss, trainAuc, validationLoss,
+          validationAuc, -1, -1);
+    }
 
     /** A round without evaluation. */
     public Round(int round, int epochs, double loss, long rows, double seconds,

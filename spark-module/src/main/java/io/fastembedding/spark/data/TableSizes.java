@@ -50,11 +50,29 @@ public final class TableSizes implements Serializable {
         sources[f] = FROM_PARAM;
         continue;
       }
-      int fromMeta = fromMetadata(schema, cols[f]);
+      // a hashed column holds raw strings or longs: no attribute metadata to read
+      boolean numeric = schema.apply(cols[f]).dataType()
+          instanceof org.apache.spark.sql.types.NumericType;
+      int fromMeta = numeric ? fromMetadata(schema, cols[f]) : -1;
       counts[f] = fromMeta;
       sources[f] = fromMeta > 0 ? FROM_METADATA : FROM_SCAN;
     }
     return new TableSizes(cols, counts, sources);
+  }
+
+  public static final String FROM_HASH = "from the numHashBuckets param (a hashed column)";
+
+  /** These sizes with each hashed field ({@code buckets[f] > 0}) holding its buckets. */
+  public TableSizes withHashed(int[] buckets) {
+    int[] counts = validCounts.clone();
+    String[] src = sources.clone();
+    for (int f = 0; f < counts.length; f++) {
+      if (buckets[f] > 0) {
+        counts[f] = buckets[f];
+        src[f] = FROM_HASH;
+      }
+    }
+    return new TableSizes(cols, counts, src);
   }
 
   /** The number of values in a column's nominal or binary attribute metadata, or -1. */

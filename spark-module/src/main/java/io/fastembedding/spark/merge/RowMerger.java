@@ -1,13 +1,11 @@
 package io.fastembedding.spark.merge;
 
-import io.fastembedding.model.ModelSpec;
+import io.fastembedding.model.RowColumns;
 import io.fastembedding.model.ModelState;
 import io.fastembedding.optim.OptimizerSpec;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.PriorityQueue;
 
 /**
  * The merge of the partitions' local training results, as a mean per row over the partitions that
@@ -38,116 +36,13 @@ public final class RowMerger {
             + ps.get(i).partition);
       }
     }
-    int np = ps.size();
-    boolean hasFo = np > 0 && ps.get(0).firstOrder != null;
-    boolean hasAcc = np > 0 && ps.get(0).accum != null;
-    boolean hasFoAcc = np > 0 && ps.get(0).firstOrderAccum != null;
-    int upperRows = 0;
-    long upperValues = 0;
-    long upperAcc = 0;
-    for (ShardPiece p : ps) {
-      upperRows += p.rows.length;
-      upperValues += p.values.length;
-      upperAcc += hasAcc ? p.accum.length : 0;
+    if (ps.isEmpty()) {
+      return null;
     }
-    long[] rows = new long[upperRows];
-    int[] parts = new int[upperRows];
-    long[] counts = new long[upperRows];
-    float[] values = new float[Math.toIntExact(upperValues)];
-    float[] fo = hasFo ? new float[upperRows] : null;
-    float[] acc = hasAcc ? new float[Math.toIntExact(upperAcc)] : null;
-    float[] foAcc = hasFoAcc ? new float[upperRows] : null;
-
-    int[] cursor = new int[np];
-    int[] vOff = new int[np];
-    int[] aOff = new int[np];
-    // heads of the pieces ordered by (row, partition order): equal rows pop in partition order
-    PriorityQueue<Integer> heap = new PriorityQueue<>(Math.max(1, np), (a, b) -> {
-      int c = Long.compare(ps.get(a).rows[cursor[a]], ps.get(b).rows[cursor[b]]);
-      return c != 0 ? c : Integer.compare(a, b);
-    });
-    for (int i = 0; i < np; i++) {
-      if (ps.get(i).rows.length > 0) {
-        heap.add(i);
-      }
-    }
-    double[] vSum = new double[0];
-    double[] aSum = new double[0];
-    int[] same = new int[np];
-    int n = 0;
-    int nv = 0;
-    int na = 0;
-    while (!heap.isEmpty()) {
-      int first = heap.poll();
-      long g = ps.get(first).rows[cursor[first]];
-      int k = 0;
-      same[k++] = first;
-      while (!heap.isEmpty() && ps.get(heap.peek()).rows[cursor[heap.peek()]] == g) {
-        same[k++] = heap.poll();
-      }
-      int dim = plan.dim(plan.fieldOf(g));
-      int per = opt.stateFloatsPerRow(dim);
-      if (vSum.length < dim) {
-        vSum = new double[dim];
-      }
-      if (aSum.length < per) {
-        aSum = new double[per];
-      }
-      Arrays.fill(vSum, 0, dim, 0.0);
-      Arrays.fill(aSum, 0, per, 0.0);
-      double foSum = 0;
-      double foAccSum = 0;
-      long countSum = 0;
-      for (int j = 0; j < k; j++) {
-        int pi = same[j];
-        ShardPiece p = ps.get(pi);
-        int c = cursor[pi];
-        for (int d = 0; d < dim; d++) {
-          vSum[d] += p.values[vOff[pi] + d];
-        }
-        if (hasAcc) {
-          for (int d = 0; d < per; d++) {
-            aSum[d] += p.accum[aOff[pi] + d];
-          }
-        }
-        if (hasFo) {
-          foSum += p.firstOrder[c];
-        }
-        if (hasFoAcc) {
-          foAccSum += p.firstOrderAccum[c];
-        }
-        countSum += p.counts[c];
-        cursor[pi] = c + 1;
-        vOff[pi] += dim;
-        aOff[pi] += hasAcc ? per : 0;
-        if (cursor[pi] < p.rows.length) {
-          heap.add(pi);
-        }
-      }
-      rows[n] = g;
-      parts[n] = k;
-      counts[n] = countSum;
-      for (int d = 0; d < dim; d++) {
-        values[nv + d] = (float) (vSum[d] / k);
-      }
-      nv += dim;
-      if (hasAcc) {
-        for (int d = 0; d < per; d++) {
-          acc[na + d] = (float) (aSum[d] / k);
-        }
-        na += per;
-      }
-      if (hasFo) {
-        fo[n] = (float) (foSum / k);
-      }
-      if (hasFoAcc) {
-        foAcc[n] = (float) (foAccSum / k);
-      }
-      n++;
-    }
-    return new MergedShard(shard, Arrays.copyOf(rows, n), Arrays.copyOf(parts, n),
-        Arrays.copyOf(counts, n), Arrays.copyOf(values, nv), hasFo ? Arrays.copyOf(fo, n) : null,
-        hasAcc ? Arrays.copyOf(acc, na) : null, hasFoAcc ? Arrays.copyOf(foAcc, n) : null);
+    int[][] by = new int[1][];
+    RowColumns merged = RowColumns.mean(ps.get(0).rows.schema,
+        ps.stream().map(p -> p.rows).toList(), by);
+    return new MergedShard(shard, merged, by[0]);
   }
 
   /** The mean head (and head state) over the partitions that trained, in partition order. */
@@ -190,33 +85,9 @@ public final class RowMerger {
   public static ModelState apply(ModelState base, ShardPlan plan, List<MergedShard> shards,
       HeadPiece head) {
     ModelState next = base.copy();
-    ModelSpec spec = base.spec;
-    var layout = spec.layout();
-    OptimizerSpec opt = spec.optimizer();
-    boolean rowwise = opt.type() == io.fastembedding.optim.OptimizerType.ROWWISE_ADAGRAD;
     for (MergedShard m : shards) {
-      int vOff = 0;
-      int aOff = 0;
-      for (int i = 0; i < m.rows.length; i++) {
-        long g = m.rows[i];
-        int f = plan.fieldOf(g);
-        long x = g - layout.rowBase(f);
-        int dim = layout.dim(f);
-        int dst = Math.toIntExact(layout.offset(f) + x * dim);
-        System.arraycopy(m.values, vOff, next.tables, dst, dim);
-        vOff += dim;
-        if (m.accum != null) {
-          int per = opt.stateFloatsPerRow(dim);
-          int adst = rowwise ? Math.toIntExact(g) : dst;
-          System.arraycopy(m.accum, aOff, next.tableAccum, adst, per);
-          aOff += per;
-        }
-        if (m.firstOrder != null) {
-          next.firstOrder[Math.toIntExact(g)] = m.firstOrder[i];
-        }
-        if (m.firstOrderAccum != null) {
-          next.firstOrderAccum[Math.toIntExact(g)] = m.firstOrderAccum[i];
-        }
+      if (m != null) {
+        m.rows.writeInto(next);
       }
     }
     if (head != null) {

@@ -36,7 +36,12 @@ public final class Divergence {
   static NonFinite count(List<MergedShard> shards, HeadPiece head) {
     long t = 0;
     for (MergedShard s : shards) {
-      t += nonFinite(s.values) + nonFinite(s.firstOrder);
+      if (s == null) {
+        continue;
+      }
+      int fo = s.rows.schema.column("firstOrder");
+      t += nonFinite(s.rows.columns[s.rows.schema.column("values")])
+          + (fo < 0 ? 0 : nonFinite(s.rows.columns[fo]));
     }
     return new NonFinite(t, head == null ? 0 : nonFinite(head.head));
   }

@@ -55,7 +55,15 @@ public final class EvaluateRound implements Function<PartitionData, EvaluateRoun
 
   @Override
   public Piece call(PartitionData pd) {
-    ModelState s = model.value();
+    return evaluate(pd, model.value(), trainSampleRows, validationScoreRows);
+  }
+
+  /**
+   * Scores {@code pd}'s validation rows and a training sample with {@code s}, which holds every row
+   * the partition's blocks use (the whole model, or a partition's local model in the sharded path).
+   */
+  public static Piece evaluate(PartitionData pd, ModelState s, int trainSampleRows,
+      int validationScoreRows) {
     ModelSpec scoring = scoringSpec(s.spec);
     TaskContext ctx = TaskContext.get();
     int cpus = ctx == null ? 1 : ctx.cpus();

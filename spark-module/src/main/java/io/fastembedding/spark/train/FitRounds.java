@@ -13,6 +13,9 @@ import io.fastembedding.spark.merge.MergeResult;
 import io.fastembedding.spark.merge.MergedShard;
 import io.fastembedding.spark.merge.RowMerger;
 import io.fastembedding.spark.merge.ShardPlan;
+import io.fastembedding.spark.shard.MemoryPlan;
+import io.fastembedding.spark.shard.ShardStore;
+import io.fastembedding.spark.shard.ShardedTraining;
 import io.fastembedding.train.Metrics;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +26,6 @@ import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.CollectionAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,9 +57,17 @@ public final class FitRounds {
       Divergence.Context divergence, DeviceRequest device, GpuTrainingPlan gpuPlan,
       BackendFactory backendFactory) {}
 
-  /** The model kept (the best round's with validation rows, else the last) and the rounds' record. */
-  public record Result(ModelState state, List<TrainingSummary.Round> rounds, int bestRound,
-      boolean stoppedEarly) {}
+  /**
+   * The model kept (the best round's with validation rows, else the last) and the rounds' record:
+   * the whole state on the driver (broadcast path), or the shards on the executors and the head
+   * (sharded path; {@code state} is then null).
+   */
+  public record Result(ModelState state, ShardStore shards, HeadPiece head,
+      List<TrainingSummary.Round> rounds, int bestRound, boolean stoppedEarly) {
+    public boolean sharded() {
+      return shards != null;
+    }
+  }
 
   private final JavaSparkContext jsc;
   private final Config config;
@@ -67,18 +77,39 @@ public final class FitRounds {
     this.config = config;
   }
 
-  /** Trains {@code spec}'s model, from its seeded initial state, on {@code blocks}. */
+  /** Trains {@code spec}'s model, from its seeded initial state, on {@code blocks}: broadcast. */
   public Result run(ModelSpec spec, JavaRDD<PartitionData> blocks) {
+    return run(spec, blocks, false, null);
+  }
+
+  /**
+   * Trains {@code spec}'s model on {@code blocks}, with its tables broadcast from the driver or,
+   * with {@code sharded}, as shards on the executors, whose use of {@code memory} is checked (with
+   * the rows each partition uses, found first) before the first round.
+   */
+  public Result run(ModelSpec spec, JavaRDD<PartitionData> blocks, boolean sharded,
+      MemoryPlan.Memory memory) {
     SparkContext sc = jsc.sc();
     int epochsTotal = config.maxIter();
     int per = config.epochsPerMerge();
     int numRounds = (epochsTotal + per - 1) / per;
     int parts = blocks.getNumPartitions();
-    ShardPlan plan = ShardPlan.forWorkers(spec.layout(), parts);
-    ModelState state = ModelState.initial(spec);
+    Engine engine = sharded ? new Sharded(spec, blocks, memory) : new Broadcast(spec, blocks);
+    boolean ok = false;
+    try {
+      Result result = rounds(engine, blocks, numRounds, epochsTotal, per, parts);
+      ok = true;
+      return result;
+    } finally {
+      engine.close(ok);
+    }
+  }
+
+  private Result rounds(Engine engine, JavaRDD<PartitionData> blocks, int numRounds,
+      int epochsTotal, int per, int parts) {
+    SparkContext sc = jsc.sc();
     List<TrainingSummary.Round> rounds = new ArrayList<>();
     int done = 0;
-    ModelState best = null;
     int bestRound = 0;
     double bestLoss = Double.POSITIVE_INFINITY;
     boolean stoppedEarly = false;
@@ -86,12 +117,13 @@ public final class FitRounds {
       int epochs = Math.min(per, epochsTotal - done);
       long t0 = System.nanoTime();
       describe(sc, config.stageUid(), String.format(Locale.ROOT, "round %d/%d (epoch%s %d%s): "
-          + "train %d partitions, merge in %d shards", r + 1, numRounds, epochs > 1 ? "s" : "",
-          done + 1, epochs > 1 ? "-" + (done + epochs) : "", parts, plan.numShards()));
+          + "train %d partitions, merge in %d shards%s", r + 1, numRounds, epochs > 1 ? "s" : "",
+          done + 1, epochs > 1 ? "-" + (done + epochs) : "", parts, engine.numShards(),
+          engine instanceof Sharded ? " (sharded tables)" : ""));
       CollectionAccumulator<TaskReport> reports = sc.collectionAccumulator("MultiEmbedding round "
           + (r + 1));
-      Merged m = trainAndMerge(blocks, state, plan, epochs, done, reports);
-      state = m.state();
+      RoundOut out = engine.round(epochs, done, reports);
+      long[] traffic = {out.pulled(), out.pushed()};
       double seconds = (System.nanoTime() - t0) / 1e9;
       // a retried task reports twice: keep one report per partition
       Map<Integer, TaskReport> byPartition = new TreeMap<>();
@@ -107,13 +139,18 @@ public final class FitRounds {
         weight += t.weight();
         rowCount += t.rows();
       }
+      if (traffic[0] < 0) {
+        // the broadcast went once to each executor that trained
+        traffic[0] = engine.modelBytes()
+            * tasks.stream().map(TaskReport::executorId).distinct().count();
+      }
       boolean validate = config.validate();
-      Evaluation ev = validate ? evaluate(blocks, state, r + 1, numRounds) : Evaluation.NONE;
+      Evaluation ev = validate ? engine.evaluate(r + 1, numRounds) : Evaluation.NONE;
       TrainingSummary.Round summary = new TrainingSummary.Round(r + 1, epochs,
           weight > 0 ? lossSum / weight : Double.NaN, rowCount, seconds, tasks, ev.trainLoss(),
-          ev.trainAuc(), ev.validationLoss(), ev.validationAuc());
+          ev.trainAuc(), ev.validationLoss(), ev.validationAuc(), traffic[0], traffic[1]);
       String diverged = Divergence.check(config.stageUid(), r + 1, numRounds, summary.loss(),
-          rounds.isEmpty() ? Double.NaN : rounds.get(rounds.size() - 1).loss(), m.nonFinite(),
+          rounds.isEmpty() ? Double.NaN : rounds.get(rounds.size() - 1).loss(), out.nonFinite(),
           config.divergence());
       rounds.add(summary);
       done += epochs;
@@ -124,16 +161,16 @@ public final class FitRounds {
         LOG.warn(diverged);
       }
       LOG.info(String.format(Locale.ROOT, "MultiEmbedding %s: round %d/%d, loss %.5f, %.0f rows/s "
-          + "(%d rows in %.2f s, %d tasks on %s)%s", config.stageUid(), r + 1, numRounds,
-          summary.loss(), summary.rowsPerSecond(), rowCount, seconds, tasks.size(),
-          deviceSummary(tasks),
+          + "(%d rows in %.2f s, %d tasks on %s; %.1f MB pulled, %.1f MB pushed)%s",
+          config.stageUid(), r + 1, numRounds, summary.loss(), summary.rowsPerSecond(), rowCount,
+          seconds, tasks.size(), deviceSummary(tasks), traffic[0] / 1e6, traffic[1] / 1e6,
           validate ? String.format(Locale.ROOT, "; train sample loss %.5f AUC %.4f, validation "
               + "loss %.5f AUC %.4f", ev.trainLoss(), ev.trainAuc(), ev.validationLoss(),
               ev.validationAuc()) : ""));
       if (validate) {
         if (ev.validationLoss() < bestLoss) {
           bestLoss = ev.validationLoss();
-          best = state;
+          engine.keepCurrent();
           bestRound = r + 1;
         } else if (r + 1 - bestRound >= config.patience() && r + 1 < numRounds) {
           stoppedEarly = true;
@@ -144,11 +181,173 @@ public final class FitRounds {
         }
       }
     }
-    if (best == null) {
+    if (bestRound == 0) {
       // no validation, or a validation loss that was never finite: the last round's model
-      return new Result(state, rounds, rounds.size(), false);
+      engine.keepCurrent();
+      return engine.result(rounds, rounds.size(), false);
     }
-    return new Result(best, rounds, bestRound, stoppedEarly);
+    return engine.result(rounds, bestRound, stoppedEarly);
+  }
+
+  /** What a round's training and merge report. */
+  private record RoundOut(long pulled, long pushed, Divergence.NonFinite nonFinite) {}
+
+  /** Where the model lives between rounds: on the driver (broadcast) or in shards. */
+  private interface Engine {
+    /** Trains and merges one round: bytes pulled (-1: the broadcast's) and pushed, NaN counts. */
+    RoundOut round(int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports);
+
+    Evaluation evaluate(int round, int numRounds);
+
+    /** Keeps the current model as the result (the best so far, or the last). */
+    void keepCurrent();
+
+    Result result(List<TrainingSummary.Round> rounds, int bestRound, boolean stoppedEarly);
+
+    int numShards();
+
+    long modelBytes();
+
+    /** Releases what the rounds cached; on failure ({@code !ok}) the result too. */
+    void close(boolean ok);
+  }
+
+  private TrainRound trainRound(org.apache.spark.broadcast.Broadcast<ModelState> bc, ShardPlan plan, int epochs,
+      int firstEpoch, CollectionAccumulator<TaskReport> reports) {
+    return new TrainRound(config.fitId(), bc, plan, config.batchSize(), epochs, firstEpoch,
+        config.seed(), config.deterministic(), config.device(), config.backendFactory(), reports);
+  }
+
+  /** The broadcast path: the driver holds the model, broadcasts it and applies the merged rows. */
+  private final class Broadcast implements Engine {
+    private final JavaRDD<PartitionData> blocks;
+    private final ShardPlan plan;
+    private ModelState state;
+    private ModelState kept;
+
+    Broadcast(ModelSpec spec, JavaRDD<PartitionData> blocks) {
+      this.blocks = blocks;
+      this.plan = ShardPlan.forWorkers(spec.layout(), blocks.getNumPartitions());
+      this.state = ModelState.initial(spec);
+    }
+
+    @Override
+    public RoundOut round(int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports) {
+      org.apache.spark.util.LongAccumulator pushed = jsc.sc().longAccumulator();
+      Merged m = trainAndMerge(blocks, state, plan, epochs, firstEpoch, reports, pushed);
+      state = m.state();
+      return new RoundOut(-1, pushed.value(), m.nonFinite());
+    }
+
+    @Override
+    public Evaluation evaluate(int round, int numRounds) {
+      return FitRounds.this.evaluate(blocks, state, round, numRounds);
+    }
+
+    @Override
+    public void keepCurrent() {
+      kept = state;
+    }
+
+    @Override
+    public Result result(List<TrainingSummary.Round> rounds, int bestRound, boolean stopped) {
+      return new Result(kept, null, null, rounds, bestRound, stopped);
+    }
+
+    @Override
+    public int numShards() {
+      return plan.numShards();
+    }
+
+    @Override
+    public long modelBytes() {
+      return MemoryPlan.modelBytes(state.spec);
+    }
+
+    @Override
+    public void close(boolean ok) {}
+  }
+
+  /** The sharded path: shards on the executors, each partition pulling and pushing its rows. */
+  private final class Sharded implements Engine {
+    private final ModelSpec spec;
+    private final ShardedTraining training;
+
+    Sharded(ModelSpec spec, JavaRDD<PartitionData> blocks, MemoryPlan.Memory memory) {
+      this.spec = spec;
+      int parts = blocks.getNumPartitions();
+      ShardPlan plan = new ShardPlan(spec.layout(), MemoryPlan.numShards(spec, memory, parts));
+      describe(jsc.sc(), config.stageUid(), "finding the table rows each partition uses, for "
+          + "its local model");
+      training = ShardedTraining.start(jsc, blocks, spec, plan);
+      boolean ok = false;
+      try {
+        ShardedTraining.Footprint fp = training.footprint();
+        MemoryPlan.checkSharded(spec, plan, fp.localBytes(), fp.shardTraffic(), memory);
+        LOG.info(String.format(Locale.ROOT, "MultiEmbedding %s: sharded tables: %s in %d shards; "
+            + "local models of %s per partition at most; %s", config.stageUid(),
+            mib(MemoryPlan.tableBytes(spec)), plan.numShards(),
+            mib(java.util.Arrays.stream(fp.localBytes()).max().orElse(0)),
+            "task budget " + mib(memory.taskBudget())));
+        ok = true;
+      } finally {
+        if (!ok) {
+          training.closeAll();
+        }
+      }
+    }
+
+    @Override
+    public RoundOut round(int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports) {
+      TrainRound round = trainRound(null, training.store().plan, epochs, firstEpoch, reports);
+      ShardedTraining.Traffic t = training.round(round, firstEpoch, config.gpuPlan());
+      // the merged rows stay on the executors: the head is checked here, the rows through the
+      // round's loss
+      return new RoundOut(t.pulledBytes(), t.pushedBytes(), new Divergence.NonFinite(0,
+          Divergence.count(List.of(), training.head()).headValues()));
+    }
+
+    @Override
+    public Evaluation evaluate(int round, int numRounds) {
+      describe(jsc.sc(), config.stageUid(), String.format(Locale.ROOT, "round %d/%d: evaluate "
+          + "on the validation rows and a training sample", round, numRounds));
+      int perPartition = Math.max(1, EVALUATION_ROWS / training.partitions().getNumPartitions());
+      return evaluation(training.evaluate(perPartition, perPartition), spec.loss());
+    }
+
+    @Override
+    public void keepCurrent() {
+      training.keepCurrent();
+    }
+
+    @Override
+    public Result result(List<TrainingSummary.Round> rounds, int bestRound, boolean stopped) {
+      return new Result(null, training.result(), training.resultHead(), rounds, bestRound,
+          stopped);
+    }
+
+    @Override
+    public int numShards() {
+      return training.store().numShards();
+    }
+
+    @Override
+    public long modelBytes() {
+      return MemoryPlan.modelBytes(spec);
+    }
+
+    @Override
+    public void close(boolean ok) {
+      if (ok) {
+        training.close();
+      } else {
+        training.closeAll();
+      }
+    }
+  }
+
+  private static String mib(long b) {
+    return String.format(Locale.ROOT, "%.1f MiB", b / (double) (1L << 20));
   }
 
   /** A round's merged model, and the NaN or infinite values among what the round changed. */
@@ -156,13 +355,12 @@ public final class FitRounds {
 
   /** One round's training and merge: broadcast, train every partition, merge by shard. */
   private Merged trainAndMerge(JavaRDD<PartitionData> blocks, ModelState state, ShardPlan plan,
-      int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports) {
-    Broadcast<ModelState> bc = jsc.broadcast(state);
+      int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports,
+      org.apache.spark.util.LongAccumulator pushed) {
+    org.apache.spark.broadcast.Broadcast<ModelState> bc = jsc.broadcast(state);
     List<MergeResult> merged;
     try {
-      TrainRound round = new TrainRound(config.fitId(), bc, plan, config.batchSize(), epochs,
-          firstEpoch, config.seed(), config.deterministic(), config.device(),
-          config.backendFactory(), reports);
+      TrainRound round = trainRound(bc, plan, epochs, firstEpoch, reports).countingPushed(pushed);
       JavaPairRDD<Integer, MergePiece> pieces = blocks.mapPartitionsToPair(round);
       // only the training stage holds one GPU per task, not the block conversion or the merge
       config.gpuPlan().applyTo(pieces);
@@ -199,14 +397,19 @@ public final class FitRounds {
     describe(jsc.sc(), config.stageUid(), String.format(Locale.ROOT, "round %d/%d: evaluate on "
         + "the validation rows and a training sample", round, numRounds));
     int perPartition = Math.max(1, EVALUATION_ROWS / blocks.getNumPartitions());
-    Broadcast<ModelState> bc = jsc.broadcast(state);
+    org.apache.spark.broadcast.Broadcast<ModelState> bc = jsc.broadcast(state);
     List<EvaluateRound.Piece> pieces;
     try {
       pieces = blocks.map(new EvaluateRound(bc, perPartition, perPartition)).collect();
     } finally {
       bc.destroy();
     }
-    boolean logistic = state.spec.loss() == LossType.LOGISTIC;
+    return evaluation(pieces, state.spec.loss());
+  }
+
+  /** Losses and AUCs of the partitions' evaluation pieces. */
+  private static Evaluation evaluation(List<EvaluateRound.Piece> pieces, LossType loss) {
+    boolean logistic = loss == LossType.LOGISTIC;
     List<EvaluateRound.Scored> train = pieces.stream().map(EvaluateRound.Piece::train).toList();
     List<EvaluateRound.Scored> valid = pieces.stream().map(EvaluateRound.Piece::validation)
         .toList();

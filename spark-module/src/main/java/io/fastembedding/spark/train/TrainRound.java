@@ -54,6 +54,10 @@ public final class TrainRound
   private final DeviceRequest deviceRequest;
   private final BackendFactory factory;
   private final CollectionAccumulator<TaskReport> reports;
+  /** Keep backends between rounds (off where each partition's model has its own shape). */
+  private boolean pooled = true;
+  /** Bytes of the touched rows sent to the merge, when counted. */
+  private org.apache.spark.util.LongAccumulator pushedBytes;
 
   public TrainRound(String fitId, Broadcast<ModelState> model, ShardPlan plan, int batchSize,
       int epochs, int firstEpoch, long seed, boolean deterministic, DeviceRequest deviceRequest,
@@ -69,6 +73,18 @@ public final class TrainRound
     this.deviceRequest = deviceRequest;
     this.factory = factory;
     this.reports = reports;
+  }
+
+  /** Counts the bytes of the touched rows this round sends to the merge into {@code acc}. */
+  public TrainRound countingPushed(org.apache.spark.util.LongAccumulator acc) {
+    pushedBytes = acc;
+    return this;
+  }
+
+  /** Backends are opened and closed by each task, not pooled (the sharded path). */
+  TrainRound unpooled() {
+    pooled = false;
+    return this;
   }
 
   /**
@@ -90,7 +106,13 @@ public final class TrainRound
     // no check here: BlockBuilder.resolve checked the block against the tables when Spark built it,
     // also when Spark rebuilt it after a loss (a check in round 1 only would miss a rebuilt block)
     TaskContext ctx = TaskContext.get();
-    List<DeviceChoice> choices = DeviceChooser.chooseAll(deviceRequest, pd.partition,
+    return train(pd, chooseDevices(pd.partition), ctx == null ? 1 : ctx.cpus());
+  }
+
+  /** The devices of this task: its GPU resources, else CUDA by partition in local mode, else CPU. */
+  List<DeviceChoice> chooseDevices(int partition) {
+    TaskContext ctx = TaskContext.get();
+    List<DeviceChoice> choices = DeviceChooser.chooseAll(deviceRequest, partition,
         ctx == null ? null : ctx.resourcesJMap(), CudaProbe::deviceCount, CudaProbe::reason);
     for (DeviceChoice c : choices) {
       if (!c.fallback()) {
@@ -111,7 +133,7 @@ public final class TrainRound
         LOG.warn("{}: training on the CPU in this executor", c.why());
       }
     }
-    return train(pd, choices, ctx == null ? 1 : ctx.cpus());
+    return choices;
   }
 
   /**
@@ -121,7 +143,37 @@ public final class TrainRound
    */
   public Iterator<Tuple2<Integer, MergePiece>> train(PartitionData pd, List<DeviceChoice> choices,
       int cpus) {
-    ModelState state = model.value();
+    List<Local> results = trainAndReport(pd, model.value(), choices, cpus);
+    List<MergePiece> pieces = new ArrayList<>();
+    for (int s = 0; s < results.size(); s++) {
+      int piece = pieceId(pd.partition, s);
+      TouchedRows touched = results.get(s).touched;
+      for (ShardPiece p : ShardPiece.split(touched, plan, piece)) {
+        pieces.add(new MergePiece.ShardRows(p));
+        if (pushedBytes != null) {
+          pushedBytes.add(p.rows.bytes());
+        }
+      }
+      pieces.add(new MergePiece.Head(new HeadPiece(piece, touched.head, touched.headAccum)));
+    }
+    List<Tuple2<Integer, MergePiece>> out = new ArrayList<>(pieces.size());
+    for (MergePiece p : pieces) {
+      out.add(new Tuple2<>(p.reduceTask(plan), p));
+    }
+    return out.iterator();
+  }
+
+  /** The merge id of share {@code s} of partition {@code partition}. */
+  static int pieceId(int partition, int s) {
+    return partition + s * SUB_BLOCK_STRIDE;
+  }
+
+  /**
+   * Trains {@code pd}'s block from {@code state} (the whole model, or the partition's local model in
+   * the sharded path) on the given devices, one share of the rows each, and adds the task's report.
+   */
+  List<Local> trainAndReport(PartitionData pd, ModelState state, List<DeviceChoice> choices,
+      int cpus) {
     long t0 = System.nanoTime();
     int k = Math.min(choices.size(), pd.block.rows);
     List<Local> results;
@@ -149,24 +201,11 @@ public final class TrainRound
     String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
     reports.add(new TaskReport(pd.partition, executor, hostName(), device.toString(),
         why.toString(), rows, loss, weight, seconds));
-    List<MergePiece> pieces = new ArrayList<>();
-    for (int s = 0; s < results.size(); s++) {
-      int piece = pd.partition + s * SUB_BLOCK_STRIDE;
-      TouchedRows touched = results.get(s).touched;
-      for (ShardPiece p : ShardPiece.split(touched, plan, piece)) {
-        pieces.add(new MergePiece.ShardRows(p));
-      }
-      pieces.add(new MergePiece.Head(new HeadPiece(piece, touched.head, touched.headAccum)));
-    }
-    List<Tuple2<Integer, MergePiece>> out = new ArrayList<>(pieces.size());
-    for (MergePiece p : pieces) {
-      out.add(new Tuple2<>(p.reduceTask(plan), p));
-    }
-    return out.iterator();
+    return results;
   }
 
   /** What one backend made of one (sub-)block. */
-  private record Local(TouchedRows touched, List<EpochStats> stats, double weightSum, String device,
+  record Local(TouchedRows touched, List<EpochStats> stats, double weightSum, String device,
       String why) {}
 
   /**
@@ -186,7 +225,7 @@ public final class TrainRound
       Thread t = new Thread(() -> {
         try {
           RowBlock share = pd.block.slice(lo, hi - lo);
-          results.set(sub, trainOn(share, weightSum(share), pd.partition + sub * SUB_BLOCK_STRIDE,
+          results.set(sub, trainOn(share, weightSum(share), pieceId(pd.partition, sub),
               state, choices.get(sub), 1));
         } catch (Throwable e) {
           failures.add(e);
@@ -231,7 +270,7 @@ public final class TrainRound
   private Local trainOn(RowBlock block, double weightSum, int shuffleStream, ModelState state,
       DeviceChoice choice, int cpus) {
     String poolKey = choice.key();
-    BackendPool.Entry entry = BackendPool.take(fitId, poolKey);
+    BackendPool.Entry entry = pooled ? BackendPool.take(fitId, poolKey) : null;
     if (entry == null) {
       entry = open(state.spec, choice, cpus);
     }
@@ -246,7 +285,7 @@ public final class TrainRound
       ok = true;
       return new Local(touched, stats, weightSum, backend.device(), entry.why());
     } finally {
-      if (ok) {
+      if (ok && pooled) {
         BackendPool.give(fitId, poolKey, entry);
       } else {
         backend.close();

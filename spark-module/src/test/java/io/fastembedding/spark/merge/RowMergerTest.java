@@ -95,10 +95,10 @@ class RowMergerTest {
     assertArrayEquals(ModelState.initial(SPEC).tables, base.tables);
 
     // touch bookkeeping: global row 2 (field 0, row 2) touched by 2 partitions, 4 + 1 times
-    MergedShard withRow2 = merged.stream().filter(m -> contains(m.rows, 2)).findFirst().get();
-    int i = indexOf(withRow2.rows, 2);
+    MergedShard withRow2 = merged.stream().filter(m -> m.rows.find(2) >= 0).findFirst().get();
+    int i = withRow2.rows.find(2);
     assertEquals(2, withRow2.partitions[i]);
-    assertEquals(5L, withRow2.counts[i]);
+    assertEquals(5L, withRow2.rows.counts[i]);
   }
 
   @ParameterizedTest
@@ -135,18 +135,5 @@ class RowMergerTest {
     assertArrayEquals(base.row(0, 1), next.row(0, 1));
     assertEquals(2f, next.head[0]);
     assertEquals(3f, next.headAccum[0]);
-  }
-
-  private static boolean contains(long[] a, long v) {
-    return indexOf(a, v) >= 0;
-  }
-
-  private static int indexOf(long[] a, long v) {
-    for (int i = 0; i < a.length; i++) {
-      if (a[i] == v) {
-        return i;
-      }
-    }
-    return -1;
   }
 }

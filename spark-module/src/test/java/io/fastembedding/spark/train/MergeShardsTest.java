@@ -82,10 +82,14 @@ class MergeShardsTest {
         MergedShard want = RowMerger.mergeShard(plan, SPEC.optimizer(), e.getKey(),
             byShard.get(e.getKey()));
         assertEquals(want.shard, got.shard);
-        assertArrayEquals(want.rows, got.rows);
-        assertArrayEquals(want.counts, got.counts);
-        assertArrayEquals(want.values, got.values);
-        assertArrayEquals(want.accum, got.accum);
+        assertEquals(want.rows.size, got.rows.size);
+        for (int i = 0; i < want.rows.size; i++) {
+          assertEquals(want.rows.row(i), got.rows.row(i));
+        }
+        assertArrayEquals(want.rows.counts, got.rows.counts);
+        for (int c = 0; c < want.rows.columns.length; c++) {
+          assertArrayEquals(want.rows.columns[c], got.rows.columns[c]);
+        }
       }
     }
   }

@@ -1,0 +1,88 @@
+package io.fastembedding.spark.shard;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fastembedding.model.HeadType;
+import io.fastembedding.model.ModelSpec;
+import io.fastembedding.optim.OptimizerSpec;
+import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.spark.merge.ShardPlan;
+import org.apache.spark.SparkConf;
+import org.junit.jupiter.api.Test;
+
+/** The memory plan's numbers against hand computations. */
+class MemoryPlanTest {
+  private static final long MIB = 1L << 20;
+
+  /** One field of 1 M rows of dim 16, fm, row-wise Adagrad: 16 + 1 + 1 + 1 floats per row. */
+  private static ModelSpec spec(OptimizerType opt) {
+    return ModelSpec.builder(new int[] {1_000_000}, new int[] {16}).head(HeadType.FM)
+        .optimizer(OptimizerSpec.of(opt, 0.1f, 0f)).build();
+  }
+
+  @Test
+  void bytesFollowDimsAndOptimizer() {
+    assertEquals(4L * 1_000_000 * 19, MemoryPlan.tableBytes(spec(OptimizerType.ROWWISE_ADAGRAD)));
+    assertEquals(4L * 1_000_000 * (16 + 1 + 16 + 1),
+        MemoryPlan.tableBytes(spec(OptimizerType.ADAGRAD)));
+    assertEquals(4L * 1_000_000 * 17, MemoryPlan.tableBytes(spec(OptimizerType.SGD)));
+    ModelSpec s = spec(OptimizerType.SGD);
+    ShardPlan plan = new ShardPlan(s.layout(), 4);
+    assertEquals(4L * 250_000 * 17, MemoryPlan.shardBytes(s, plan, 3));
+  }
+
+  @Test
+  void memoryFromTheMaster() {
+    SparkConf c = new SparkConf();
+    MemoryPlan.Memory lc = MemoryPlan.of(c, "local-cluster[2,2,1024]", 3L << 30);
+    assertEquals(1024 * MIB, lc.executorHeap());
+    assertEquals(2, lc.tasksPerExecutor());
+    // (1024 - 300) MiB x 0.4 / 2 tasks
+    assertEquals((long) (724 * MIB * 0.4 / 2), lc.taskBudget());
+    MemoryPlan.Memory local = MemoryPlan.of(c, "local[2]", 2048 * MIB);
+    assertTrue(local.local());
+    assertEquals(2, local.tasksPerExecutor());
+    MemoryPlan.Memory cluster = MemoryPlan.of(new SparkConf().set("spark.executor.memory", "6g")
+        .set("spark.executor.cores", "4").set("spark.task.cpus", "2"), "spark://h:7077", MIB);
+    assertEquals(6L << 30, cluster.executorHeap());
+    assertEquals(2, cluster.tasksPerExecutor());
+  }
+
+  @Test
+  void autoShardsWhatDoesNotBroadcast() {
+    ModelSpec big = spec(OptimizerType.ADAGRAD); // 136 MB with state
+    MemoryPlan.Memory small = new MemoryPlan.Memory(1024 * MIB, 2, 0.6, 1024 * MIB, true);
+    assertFalse(MemoryPlan.broadcastFits(big, small));
+    assertTrue(MemoryPlan.sharded(big, small, "auto"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> MemoryPlan.sharded(big, small, "broadcast"));
+    assertTrue(e.getMessage().contains("does not fit the broadcast path")
+        && e.getMessage().contains("tablePlacement"), e.getMessage());
+    ModelSpec tiny = ModelSpec.builder(new int[] {1000}, new int[] {8}).build();
+    assertFalse(MemoryPlan.sharded(tiny, small, "auto"));
+    assertTrue(MemoryPlan.sharded(tiny, small, "sharded"));
+  }
+
+  @Test
+  void shardedCheckNamesTheTaskAndTheKnobs() {
+    ModelSpec s = spec(OptimizerType.ROWWISE_ADAGRAD); // 76 MB
+    MemoryPlan.Memory m = new MemoryPlan.Memory(1024 * MIB, 1, 0.6, 1024 * MIB, false);
+    int shards = MemoryPlan.numShards(s, m, 2);
+    // budget (1024 - 300) x 0.4 = 289.6 MiB; a quarter of it per shard: 76 MB needs 2 shards
+    assertEquals(2, shards);
+    ShardPlan plan = new ShardPlan(s.layout(), shards);
+    long row = 4L * 19;
+    MemoryPlan.checkSharded(s, plan, new long[] {100_000 * row, 200_000 * row},
+        new long[] {300_000 * row, 0}, m);
+    long tooMany = 700_000 * row; // 6 x 53 MB > 289.6 MiB
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> MemoryPlan.checkSharded(s, plan, new long[] {100_000 * row, tooMany},
+            new long[] {300_000 * row, 0}, m));
+    String msg = e.getMessage();
+    assertTrue(msg.contains("training partition 1 needs") && msg.contains("numWorkers")
+        && msg.contains("spark.executor.memory") && msg.contains("embeddingDim"), msg);
+  }
+}
