@@ -347,7 +347,8 @@ final class ModelIO {
           + " does not exist (was it saved with MultiEmbeddingModel.write()?)");
     }
     try {
-      return DefaultParamsReader.loadMetadata(path, spark, "");
+      // the SparkContext overload: Spark 3.5 has no SparkSession one
+      return DefaultParamsReader.loadMetadata(path, spark.sparkContext(), "");
     } catch (Exception e) {
       throw new CorruptModel("its metadata (" + metadataPath + ") cannot be read (" + e + ")", e);
     }
