@@ -35,11 +35,17 @@ final class CategoryLabels implements Serializable {
     return new CategoryLabels(new String[fields][]);
   }
 
-  /** The nominal values of {@code cols} in {@code schema}, null for columns without them. */
+  /**
+   * The nominal values of {@code cols} in {@code schema}, null for columns without them. Only
+   * numeric columns carry ML attributes: a raw string or long column (numHashBuckets) has none.
+   */
   static CategoryLabels fromSchema(StructType schema, String[] cols) {
     String[][] out = new String[cols.length][];
     for (int f = 0; f < cols.length; f++) {
       StructField field = schema.apply(cols[f]);
+      if (!(field.dataType() instanceof org.apache.spark.sql.types.NumericType)) {
+        continue;
+      }
       Attribute a = Attribute.fromStructField(field);
       if (a instanceof NominalAttribute n && n.values().isDefined()) {
         out[f] = n.values().get().clone();
