@@ -6,6 +6,7 @@
 #include <cub/block/block_scan.cuh>
 
 #include "common.cuh"
+#include "optim.cuh"
 
 // Vector chunks a lane keeps per pass of the scatter: a lane group of L lanes covers 4 * L chunks of
 // V floats per pass, and wider rows take more passes.
@@ -384,13 +385,7 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
       }
       g = warp_sum(g);
       if (lane == 0) {
-        if (opt == OPT_SGD) {
-          head[j] -= lr * g;
-        } else {
-          float G = headAccum[j] + g * g;
-          headAccum[j] = G;
-          head[j] -= lr * g / (sqrtf(G) + eps);
-        }
+        with_rule(opt, [&](auto rule) { decltype(rule)::scalar(head + j, headAccum + j, g, lr, eps); });
       }
     }
     return;
@@ -429,41 +424,36 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
     int dim = meta_get(meta, n, META_DIM, field);
     size_t base = (size_t)meta_get(meta, n, META_TABLEOFF, field)
                   + (size_t)(row - meta_get(meta, n, META_ROWBASE, field)) * dim;
-    if (opt == OPT_ROWWISE) {
+    with_rule(opt, [&](auto rule) {
+      using R = decltype(rule);
+      float* st = R::state(tableAccum, base, row, dim);
       float sq = 0.f;
-      for (int f = lane; f < dim; f += 32) {
-        float g = gradScratch[base + f];
-        sq = fmaf(g, g, sq);
+      if constexpr (R::kRowStat) {
+        for (int f = lane; f < dim; f += 32) {
+          float g = gradScratch[base + f];
+          sq = fmaf(g, g, sq);
+        }
+        sq = warp_sum(sq);
       }
-      sq = warp_sum(sq);
-      float G = tableAccum[row] + sq / dim;
-      float denom = sqrtf(G) + eps;
-      for (int f = lane; f < dim; f += 32) {
-        float g = gradScratch[base + f];
-        gradScratch[base + f] = 0.f;
-        tables[base + f] -= lr * g / denom;
-      }
-      __syncwarp();
-      if (lane == 0) {
-        tableAccum[row] = G;
-      }
-    } else {
+      const typename R::Row r = R::begin(st, dim, sq, lr, eps);
       for (int f = lane; f < dim; f += 32) {
         float g = gradScratch[base + f];
         gradScratch[base + f] = 0.f;
-        float G = tableAccum[base + f] + g * g;
-        tableAccum[base + f] = G;
-        tables[base + f] -= lr * g / (sqrtf(G) + eps);
+        R::element(tables + base + f, st, f, g, r, lr, eps);
       }
-    }
-    if (lane == 0) {
-      if (firstOrder != nullptr) {
+      if constexpr (R::kRowStat) {
+        __syncwarp();
+        if (lane == 0) {
+          R::end(st, dim, r);
+        }
+      }
+      if (lane == 0 && firstOrder != nullptr) {
         float g = foScratch[row];
         foScratch[row] = 0.f;
-        float G = foAccum[row] + g * g;
-        foAccum[row] = G;
-        firstOrder[row] -= lr * g / (sqrtf(G) + eps);
+        R::scalar(firstOrder + row, foAccum + row, g, lr, eps);
       }
+    });
+    if (lane == 0) {
       touchedFlag[row] = 0;
     }
   }
@@ -583,69 +573,49 @@ extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 5) det_apply_rows(c
     const size_t base = (size_t)meta_get(meta, n, META_TABLEOFF, field) + (size_t)(row - rowBase) * dim;
     float acc[DET_MAXF];
     float s, s1;
-    if (opt == OPT_ROWWISE) {
+    with_rule(opt, [&](auto rule) {
+      using R = decltype(rule);
+      float* st = R::state(tableAccum, base, row, dim);
       float sq = 0.f;
-      for (int f0 = 0; f0 < dim; f0 += perPass) {
-        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
-                    s1);
+      if constexpr (R::kRowStat) {
+        for (int f0 = 0; f0 < dim; f0 += perPass) {
+          det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
+                      s1);
 #pragma unroll
-        for (int m = 0; m < DET_MAXF; m++) {
-          int f = f0 + gl + G * m;
-          if (f < dim) {
-            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-            sq = fmaf(g, g, sq);
-          }
-        }
-      }
-      sq = group_sum(sq, G, mask);
-      float Gr = tableAccum[row] + sq / dim;
-      float denom = sqrtf(Gr) + eps;
-      for (int f0 = 0; f0 < dim; f0 += perPass) {
-        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
-                    s1);
-#pragma unroll
-        for (int m = 0; m < DET_MAXF; m++) {
-          int f = f0 + gl + G * m;
-          if (f < dim) {
-            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-            tables[base + f] -= lr * g / denom;
-          }
-        }
-      }
-      __syncwarp(mask);
-      if (gl == 0) {
-        tableAccum[row] = Gr;
-      }
-    } else {
-      for (int f0 = 0; f0 < dim; f0 += perPass) {
-        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
-                    s1);
-#pragma unroll
-        for (int m = 0; m < DET_MAXF; m++) {
-          int f = f0 + gl + G * m;
-          if (f < dim) {
-            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-            if (opt == OPT_SGD) {
-              tables[base + f] -= lr * g;
-            } else {
-              float Ga = tableAccum[base + f] + g * g;
-              tableAccum[base + f] = Ga;
-              tables[base + f] -= lr * g / (sqrtf(Ga) + eps);
+          for (int m = 0; m < DET_MAXF; m++) {
+            int f = f0 + gl + G * m;
+            if (f < dim) {
+              float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+              sq = fmaf(g, g, sq);
             }
           }
         }
+        sq = group_sum(sq, G, mask);
       }
-    }
-    if (gl == 0) {
-      if (firstOrder != nullptr) {
-        if (opt == OPT_SGD) {
-          firstOrder[row] -= lr * s1;
-        } else {
-          float Ga = foAccum[row] + s1 * s1;
-          foAccum[row] = Ga;
-          firstOrder[row] -= lr * s1 / (sqrtf(Ga) + eps);
+      const typename R::Row r = R::begin(st, dim, sq, lr, eps);
+      for (int f0 = 0; f0 < dim; f0 += perPass) {
+        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
+                    s1);
+#pragma unroll
+        for (int m = 0; m < DET_MAXF; m++) {
+          int f = f0 + gl + G * m;
+          if (f < dim) {
+            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+            R::element(tables + base + f, st, f, g, r, lr, eps);
+          }
         }
       }
+      if constexpr (R::kRowStat) {
+        __syncwarp(mask);
+        if (gl == 0) {
+          R::end(st, dim, r);
+        }
+      }
+      if (gl == 0 && firstOrder != nullptr) {
+        R::scalar(firstOrder + row, foAccum + row, s1, lr, eps);
+      }
+    });
+    if (gl == 0) {
       listHead[row] = -1;
     }
     __syncwarp(mask);  // buf and sorted are reused by this group's next row
