@@ -2,6 +2,7 @@ package io.fastembedding.spark.merge;
 
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
+import io.fastembedding.optim.Optimizer;
 import io.fastembedding.optim.OptimizerSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,7 +16,8 @@ import java.util.PriorityQueue;
  *
  * <ul>
  *   <li>a row no partition touched keeps its broadcast value;
- *   <li>a row touched by k partitions gets the mean of their k values (and of their optimizer state),
+ *   <li>a row touched by k partitions gets the mean of their k values; its optimizer state merges by
+ *       the optimizer's own rule ({@link Optimizer#mergeRowState}: the mean too, for every optimizer here),
  *       so a rare row seen by one partition keeps that partition's update whole instead of being
  *       diluted by partitions that never saw it;
  *   <li>the dense head, which every training partition updates, is the mean over those partitions.
@@ -39,6 +41,7 @@ public final class RowMerger {
       }
     }
     int np = ps.size();
+    Optimizer rule = opt.rule();
     boolean hasFo = np > 0 && ps.get(0).firstOrder != null;
     boolean hasAcc = np > 0 && ps.get(0).accum != null;
     boolean hasFoAcc = np > 0 && ps.get(0).firstOrderAccum != null;
@@ -132,9 +135,7 @@ public final class RowMerger {
       }
       nv += dim;
       if (hasAcc) {
-        for (int d = 0; d < per; d++) {
-          acc[na + d] = (float) (aSum[d] / k);
-        }
+        rule.mergeRowState(aSum, per, k, acc, na);
         na += per;
       }
       if (hasFo) {
@@ -193,7 +194,7 @@ public final class RowMerger {
     ModelSpec spec = base.spec;
     var layout = spec.layout();
     OptimizerSpec opt = spec.optimizer();
-    boolean rowwise = opt.type() == io.fastembedding.optim.OptimizerType.ROWWISE_ADAGRAD;
+    Optimizer rule = opt.rule();
     for (MergedShard m : shards) {
       int vOff = 0;
       int aOff = 0;
@@ -207,7 +208,7 @@ public final class RowMerger {
         vOff += dim;
         if (m.accum != null) {
           int per = opt.stateFloatsPerRow(dim);
-          int adst = rowwise ? Math.toIntExact(g) : dst;
+          int adst = rule.tableStateIndex(dst, Math.toIntExact(g));
           System.arraycopy(m.accum, aOff, next.tableAccum, adst, per);
           aOff += per;
         }
