@@ -1,8 +1,8 @@
 // The optimizers' update rules: one struct per optimizer, the one home of each rule in CUDA (the Java
 // home is io.fastembedding.optim; the math is docs/model.md). finish_step (atomic mode, the gradient
 // summed in a scratch) and det_apply_rows (deterministic mode, the gradient summed from the records)
-// apply an embedding row through row_update below, and the head and first-order weights through
-// Rule::scalar. The atomic scatter only sums a step's gradient: for SGD the host points it at the
+// apply an embedding row through begin / element / end below, and the head and first-order weights
+// through Rule::scalar; with_rule turns the run-time optimizer code into the rule. The atomic scatter only sums a step's gradient: for SGD the host points it at the
 // tables with scale -lr, which is SgdRule's step p -= lr g added atomically.
 //
 // A rule provides:
