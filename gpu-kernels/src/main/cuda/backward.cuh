@@ -6,6 +6,7 @@
 #include <cub/block/block_scan.cuh>
 
 #include "common.cuh"
+#include "optim.cuh"
 
 // Vector chunks a lane keeps per pass of the scatter: a lane group of L lanes covers 4 * L chunks of
 // V floats per pass, and wider rows take more passes.
@@ -384,13 +385,7 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
       }
       g = warp_sum(g);
       if (lane == 0) {
-        if (opt == OPT_SGD) {
-          head[j] -= lr * g;
-        } else {
-          float G = headAccum[j] + g * g;
-          headAccum[j] = G;
-          head[j] -= lr * g / (sqrtf(G) + eps);
-        }
+        with_rule(opt, [&](auto rule) { decltype(rule)::scalar(head + j, headAccum + j, g, lr, eps); });
       }
     }
     return;
@@ -429,41 +424,36 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
     int dim = meta_get(meta, n, META_DIM, field);
     size_t base = (size_t)meta_get(meta, n, META_TABLEOFF, field)
                   + (size_t)(row - meta_get(meta, n, META_ROWBASE, field)) * dim;
-    if (opt == OPT_ROWWISE) {
+    with_rule(opt, [&](auto rule) {
+      using R = decltype(rule);
+      float* st = R::state(tableAccum, base, row, dim);
       float sq = 0.f;
-      for (int f = lane; f < dim; f += 32) {
-        float g = gradScratch[base + f];
-        sq = fmaf(g, g, sq);
+      if constexpr (R::kRowStat) {
+        for (int f = lane; f < dim; f += 32) {
+          float g = gradScratch[base + f];
+          sq = fmaf(g, g, sq);
+        }
+        sq = warp_sum(sq);
       }
-      sq = warp_sum(sq);
-      float G = tableAccum[row] + sq / dim;
-      float denom = sqrtf(G) + eps;
-      for (int f = lane; f < dim; f += 32) {
-        float g = gradScratch[base + f];
-        gradScratch[base + f] = 0.f;
-        tables[base + f] -= lr * g / denom;
-      }
-      __syncwarp();
-      if (lane == 0) {
-        tableAccum[row] = G;
-      }
-    } else {
+      const RowScalars r = R::begin(st, dim, sq, lr, eps);
       for (int f = lane; f < dim; f += 32) {
         float g = gradScratch[base + f];
         gradScratch[base + f] = 0.f;
-        float G = tableAccum[base + f] + g * g;
-        tableAccum[base + f] = G;
-        tables[base + f] -= lr * g / (sqrtf(G) + eps);
+        R::element(tables + base + f, st, f, g, r, lr, eps);
       }
-    }
-    if (lane == 0) {
-      if (firstOrder != nullptr) {
+      if constexpr (R::kRowStat) {
+        __syncwarp();
+        if (lane == 0) {
+          R::end(st, dim, sq, r);
+        }
+      }
+      if (lane == 0 && firstOrder != nullptr) {
         float g = foScratch[row];
         foScratch[row] = 0.f;
-        float G = foAccum[row] + g * g;
-        foAccum[row] = G;
-        firstOrder[row] -= lr * g / (sqrtf(G) + eps);
+        R::scalar(firstOrder + row, foAccum + row, g, lr, eps);
       }
+    });
+    if (lane == 0) {
       touchedFlag[row] = 0;
     }
   }
@@ -520,15 +510,17 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBa
   }
 }
 
-// Launch bounds: with G a run-time value the compiler took 67 registers (3 blocks of 256 per SM) where the
-// warp-per-row version took 48; this kernel is bound by the latency of its dependent loads (list walk,
-// records, row), so it wants the warps: (256, 5) gives 48 registers and 8 bytes of spill.
+// Launch bounds (on the entries below): with G a run-time value the compiler took 67 registers (3 blocks
+// of 256 per SM) where the warp-per-row version took 48; this kernel is bound by the latency of its
+// dependent loads (list walk, records, row), so it wants the warps: (256, 5) gives 48 registers.
+// kRules: the optimizers (bits 1 << OPT_*) this entry compiles; with_rule traps on any other.
 // A group of G lanes per touched row (grid-stride over the touched list; G fits the widest row, so
 // narrow tables put several rows in a warp). The group collects the row's records (pushed in no
 // particular order), ranks them by id, sums them in that order and applies the optimizer. Dynamic
 // shared memory: 2 * maxList ints per group, maxList = the most records a row can have (its field's
 // tiles per step).
-extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 5) det_apply_rows(const int* __restrict__ touchedList, const int* __restrict__ touchedCount,
+template <unsigned kRules>
+__device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touchedList, const int* __restrict__ touchedCount,
                                           int* __restrict__ listHead, const int* __restrict__ recNext,
                                           const float* __restrict__ recS, const float* __restrict__ recG,
                                           const float* __restrict__ recS1, int B, int gStride, int maxList,
@@ -581,75 +573,100 @@ extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 5) det_apply_rows(c
     const int dimOff = meta_get(meta, n, META_DIMOFF, field);
     const int rowBase = meta_get(meta, n, META_ROWBASE, field);
     const size_t base = (size_t)meta_get(meta, n, META_TABLEOFF, field) + (size_t)(row - rowBase) * dim;
+    // The rule is chosen per element (a uniform branch) inside one copy of the loops for the rules that
+    // need the row's sum of squares first and one for those that do not: a copy of the loops per rule
+    // (or one copy for all) took this kernel from 8 bytes of spills to 100 or more under its launch bounds.
     float acc[DET_MAXF];
     float s, s1;
-    if (opt == OPT_ROWWISE) {
-      float sq = 0.f;
-      for (int f0 = 0; f0 < dim; f0 += perPass) {
-        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
-                    s1);
+    if (rule_row_stat<kRules>(opt)) {
+      with_rule<kRules>(opt, [&](auto rule) {
+        using R = decltype(rule);
+        if constexpr (R::kRowStat) {  // only these rules reach here: one copy of the loops each
+          float* st = R::state(tableAccum, base, row, dim);
+          float sq = 0.f;
+          for (int f0 = 0; f0 < dim; f0 += perPass) {
+            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc,
+                        s, s1);
 #pragma unroll
-        for (int m = 0; m < DET_MAXF; m++) {
-          int f = f0 + gl + G * m;
-          if (f < dim) {
-            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-            sq = fmaf(g, g, sq);
-          }
-        }
-      }
-      sq = group_sum(sq, G, mask);
-      float Gr = tableAccum[row] + sq / dim;
-      float denom = sqrtf(Gr) + eps;
-      for (int f0 = 0; f0 < dim; f0 += perPass) {
-        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
-                    s1);
-#pragma unroll
-        for (int m = 0; m < DET_MAXF; m++) {
-          int f = f0 + gl + G * m;
-          if (f < dim) {
-            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-            tables[base + f] -= lr * g / denom;
-          }
-        }
-      }
-      __syncwarp(mask);
-      if (gl == 0) {
-        tableAccum[row] = Gr;
-      }
-    } else {
-      for (int f0 = 0; f0 < dim; f0 += perPass) {
-        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
-                    s1);
-#pragma unroll
-        for (int m = 0; m < DET_MAXF; m++) {
-          int f = f0 + gl + G * m;
-          if (f < dim) {
-            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-            if (opt == OPT_SGD) {
-              tables[base + f] -= lr * g;
-            } else {
-              float Ga = tableAccum[base + f] + g * g;
-              tableAccum[base + f] = Ga;
-              tables[base + f] -= lr * g / (sqrtf(Ga) + eps);
+            for (int m = 0; m < DET_MAXF; m++) {
+              int f = f0 + gl + G * m;
+              if (f < dim) {
+                float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+                sq = fmaf(g, g, sq);
+              }
             }
+          }
+          sq = group_sum(sq, G, mask);
+          const RowScalars r = R::begin(st, dim, sq, lr, eps);
+          for (int f0 = 0; f0 < dim; f0 += perPass) {
+            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc,
+                        s, s1);
+#pragma unroll
+            for (int m = 0; m < DET_MAXF; m++) {
+              int f = f0 + gl + G * m;
+              if (f < dim) {
+                float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+                R::element(tables + base + f, st, f, g, r, lr, eps);
+              }
+            }
+          }
+          __syncwarp(mask);  // every lane of the group has read the row's state in begin
+          if (gl == 0) {
+            R::end(st, dim, sq, r);
+          }
+        }
+      });
+    } else {
+      const RowScalars none = {0.f, 0.f};
+      for (int f0 = 0; f0 < dim; f0 += perPass) {
+        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
+                    s1);
+#pragma unroll
+        for (int m = 0; m < DET_MAXF; m++) {
+          int f = f0 + gl + G * m;
+          if (f < dim) {
+            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+            with_rule<kRules>(opt, [&](auto rule) {
+              using R = decltype(rule);
+              if constexpr (!R::kRowStat) {
+                R::element(tables + base + f, R::state(tableAccum, base, row, dim), f, g, none, lr, eps);
+              }
+            });
           }
         }
       }
     }
+    if (gl == 0 && firstOrder != nullptr) {
+      with_rule<kRules>(opt, [&](auto rule) { decltype(rule)::scalar(firstOrder + row, foAccum + row, s1, lr, eps); });
+    }
     if (gl == 0) {
-      if (firstOrder != nullptr) {
-        if (opt == OPT_SGD) {
-          firstOrder[row] -= lr * s1;
-        } else {
-          float Ga = foAccum[row] + s1 * s1;
-          foAccum[row] = Ga;
-          firstOrder[row] -= lr * s1 / (sqrtf(Ga) + eps);
-        }
-      }
       listHead[row] = -1;
     }
     __syncwarp(mask);  // buf and sorted are reused by this group's next row
   }
+}
+
+#define DET_APPLY_PARAMS                                                                                     \
+  const int *__restrict__ touchedList, const int *__restrict__ touchedCount, int *__restrict__ listHead,        \
+      const int *__restrict__ recNext, const float *__restrict__ recS, const float *__restrict__ recG,         \
+      const float *__restrict__ recS1, int B, int gStride, int maxList, int G, const int *__restrict__ meta,   \
+      int n, int gradMode, const float *__restrict__ head, float *__restrict__ tables,                         \
+      float *__restrict__ tableAccum, float *__restrict__ firstOrder, float *__restrict__ foAccum, int opt,     \
+      float lr, float eps
+#define DET_APPLY_ARGS                                                                                       \
+  touchedList, touchedCount, listHead, recNext, recS, recG, recS1, B, gStride, maxList, G, meta, n, gradMode, \
+      head, tables, tableAccum, firstOrder, foAccum, opt, lr, eps
+
+// SGD, Adagrad and row-wise Adagrad: 48 registers under (256, 5), no spills.
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 5) det_apply_rows(DET_APPLY_PARAMS) {
+  det_apply_rows_body<RULES_ALL & ~(1u << OPT_ROWWISE_ADAM)>(DET_APPLY_ARGS);
+}
+
+// Row-wise Adam, in its own kernel: compiled into det_apply_rows it made the whole kernel spill (60 to
+// 150 bytes under (256, 5), every optimizer paying for it), and alone under (256, 5) it still spills
+// about 56 bytes; under (256, 4) it needs no spills (64 registers, 4 blocks of 256 per SM).
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 4) det_apply_rows_adam(DET_APPLY_PARAMS) {
+  det_apply_rows_body<(1u << OPT_ROWWISE_ADAM)>(DET_APPLY_ARGS);
 }
 
 // Copies width floats of each listed row: dst[q * width + j] = src[srcOff + rows[q] * width + j].

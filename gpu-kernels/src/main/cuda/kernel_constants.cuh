@@ -15,6 +15,9 @@
 #define OPT_SGD 0               // opt
 #define OPT_ADAGRAD 1           // opt
 #define OPT_ROWWISE 2           // opt
+#define OPT_ROWWISE_ADAM 3      // opt
+#define ADAM_BETA1 0.9f         // row-wise Adam: decay of the momentum m
+#define ADAM_BETA2 0.999f       // row-wise Adam: decay of the second moment v
 #define MODE_TRAIN 0            // forward mode: loss and gradients
 #define MODE_PREDICT 1          // forward mode: predictions only
 #define EPI_BIAS_RELU 0         // gemm_tiled epilogue

@@ -2,7 +2,7 @@ package io.fastembedding.model;
 
 import io.fastembedding.layout.TableLayout;
 import io.fastembedding.optim.OptimizerSpec;
-import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.optim.Optimizer;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,6 +32,7 @@ public final class RowSchema implements Serializable {
   /** [column]: whether the column is indexed like the packed tables (else by global row). */
   private final boolean[] packed;
   private final long[] rowBases;
+  private transient Optimizer rule;
 
   private RowSchema(ModelSpec spec, List<String> names, List<Slot> slots, List<int[]> widths,
       List<Boolean> packed) {
@@ -79,8 +80,8 @@ public final class RowSchema implements Serializable {
       names.add("state");
       slots.add(Slot.TABLE_ACCUM);
       widths.add(w);
-      // per-element state sits where the values do; row-wise state, one slot per global row
-      packed.add(opt.type() != OptimizerType.ROWWISE_ADAGRAD);
+      // placed by the optimizer's own rule (stateOffset), not by the column's width
+      packed.add(false);
       if (spec.hasFirstOrder()) {
         names.add("firstOrderState");
         slots.add(Slot.FIRST_ORDER_ACCUM);
@@ -89,6 +90,13 @@ public final class RowSchema implements Serializable {
       }
     }
     return new RowSchema(spec, names, slots, widths, packed);
+  }
+
+  private Optimizer rule() {
+    if (rule == null) {
+      rule = spec.optimizer().rule();
+    }
+    return rule;
   }
 
   public ModelSpec spec() {
@@ -158,6 +166,12 @@ public final class RowSchema implements Serializable {
 
   /** Where row {@code x} of {@code field} starts in {@link #array}{@code (s, column)}. */
   public long stateOffset(int column, int field, long x) {
+    if (slots[column] == Slot.TABLE_ACCUM) {
+      // each optimizer says where a row's state starts (per element, per row, or packed by row id)
+      TableLayout l = spec.layout();
+      return rule().tableStateIndex(Math.toIntExact(l.offset(field) + x * l.dim(field)),
+          Math.toIntExact(rowBases[field] + x));
+    }
     int w = widths[column][field];
     if (packed[column]) {
       return spec.layout().offset(field) + x * w;

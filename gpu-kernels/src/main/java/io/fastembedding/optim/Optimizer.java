@@ -12,7 +12,7 @@ import io.fastembedding.layout.TableLayout;
  * <p>Embedding rows: the gradient of element k is {@code g[gOff + k] + reg * p[base + k]} (the L2 term
  * from the value before the update). First-order weights and the dense head: per element.
  */
-public abstract sealed class Optimizer permits Sgd, Adagrad, RowwiseAdagrad {
+public abstract sealed class Optimizer permits Sgd, Adagrad, RowwiseAdagrad, RowwiseAdam {
   protected final float lr;
   protected final float eps;
 
@@ -27,6 +27,7 @@ public abstract sealed class Optimizer permits Sgd, Adagrad, RowwiseAdagrad {
       case SGD -> new Sgd(spec);
       case ADAGRAD -> new Adagrad(spec);
       case ROWWISE_ADAGRAD -> new RowwiseAdagrad(spec);
+      case ROWWISE_ADAM -> new RowwiseAdam(spec);
     };
   }
 
@@ -54,6 +55,18 @@ public abstract sealed class Optimizer permits Sgd, Adagrad, RowwiseAdagrad {
    */
   public abstract void updateRow(float[] p, int base, int dim, float[] state, int stateIndex, float[] g, int gOff,
       float reg);
+
+  /**
+   * The merged state of one row touched by {@code parts} partitions, from the sums over those
+   * partitions of each of its {@code per} state floats ({@code sum[0, per)}), written to
+   * {@code out[outOff, outOff + per)}. Every optimizer here merges its state as it merges the weights:
+   * the mean over the partitions that touched the row (for row-wise Adam that includes its step count).
+   */
+  public void mergeRowState(double[] sum, int per, int parts, float[] out, int outOff) {
+    for (int d = 0; d < per; d++) {
+      out[outOff + d] = (float) (sum[d] / parts);
+    }
+  }
 
   /** One element's update: {@code p[i]} with gradient {@code g}, its state (if any) at {@code state[i]}. */
   public abstract void updateElement(float[] p, int i, float[] state, float g);

@@ -13,7 +13,13 @@ public enum OptimizerType {
    * large tables: a quarter to a hundredth of Adagrad's state. Dense head parameters use per-element
    * Adagrad.
    */
-  ROWWISE_ADAGRAD("rowwise_adagrad");
+  ROWWISE_ADAGRAD("rowwise_adagrad"),
+  /**
+   * Row-wise Adam (FBGEMM's ROWWISE_ADAM): per embedding row a momentum vector and one second moment
+   * (the mean of its squared gradient), bias-corrected with the row's own step count; dim + 2 floats of
+   * state per row. Dense head parameters and first-order weights use per-element Adagrad.
+   */
+  ROWWISE_ADAM("rowwise_adam");
 
   private final String id;
 

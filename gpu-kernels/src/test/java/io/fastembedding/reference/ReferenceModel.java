@@ -427,6 +427,11 @@ public final class ReferenceModel {
         adagrad(firstOrder, firstOrderAccum, g.firstOrder, lr, eps);
         adagrad(head, headAccum, g.head, lr, eps);
       }
+      case ROWWISE_ADAM -> {
+        touchedRowwiseAdam(b, start, count, g, lr, eps);
+        adagrad(firstOrder, firstOrderAccum, g.firstOrder, lr, eps);
+        adagrad(head, headAccum, g.head, lr, eps);
+      }
     }
   }
 
@@ -464,6 +469,47 @@ public final class ReferenceModel {
         double denom = Math.sqrt(tableAccum[ri]) + eps;
         for (int f = 0; f < d; f++) {
           tables[s + f] -= lr * g.tables[s + f] / denom;
+        }
+      }
+    }
+  }
+
+  /**
+   * Row-wise Adam (docs/model.md), once for each distinct row the batch touches; the row's state
+   * [m_0 .. m_{d-1}, v, t] starts at its table offset + 2 x its row id. Written from the documented math,
+   * in doubles, with the betas the product uses (the floats 0.9f and 0.999f).
+   */
+  private void touchedRowwiseAdam(RowBlock b, int start, int count, Gradient g, double lr, double eps) {
+    double beta1 = io.fastembedding.optim.RowwiseAdam.BETA1;
+    double beta2 = io.fastembedding.optim.RowwiseAdam.BETA2;
+    boolean[] done = new boolean[Math.toIntExact(layout.totalRows())];
+    for (int r = start; r < start + count; r++) {
+      for (int i = 0; i < n; i++) {
+        int x = b.index(r, i);
+        int ri = rowIndex(i, x);
+        if (done[ri]) {
+          continue;
+        }
+        done[ri] = true;
+        int d = layout.dim(i);
+        int s = rowStart(i, x);
+        int st = s + 2 * ri;
+        double meanSq = 0;
+        for (int f = 0; f < d; f++) {
+          meanSq += g.tables[s + f] * g.tables[s + f];
+        }
+        meanSq /= d;
+        double t = tableAccum[st + d + 1] + 1;
+        double v = beta2 * tableAccum[st + d] + (1 - beta2) * meanSq;
+        tableAccum[st + d] = v;
+        tableAccum[st + d + 1] = t;
+        double vHat = v / (1 - Math.pow(beta2, t));
+        double denom = Math.sqrt(vHat) + eps;
+        for (int f = 0; f < d; f++) {
+          double m = beta1 * tableAccum[st + f] + (1 - beta1) * g.tables[s + f];
+          tableAccum[st + f] = m;
+          double mHat = m / (1 - Math.pow(beta1, t));
+          tables[s + f] -= lr * mHat / denom;
         }
       }
     }

@@ -162,6 +162,49 @@ class ReferenceModelTest {
     assertEquals(2 - LR * 10 / (10 + eps), m.head[1], 1e-12);
   }
 
+  /**
+   * Row-wise Adam's first step: m = (1 - b1) g and v = (1 - b2) mean(g^2), so the bias-corrected m^ = g
+   * and v^ = mean(g^2) and the step equals row-wise Adagrad's first step; the state is [m, v, t] per row.
+   */
+  @Test
+  void rowwiseAdamFirstStepByHand() {
+    ReferenceModel m = adagradCase(OptimizerType.ROWWISE_ADAM);
+    double eps = OptimizerSpec.DEFAULT_EPSILON;
+    double b1 = io.fastembedding.optim.RowwiseAdam.BETA1;
+    double b2 = io.fastembedding.optim.RowwiseAdam.BETA2;
+    double g = 62.5; // (25 + 100) / 2
+    assertArrayEquals(new double[] {(1 - b1) * 5, (1 - b1) * 10, (1 - b2) * g, 1, 0, 0, 0, 0}, m.tableAccum,
+        1e-12);
+    assertEquals(1 - LR * 5 / (Math.sqrt(g) + eps), m.tables[0], 1e-9);
+    assertEquals(2 - LR * 10 / (Math.sqrt(g) + eps), m.tables[1], 1e-9);
+    assertArrayEquals(new double[] {4, 4}, new double[] {m.tables[2], m.tables[3]}, 0);
+    assertArrayEquals(new double[] {25, 100, 25}, m.headAccum, 1e-9);
+  }
+
+  /** Row-wise Adam's second step on the same row: the moments decay and t = 2 corrects both. */
+  @Test
+  void rowwiseAdamSecondStepByHand() {
+    ModelSpec spec = ModelSpec.builder(new int[] {2}, new int[] {2}).head(HeadType.LINEAR)
+        .loss(LossType.SQUARED).optimizer(OptimizerSpec.of(OptimizerType.ROWWISE_ADAM, 0.1f, 0f)).build();
+    ModelState s = ModelState.initial(spec);
+    setRow(s, 0, 0, 1, 2);
+    System.arraycopy(new float[] {1f, 2f, 0f}, 0, s.head, 0, 3);
+    // the state after an earlier step: m = (0.5, -1), v = 4, t = 1
+    System.arraycopy(new float[] {0.5f, -1f, 4f, 1f}, 0, s.tableAccum, 0, 4);
+    ReferenceModel m = new ReferenceModel(s);
+    // y = 1 + 4 = 5, t = 0: dl/dy = 5; g(row 0) = (5, 10), mean g^2 = 62.5
+    m.step(rows(1, 0, new int[] {0}, null, new float[] {0f}), 0, 1);
+    double b1 = io.fastembedding.optim.RowwiseAdam.BETA1;
+    double b2 = io.fastembedding.optim.RowwiseAdam.BETA2;
+    double m0 = b1 * 0.5 + (1 - b1) * 5;
+    double m1 = b1 * -1 + (1 - b1) * 10;
+    double v = b2 * 4 + (1 - b2) * 62.5;
+    double denom = Math.sqrt(v / (1 - b2 * b2)) + OptimizerSpec.DEFAULT_EPSILON;
+    assertArrayEquals(new double[] {m0, m1, v, 2}, java.util.Arrays.copyOf(m.tableAccum, 4), 1e-12);
+    assertEquals(1 - LR * (m0 / (1 - b1 * b1)) / denom, m.tables[0], 1e-12);
+    assertEquals(2 - LR * (m1 / (1 - b1 * b1)) / denom, m.tables[1], 1e-12);
+  }
+
   @Test
   void rowWeightsScaleTheLossButNotTheL2OrTheBatchSize() {
     ModelSpec spec = ModelSpec.builder(new int[] {2}, new int[] {1}).head(HeadType.LINEAR)

@@ -196,7 +196,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return this;
   }
 
-  /** sgd, adagrad or rowwise_adagrad (case-insensitive). */
+  /** sgd, adagrad, rowwise_adagrad or rowwise_adam (case-insensitive). */
   public MultiEmbedding setOptimizer(String v) {
     set(optimizer(), lower(v));
     return this;

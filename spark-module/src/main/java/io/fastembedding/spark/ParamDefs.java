@@ -160,8 +160,9 @@ final class ParamDefs {
   }
 
   static Param<String> optimizer(Params o) {
-    return SparkCompat.stringParam(o.uid(), "optimizer", "update rule: 'sgd', 'adagrad' or 'rowwise_adagrad' "
-        + "(one accumulator per embedding row)",
+    return SparkCompat.stringParam(o.uid(), "optimizer", "update rule: 'sgd', 'adagrad', "
+        + "'rowwise_adagrad' (one accumulator per embedding row) or 'rowwise_adam' (a momentum "
+        + "vector and one second moment per embedding row)",
         ParamCheck.oneOf(OptimizerType.ids()).named("optimizer"));
   }
 

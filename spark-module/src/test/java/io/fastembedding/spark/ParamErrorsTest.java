@@ -19,7 +19,7 @@ class ParamErrorsTest {
     assertEquals("head given invalid value 'tree': allowed values are fm, linear, mlp",
         error(() -> e.setHead("tree")));
     assertEquals("optimizer given invalid value 'adam': allowed values are sgd, adagrad, "
-        + "rowwise_adagrad", error(() -> e.setOptimizer("adam")));
+        + "rowwise_adagrad, rowwise_adam", error(() -> e.setOptimizer("adam")));
     assertEquals("loss given invalid value 'hinge': allowed values are logistic, squared",
         error(() -> e.setLoss("hinge")));
     assertEquals("handleInvalid given invalid value 'ignore': allowed values are error, skip, keep",

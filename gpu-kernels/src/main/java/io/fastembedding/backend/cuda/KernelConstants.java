@@ -44,6 +44,10 @@ public final class KernelConstants {
   public static final int OPT_SGD = 0;
   public static final int OPT_ADAGRAD = 1;
   public static final int OPT_ROWWISE = 2;
+  public static final int OPT_ROWWISE_ADAM = 3;
+  /** Row-wise Adam's decay of the momentum and of the second moment (io.fastembedding.optim.RowwiseAdam). */
+  public static final float ADAM_BETA1 = 0.9f;
+  public static final float ADAM_BETA2 = 0.999f;
 
   /** Forward modes (the kernels' mode): train (loss, gradients) or predict (predOut only). */
   public static final int MODE_TRAIN = 0;
@@ -83,6 +87,9 @@ public final class KernelConstants {
       {"OPT_SGD", OPT_SGD, "opt"},
       {"OPT_ADAGRAD", OPT_ADAGRAD, "opt"},
       {"OPT_ROWWISE", OPT_ROWWISE, "opt"},
+      {"OPT_ROWWISE_ADAM", OPT_ROWWISE_ADAM, "opt"},
+      {"ADAM_BETA1", ADAM_BETA1, "row-wise Adam: decay of the momentum m"},
+      {"ADAM_BETA2", ADAM_BETA2, "row-wise Adam: decay of the second moment v"},
       {"MODE_TRAIN", MODE_TRAIN, "forward mode: loss and gradients"},
       {"MODE_PREDICT", MODE_PREDICT, "forward mode: predictions only"},
       {"EPI_BIAS_RELU", EPI_BIAS_RELU, "gemm_tiled epilogue"},
@@ -105,7 +112,9 @@ public final class KernelConstants {
     sb.append("// by build-ptx.sh; do not edit. Constants the host (Java) and the kernels share.\n");
     sb.append("#pragma once\n\n");
     for (Object[] d : DEFINES) {
-      String def = "#define " + d[0] + " " + d[1];
+      // a float is written as a float literal (Java's shortest decimal, read back to the same float)
+      String value = d[1] instanceof Float x ? x + "f" : String.valueOf(d[1]);
+      String def = "#define " + d[0] + " " + value;
       sb.append(def).append(" ".repeat(Math.max(1, 32 - def.length()))).append("// ").append(d[2]).append('\n');
     }
     return sb.toString();

@@ -18,7 +18,8 @@ final class Kernels {
 
   /** The kernels these wrappers launch: resolved when a backend opens, checked against the PTX. */
   static final String[] NAMES = {"gather_concat", "linear_forward", "fm_forward", "gemm_tiled", "mlp_output",
-      "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_apply_rows", "gather_listed_rows"};
+      "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_apply_rows", "det_apply_rows_adam",
+      "gather_listed_rows"};
 
   /** The kind of one kernel parameter. */
   enum Kind {
@@ -163,12 +164,17 @@ final class Kernels {
         .ptr(touchedFlag).ptr(touchedList).ptr(touchedCount).ptr(meta).i32(n));
   }
 
-  /** backward.cuh: deterministic mode, a group of G lanes per touched row sums its records and updates it. */
+  /**
+   * backward.cuh: deterministic mode, a group of G lanes per touched row sums its records and updates it
+   * (det_apply_rows, or det_apply_rows_adam for row-wise Adam).
+   */
   void detApplyRows(int grid, int block, int smem, CUdeviceptr touchedList, CUdeviceptr touchedCount,
       CUdeviceptr listHead, CUdeviceptr recNext, CUdeviceptr recS, CUdeviceptr recG, CUdeviceptr recS1, int B,
       int gStride, int maxList, int G, CUdeviceptr meta, int n, int gradMode, CUdeviceptr head, CUdeviceptr tables,
       CUdeviceptr tableAccum, CUdeviceptr firstOrder, CUdeviceptr foAccum, int opt, float lr, float eps) {
-    launcher.launch("det_apply_rows", grid, 1, 1, block, smem, new Args(22).ptr(touchedList).ptr(touchedCount)
+    // row-wise Adam has its own entry (the same parameters): in det_apply_rows it made every optimizer spill
+    String kernel = opt == KernelConstants.OPT_ROWWISE_ADAM ? "det_apply_rows_adam" : "det_apply_rows";
+    launcher.launch(kernel, grid, 1, 1, block, smem, new Args(22).ptr(touchedList).ptr(touchedCount)
         .ptr(listHead).ptr(recNext).ptr(recS).ptr(recG).ptr(recS1).i32(B).i32(gStride).i32(maxList).i32(G)
         .ptr(meta).i32(n).i32(gradMode).ptr(head).ptr(tables).ptr(tableAccum).ptr(firstOrder).ptr(foAccum)
         .i32(opt).f32(lr).f32(eps));

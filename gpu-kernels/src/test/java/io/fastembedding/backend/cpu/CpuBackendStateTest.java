@@ -72,8 +72,13 @@ class CpuBackendStateTest {
           assertEquals(s.firstOrder[base + x], t.firstOrder[i][j], at + ": first-order weight");
         }
         if (per > 0) {
-          int src = spec.optimizer().type() == OptimizerType.ADAGRAD
-              ? Math.toIntExact(l.offset(i)) + x * dim : base + x;
+          // written out here, independently of Optimizer.tableStateIndex: per-element state is laid out
+          // like the tables, row-wise Adagrad's by row id, row-wise Adam's (dim + 2 per row) packed by row id
+          int src = switch (spec.optimizer().type()) {
+            case ADAGRAD -> Math.toIntExact(l.offset(i)) + x * dim;
+            case ROWWISE_ADAM -> Math.toIntExact(l.offset(i)) + x * dim + 2 * (base + x);
+            default -> base + x;
+          };
           assertArrayEquals(Arrays.copyOfRange(s.tableAccum, src, src + per),
               Arrays.copyOfRange(t.accum[i], j * per, (j + 1) * per), at + ": accumulator");
           if (spec.hasFirstOrder()) {
@@ -100,7 +105,8 @@ class CpuBackendStateTest {
 
   @ParameterizedTest(name = "{0} {1} deterministic={2}")
   @CsvSource({"fm, SGD, true", "fm, ADAGRAD, false", "fm, ROWWISE_ADAGRAD, true",
-      "linear, ADAGRAD, true", "linear, ROWWISE_ADAGRAD, false", "mlp:8, SGD, false"})
+      "linear, ADAGRAD, true", "linear, ROWWISE_ADAGRAD, false", "mlp:8, SGD, false", "fm, ROWWISE_ADAM, true",
+      "'mlp:8', ROWWISE_ADAM, false"})
   void exportTouchedReportsExactlyTheTouchedRowsWithTheirCounts(String head, OptimizerType opt,
       boolean deterministic) {
     ModelSpec spec = spec(head, opt);
@@ -129,7 +135,7 @@ class CpuBackendStateTest {
   }
 
   @ParameterizedTest(name = "{0} {1}")
-  @CsvSource({"fm, ADAGRAD", "linear, ROWWISE_ADAGRAD", "'mlp:8,4', SGD"})
+  @CsvSource({"fm, ADAGRAD", "linear, ROWWISE_ADAGRAD", "'mlp:8,4', SGD", "fm, ROWWISE_ADAM"})
   void importStateRoundTripsAndTrainingContinuesIdentically(String head, OptimizerType opt) {
     ModelSpec spec = spec(head, opt);
     RowBlock data = Data.random(spec, 3 * BATCH, true, 22);

@@ -39,6 +39,12 @@ class KernelConstantsTest {
         fields.add(f.getName());
         assertTrue(KernelConstants.header().contains("#define " + f.getName() + " " + f.getInt(null) + " "),
             f.getName() + " is missing from the header or has another value");
+      } else if (Modifier.isPublic(mod) && Modifier.isStatic(mod) && f.getType() == float.class) {
+        fields.add(f.getName());
+        String literal = f.getFloat(null) + "f";
+        assertTrue(KernelConstants.header().contains("#define " + f.getName() + " " + literal + " "),
+            f.getName() + " is missing from the header or has another value");
+        assertEquals(f.getFloat(null), Float.parseFloat(literal), f.getName() + ": the literal reads back");
       }
     }
     Set<String> defines = new HashSet<>();
@@ -57,6 +63,8 @@ class KernelConstantsTest {
         Optimizer.of(new OptimizerSpec(OptimizerType.ADAGRAD, 0.1f, 0f, 1e-8f)).kernelCode());
     assertEquals(KernelConstants.OPT_ROWWISE,
         Optimizer.of(new OptimizerSpec(OptimizerType.ROWWISE_ADAGRAD, 0.1f, 0f, 1e-8f)).kernelCode());
+    assertEquals(KernelConstants.OPT_ROWWISE_ADAM,
+        Optimizer.of(new OptimizerSpec(OptimizerType.ROWWISE_ADAM, 0.1f, 0f, 1e-8f)).kernelCode());
     assertEquals(KernelConstants.LOSS_LOGISTIC, CudaBackend.lossCode(LossType.LOGISTIC));
     assertEquals(KernelConstants.LOSS_SQUARED, CudaBackend.lossCode(LossType.SQUARED));
   }

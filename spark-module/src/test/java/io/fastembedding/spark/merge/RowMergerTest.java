@@ -136,4 +136,52 @@ class RowMergerTest {
     assertEquals(2f, next.head[0]);
     assertEquals(3f, next.headAccum[0]);
   }
+
+  /**
+   * Row-wise Adam's state, [m_0, m_1, v, t] per row of dim 2, merges as the mean over the partitions that
+   * touched the row and lands at its packed place: table offset + 2 x row id (field 1 starts at float 8,
+   * the tables' 16-byte alignment, so its row 1 = global row 4 keeps its state at 8 + 2 + 8 = 18).
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 3})
+  void rowwiseAdamStateIsMergedAsTheMeanAtItsPackedPlace(int shards) {
+    ModelSpec spec = ModelSpec.builder(new int[] {3, 2}, new int[] {2, 2}).head(HeadType.LINEAR)
+        .optimizer(OptimizerSpec.of(OptimizerType.ROWWISE_ADAM, 0.1f, 0f)).build();
+    float[] head = new float[spec.headSize()];
+    TouchedRows a = new TouchedRows(spec, new int[][] {{0}, {1}}, new int[][] {{1}, {1}},
+        new float[][] {{1f, 1f}, {2f, 2f}}, null,
+        new float[][] {{1f, 2f, 3f, 4f}, {5f, 6f, 7f, 8f}}, null, head, head);
+    TouchedRows b = new TouchedRows(spec, new int[][] {{0}, {}}, new int[][] {{2}, {}},
+        new float[][] {{3f, 5f}, {}}, null, new float[][] {{3f, 4f, 5f, 7f}, {}}, null, head, head);
+    ShardPlan plan = new ShardPlan(spec.layout(), shards);
+    List<ShardPiece> all = new ArrayList<>(ShardPiece.split(a, plan, 0));
+    all.addAll(ShardPiece.split(b, plan, 1));
+    Map<Integer, List<ShardPiece>> byShard = new TreeMap<>();
+    all.forEach(p -> byShard.computeIfAbsent(p.shard, s -> new ArrayList<>()).add(p));
+    List<MergedShard> merged = new ArrayList<>();
+    byShard.forEach((s, ps) -> merged.add(RowMerger.mergeShard(plan, spec.optimizer(), s, ps)));
+    ModelState base = ModelState.initial(spec);
+    ModelState next = RowMerger.apply(base, plan, merged, RowMerger.mergeHeads(
+        List.of(new HeadPiece(0, a.head, a.headAccum), new HeadPiece(1, b.head, b.headAccum))));
+    assertEquals(8 + 2 * 2 + 2 * 5, next.tableAccum.length);
+    float[] expected = new float[next.tableAccum.length];
+    System.arraycopy(new float[] {2f, 3f, 4f, 5.5f}, 0, expected, 0, 4);
+    System.arraycopy(new float[] {5f, 6f, 7f, 8f}, 0, expected, 18, 4);
+    assertArrayEquals(expected, next.tableAccum);
+    assertArrayEquals(new float[] {2f, 3f}, next.row(0, 0));
+    assertArrayEquals(new float[] {2f, 2f}, next.row(1, 1));
+  }
+
+  private static boolean contains(long[] a, long v) {
+    return indexOf(a, v) >= 0;
+  }
+
+  private static int indexOf(long[] a, long v) {
+    for (int i = 0; i < a.length; i++) {
+      if (a[i] == v) {
+        return i;
+      }
+    }
+    return -1;
+  }
 }
