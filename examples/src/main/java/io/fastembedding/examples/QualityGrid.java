@@ -92,7 +92,9 @@ public final class QualityGrid {
     String buckets = c.getOrDefault("buckets", "");
     if (!buckets.isEmpty()) {
       int nb = Integer.parseInt(c.getOrDefault("nbuckets", "10"));
-      for (String col : buckets.split(",")) {
+      // "all": every numeric column
+      String[] bucketCols = buckets.equals("all") ? d.numeric() : buckets.split(",");
+      for (String col : bucketCols) {
         stages.add(new QuantileDiscretizer().setInputCol(col).setOutputCol(col + "_bkt")
             .setNumBuckets(nb).setHandleInvalid("keep"));
         cats.add(col + "_bkt");

@@ -42,34 +42,55 @@ public final class NumericBuckets implements Serializable {
   }
 
   /**
-   * Edges from the training values of each feature ({@code values[j]}: feature j's sample): the
-   * distinct {@code b/numBuckets} quantiles (b = 1 .. numBuckets - 1) that split the sample, so a
-   * feature with few distinct values gets fewer buckets (a binary one gets two).
+   * Edges from a sample of the training values of each feature ({@code values[j]}: feature j's
+   * sample): its quantiles at b / numBuckets, b = 0 .. numBuckets, taking the value at rank
+   * ceil(b n / numBuckets) for the inner ones, then {@link #fromQuantiles}.
    */
   public static NumericBuckets fromSample(double[][] values, int numBuckets) {
-    if (numBuckets < 2) {
-      throw new IllegalArgumentException("numBuckets must be at least 2, got " + numBuckets);
+    requireBuckets(numBuckets);
+    double[][] q = new double[values.length][];
+    for (int j = 0; j < values.length; j++) {
+      double[] v = values[j].clone();
+      Arrays.sort(v);
+      if (v.length == 0) {
+        q[j] = new double[0];
+        continue;
+      }
+      q[j] = new double[numBuckets + 1];
+      for (int b = 0; b <= numBuckets; b++) {
+        int rank = (int) Math.min(v.length - 1, (long) Math.ceil((double) b * v.length
+            / numBuckets));
+        q[j][b] = v[rank];
+      }
+      q[j][numBuckets] = v[v.length - 1];
     }
-    int k = values.length;
+    return fromQuantiles(q);
+  }
+
+  /**
+   * Edges from each feature's quantiles at 0, 1/B, .., 1 ({@code q[j]}, B + 1 values; empty: a
+   * feature with no values gets one bucket): the inner quantiles become the cut points where they
+   * split the values, that is the distinct ones above the minimum, so a feature with few distinct
+   * values gets fewer buckets (a binary one two, a constant one one).
+   */
+  public static NumericBuckets fromQuantiles(double[][] q) {
+    int k = q.length;
     double[][] cuts = new double[k][];
     double[] lo = new double[k];
     double[] hi = new double[k];
     for (int j = 0; j < k; j++) {
-      double[] v = values[j].clone();
-      Arrays.sort(v);
-      if (v.length == 0) {
+      if (q[j].length == 0) {
         cuts[j] = new double[0];
         continue;
       }
-      lo[j] = v[0];
-      hi[j] = v[v.length - 1];
-      double[] c = new double[numBuckets - 1];
+      requireBuckets(q[j].length - 1);
+      int last = q[j].length - 1;
+      lo[j] = q[j][0];
+      hi[j] = q[j][last];
+      double[] c = new double[last - 1];
       int m = 0;
-      for (int b = 1; b < numBuckets; b++) {
-        // the value at rank ceil(b n / B): the bucket [cut, next) starts with it
-        int rank = (int) Math.min(v.length - 1, (long) Math.ceil((double) b * v.length
-            / numBuckets));
-        double cut = v[rank];
+      for (int b = 1; b < last; b++) {
+        double cut = q[j][b];
         // a cut at the minimum would leave the first bucket empty; equal cuts collapse
         if (cut > lo[j] && (m == 0 || cut > c[m - 1])) {
           c[m++] = cut;
@@ -78,6 +99,12 @@ public final class NumericBuckets implements Serializable {
       cuts[j] = Arrays.copyOf(c, m);
     }
     return new NumericBuckets(cuts, lo, hi);
+  }
+
+  private static void requireBuckets(int numBuckets) {
+    if (numBuckets < 2) {
+      throw new IllegalArgumentException("numBuckets must be at least 2, got " + numBuckets);
+    }
   }
 
   public int numFeatures() {
