@@ -41,22 +41,14 @@ import org.apache.spark.sql.types.StructType;
  * top of them. {@code transform} appends the concatenated embedding vector of the input columns
  * ({@code outputCol}, with attribute names {@code <inputCol>_<k>}), optionally one vector per column
  * ({@code outputCols}) and the head's prediction ({@code predictionCol}). It runs on the CPU from a
- * broadcast of the tables.
+ * broadcast of the tables. It carries the estimator's params ({@link MultiEmbeddingParams}), set
+ * to the values it was trained with.
  */
 public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
-    implements DefaultParamsWritable {
+    implements MultiEmbeddingParams, DefaultParamsWritable {
   private static final long serialVersionUID = 1L;
 
   private final String uid;
-  private final StringArrayParam inputCols;
-  private final Param<String> outputCol;
-  private final StringArrayParam outputCols;
-  private final Param<String> predictionCol;
-  private final Param<String> handleInvalid;
-  private final BooleanParam withFirstOrder;
-  private final Param<String> numericCol;
-  private final Param<String> probabilityCol;
-
   private ModelData data;
   private transient TrainingSummary summary;
   private transient Broadcast<ModelData> broadcast;
@@ -65,20 +57,7 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   /** An empty model, as Spark's readers and Spark Connect create it before loading its data. */
   public MultiEmbeddingModel(String uid) {
     this.uid = uid;
-    inputCols = ParamDefs.inputCols(this);
-    outputCol = ParamDefs.outputCol(this);
-    outputCols = ParamDefs.outputCols(this);
-    predictionCol = ParamDefs.predictionCol(this);
-    handleInvalid = ParamDefs.handleInvalid(this);
-    withFirstOrder = ParamDefs.withFirstOrder(this);
-    numericCol = ParamDefs.numericCol(this);
-    probabilityCol = ParamDefs.probabilityCol(this);
-    setDefault(numericCol, "");
-    setDefault(probabilityCol, "");
-    setDefault(withFirstOrder, false);
-    setDefault(outputCol, uid + "__output");
-    setDefault(predictionCol, "");
-    setDefault(handleInvalid, ParamDefs.ERROR);
+    ParamDefs.setDefaults(this);
   }
 
   public MultiEmbeddingModel() {
@@ -95,110 +74,47 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     return uid;
   }
 
-  // ------------------------------------------------------------------ params
-
-  public StringArrayParam inputCols() {
-    return inputCols;
-  }
-
-  public Param<String> outputCol() {
-    return outputCol;
-  }
-
-  public StringArrayParam outputCols() {
-    return outputCols;
-  }
-
-  public Param<String> predictionCol() {
-    return predictionCol;
-  }
-
-  public Param<String> handleInvalid() {
-    return handleInvalid;
-  }
-
-  public BooleanParam withFirstOrder() {
-    return withFirstOrder;
-  }
-
-  public boolean getWithFirstOrder() {
-    return (Boolean) getOrDefault(withFirstOrder);
-  }
-
-  public MultiEmbeddingModel setWithFirstOrder(boolean v) {
-    set(withFirstOrder, v);
-    return this;
-  }
-
-  public Param<String> numericCol() {
-    return numericCol;
-  }
-
-  public Param<String> probabilityCol() {
-    return probabilityCol;
-  }
-
-  public String getNumericCol() {
-    return getOrDefault(numericCol);
-  }
-
-  public String getProbabilityCol() {
-    return getOrDefault(probabilityCol);
-  }
-
-  /** The Vector column of numeric features the head reads (for predictionCol and probabilityCol). */
-  public MultiEmbeddingModel setNumericCol(String v) {
-    set(numericCol, v);
-    return this;
-  }
-
-  public MultiEmbeddingModel setProbabilityCol(String v) {
-    set(probabilityCol, v);
-    return this;
-  }
-
-  public String[] getInputCols() {
-    return getOrDefault(inputCols);
-  }
-
-  public String getOutputCol() {
-    return getOrDefault(outputCol);
-  }
-
-  public String[] getOutputCols() {
-    return getOrDefault(outputCols);
-  }
-
-  public String getPredictionCol() {
-    return getOrDefault(predictionCol);
-  }
-
-  public String getHandleInvalid() {
-    return getOrDefault(handleInvalid);
-  }
+  // ------------------------------------------------------------------ setters of what transform reads
 
   public MultiEmbeddingModel setInputCols(String... v) {
-    set(inputCols, v);
+    set(inputCols(), v);
     return this;
   }
 
   public MultiEmbeddingModel setOutputCol(String v) {
-    set(outputCol, v);
+    set(outputCol(), v);
     return this;
   }
 
   public MultiEmbeddingModel setOutputCols(String... v) {
-    set(outputCols, v);
+    set(outputCols(), v);
     return this;
   }
 
   public MultiEmbeddingModel setPredictionCol(String v) {
-    set(predictionCol, v);
+    set(predictionCol(), v);
     return this;
   }
 
+  public MultiEmbeddingModel setProbabilityCol(String v) {
+    set(probabilityCol(), v);
+    return this;
+  }
+
+  /** error, skip or keep (case-insensitive); keep needs a model fit with keep. */
   public MultiEmbeddingModel setHandleInvalid(String v) {
-    set(handleInvalid, v == null ? null : v.toLowerCase(Locale.ROOT));
+    set(handleInvalid(), v == null ? null : v.toLowerCase(Locale.ROOT));
+    return this;
+  }
+
+  public MultiEmbeddingModel setWithFirstOrder(boolean v) {
+    set(withFirstOrder(), v);
+    return this;
+  }
+
+  /** The Vector column of numeric features the head reads (for predictionCol and probabilityCol). */
+  public MultiEmbeddingModel setNumericCol(String v) {
+    set(numericCol(), v);
     return this;
   }
 
@@ -206,99 +122,8 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
 
   @Override
   public StructType transformSchema(StructType schema) {
-    ModelData d = requireData();
-    String[] cols = getInputCols();
-    int n = d.spec.numFields();
-    io.fastembedding.spark.data.ColumnChecks.requireLength("inputCols", cols.length, n, cols);
-    for (String c : cols) {
-      io.fastembedding.spark.data.ColumnChecks.requireIndexColumn(schema, c);
-    }
-    if (scores() && d.spec.numNumeric() > 0) {
-      if (getNumericCol().isEmpty()) {
-        throw new IllegalArgumentException("the head of this model reads " + d.spec.numNumeric()
-            + " numeric features, so predictionCol and probabilityCol need numericCol, which is "
-            + "empty; set it to the Vector column the model was fit with");
-      }
-      io.fastembedding.spark.data.ColumnChecks.requireVectorColumn(schema, getNumericCol(),
-          "numeric column");
-    }
-    if (!getProbabilityCol().isEmpty() && d.spec.loss() != io.fastembedding.model.LossType.LOGISTIC) {
-      throw new IllegalArgumentException("probabilityCol ('" + getProbabilityCol() + "') needs a "
-          + "model trained with the logistic loss; this one used '" + d.spec.loss().id()
-          + "': use predictionCol for the head's value");
-    }
-    if (ParamDefs.KEEP.equals(getHandleInvalid()) && !d.reserved) {
-      throw new IllegalArgumentException("handleInvalid = 'keep' needs the reserved row that a fit "
-          + "with handleInvalid = 'keep' adds to each table; this model was fit without it. Use "
-          + "'error' or 'skip', or refit with handleInvalid = 'keep'");
-    }
-    List<StructField> out = new ArrayList<>(Arrays.asList(schema.fields()));
-    StructType acc = schema;
-    for (StructField f : newFields(d, cols)) {
-      io.fastembedding.spark.data.ColumnChecks.requireAbsent(acc, f.name());
-      out.add(f);
-      acc = new StructType(out.toArray(new StructField[0]));
-    }
-    return acc;
-  }
-
-  private List<StructField> newFields(ModelData d, String[] cols) {
-    TableLayout l = d.spec.layout();
-    boolean fo = getWithFirstOrder() && d.spec.hasFirstOrder();
-    List<StructField> fields = new ArrayList<>();
-    fields.add(vectorField(getOutputCol(), cols, l.dims(), fo, -1));
-    if (isDefined(outputCols)) {
-      String[] outs = getOutputCols();
-      io.fastembedding.spark.data.ColumnChecks.requireLength("outputCols", outs.length, cols.length,
-          cols);
-      for (int f = 0; f < outs.length; f++) {
-        fields.add(vectorField(outs[f], cols, l.dims(), fo, f));
-      }
-    }
-    if (!getPredictionCol().isEmpty()) {
-      fields.add(new StructField(getPredictionCol(), DataTypes.DoubleType, false,
-          Metadata.empty()));
-    }
-    if (!getProbabilityCol().isEmpty()) {
-      fields.add(probabilityField(getProbabilityCol()));
-    }
-    return fields;
-  }
-
-  /** Whether transform runs the head: a prediction or probability column is asked for. */
-  private boolean scores() {
-    return !getPredictionCol().isEmpty() || !getProbabilityCol().isEmpty();
-  }
-
-  /** The probability column: a Vector [P(0), P(1)], as Spark's probabilistic classifiers write. */
-  static StructField probabilityField(String name) {
-    return new AttributeGroup(name, 2).toStructField();
-  }
-
-  /**
-   * A vector column with ML attributes {@code <inputCol>_<k>}, each field's slice led by
-   * {@code <inputCol>_w} when it carries the first-order weight; {@code field} -1: all fields.
-   */
-  static StructField vectorField(String name, String[] cols, int[] dims, boolean firstOrder,
-      int field) {
-    if (dims == null) {
-      // dims chosen by cardinality, which is not known before the fit: a vector of unknown size
-      return new AttributeGroup(name).toStructField();
-    }
-    List<Attribute> attrs = new ArrayList<>();
-    for (int f = 0; f < cols.length; f++) {
-      if (field >= 0 && f != field) {
-        continue;
-      }
-      if (firstOrder) {
-        attrs.add(NumericAttribute.defaultAttr().withName(cols[f] + "_w"));
-      }
-      for (int k = 0; k < dims[f]; k++) {
-        attrs.add(NumericAttribute.defaultAttr().withName(cols[f] + "_" + k));
-      }
-    }
-    AttributeGroup g = new AttributeGroup(name, attrs.toArray(new Attribute[0]));
-    return g.toStructField();
+    return StageSchema.validateAndTransformSchema(this, schema,
+        new StageSchema.Fitted(requireData()));
   }
 
   @Override
@@ -332,7 +157,7 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     out.add(IndexUdfs.concat(lookup, n).asNonNullable().apply(args)
         .as(getOutputCol(), outSchema.fields()[base].metadata()));
     int next = base + 1;
-    if (isDefined(outputCols)) {
+    if (isDefined(outputCols())) {
       String[] outs = getOutputCols();
       for (int f = 0; f < n; f++) {
         int field = f;
@@ -345,7 +170,7 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
         out.add(udf.apply(idx[f]).as(outs[f], outSchema.fields()[next++].metadata()));
       }
     }
-    if (scores()) {
+    if (StageSchema.scores(this)) {
       HeadScorer scorer = new HeadScorer(bc, lookup, n, getNumericCol());
       Column score;
       if (d.spec.numNumeric() == 0) {

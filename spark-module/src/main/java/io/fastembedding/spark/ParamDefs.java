@@ -13,8 +13,9 @@ import org.apache.spark.ml.param.Params;
 import org.apache.spark.ml.param.StringArrayParam;
 
 /**
- * The one definition of each param (name, doc, validator), so that the estimator and the model, which
- * share several, describe them identically in {@code explainParams()}.
+ * The one definition of each param (name, doc, validator, and in {@link #setDefaults} its default),
+ * so that the estimator and the model, which share them through {@link MultiEmbeddingParams},
+ * describe them identically in {@code explainParams()}.
  */
 final class ParamDefs {
   private ParamDefs() {}
@@ -209,5 +210,39 @@ final class ParamDefs {
   static BooleanParam deterministic(Params o) {
     return new BooleanParam(o.uid(), "deterministic", "bit-identical results for the same seed, "
         + "data and partitioning (slower); otherwise workers update rows Hogwild-style");
+  }
+
+  // ---- defaults
+
+  /** The default of every shared param, set on the estimator and the model alike. */
+  static void setDefaults(MultiEmbeddingParams p) {
+    p.setDefault(p.outputCol(), p.uid() + "__output");
+    p.setDefault(p.predictionCol(), "");
+    p.setDefault(p.handleInvalid(), ERROR);
+    p.setDefault(p.withFirstOrder(), false);
+    p.setDefault(p.labelCol(), "label");
+    p.setDefault(p.weightCol(), "");
+    p.setDefault(p.embeddingDim(), 0);
+    p.setDefault(p.head(), HeadType.FM.id());
+    p.setDefault(p.hiddenLayers(), new int[] {64, 32});
+    p.setDefault(p.loss(), LossType.LOGISTIC.id());
+    p.setDefault(p.optimizer(), OptimizerType.ADAGRAD.id());
+    p.setDefault(p.stepSize(), 0.1);
+    p.setDefault(p.regParam(), 1e-4);
+    p.setDefault(p.initStd(), 0.01);
+    p.setDefault(p.maxIter(), 10);
+    p.setDefault(p.batchSize(), 1024);
+    p.setDefault(p.epochsPerMerge(), 1);
+    p.setDefault(p.numWorkers(), 0);
+    p.setDefault(p.seed(), (long) MultiEmbedding.class.getName().hashCode());
+    p.setDefault(p.device(), AUTO);
+    p.setDefault(p.gpuResourceName(), "gpu");
+    p.setDefault(p.deterministic(), false);
+    p.setDefault(p.numericCol(), "");
+    p.setDefault(p.standardization(), true);
+    p.setDefault(p.probabilityCol(), "");
+    p.setDefault(p.validationIndicatorCol(), "");
+    p.setDefault(p.validationFraction(), 0.0);
+    p.setDefault(p.patience(), 2);
   }
 }

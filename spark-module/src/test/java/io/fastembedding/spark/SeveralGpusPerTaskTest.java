@@ -16,13 +16,13 @@ import io.fastembedding.spark.device.DeviceChoice;
 import io.fastembedding.spark.device.DeviceChooser;
 import io.fastembedding.spark.device.DeviceRequest;
 import io.fastembedding.spark.merge.HeadPiece;
+import io.fastembedding.spark.merge.MergePiece;
 import io.fastembedding.spark.merge.MergedShard;
 import io.fastembedding.spark.merge.RowMerger;
 import io.fastembedding.spark.merge.ShardPiece;
 import io.fastembedding.spark.merge.ShardPlan;
 import io.fastembedding.spark.train.TaskReport;
 import io.fastembedding.spark.train.TrainRound;
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -87,17 +87,17 @@ class SeveralGpusPerTaskTest {
         }, reports);
     List<DeviceChoice> devices = List.of(DeviceChoice.gpu(0, "address 0"),
         DeviceChoice.gpu(1, "address 1"));
-    List<Tuple2<Integer, Serializable>> out = new ArrayList<>();
+    List<Tuple2<Integer, MergePiece>> out = new ArrayList<>();
     round.train(pd, devices, 1).forEachRemaining(out::add);
 
     assertEquals(List.of("cuda:0", "cuda:1"), opened.stream().sorted().toList());
     List<List<ShardPiece>> byShard = List.of(new ArrayList<>(), new ArrayList<>());
     List<HeadPiece> heads = new ArrayList<>();
-    for (Tuple2<Integer, Serializable> t : out) {
-      if (t._2() instanceof HeadPiece h) {
-        heads.add(h);
-      } else {
-        byShard.get(t._1()).add((ShardPiece) t._2());
+    for (Tuple2<Integer, MergePiece> t : out) {
+      if (t._2() instanceof MergePiece.Head h) {
+        heads.add(h.head());
+      } else if (t._2() instanceof MergePiece.ShardRows r) {
+        byShard.get(t._1()).add(r.rows());
       }
     }
     assertEquals(2, heads.size(), "one head per device share");

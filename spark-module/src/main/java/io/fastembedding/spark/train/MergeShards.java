@@ -2,18 +2,22 @@ package io.fastembedding.spark.train;
 
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.spark.merge.HeadPiece;
+import io.fastembedding.spark.merge.MergePiece;
+import io.fastembedding.spark.merge.MergeResult;
 import io.fastembedding.spark.merge.RowMerger;
 import io.fastembedding.spark.merge.ShardPiece;
 import io.fastembedding.spark.merge.ShardPlan;
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.api.java.function.Function;
 import scala.Tuple2;
 
-/** The reduce side of the merge: one key's pieces, from every partition, into one merged result. */
+/**
+ * The reduce side of the merge: one reduce task's pieces, from every partition, into one merged
+ * result. A task holds one shard's rows or the heads, never both; the pieces' types say which.
+ */
 public final class MergeShards
-    implements Function<Tuple2<Integer, Iterable<Serializable>>, Serializable> {
+    implements Function<Tuple2<Integer, Iterable<MergePiece>>, MergeResult> {
   private static final long serialVersionUID = 1L;
 
   private final ShardPlan plan;
@@ -25,15 +29,22 @@ public final class MergeShards
   }
 
   @Override
-  public Serializable call(Tuple2<Integer, Iterable<Serializable>> kv) {
-    int key = kv._1();
-    if (key == plan.numShards()) {
-      List<HeadPiece> heads = new ArrayList<>();
-      kv._2().forEach(p -> heads.add((HeadPiece) p));
-      return RowMerger.mergeHeads(heads);
+  public MergeResult call(Tuple2<Integer, Iterable<MergePiece>> kv) {
+    List<ShardPiece> rows = new ArrayList<>();
+    List<HeadPiece> heads = new ArrayList<>();
+    for (MergePiece p : kv._2()) {
+      if (p instanceof MergePiece.ShardRows r) {
+        rows.add(r.rows());
+      } else if (p instanceof MergePiece.Head h) {
+        heads.add(h.head());
+      }
     }
-    List<ShardPiece> pieces = new ArrayList<>();
-    kv._2().forEach(p -> pieces.add((ShardPiece) p));
-    return RowMerger.mergeShard(plan, optimizer, key, pieces);
+    if (!rows.isEmpty() && !heads.isEmpty()) {
+      throw new IllegalStateException("merge task " + kv._1() + " got shard rows and heads");
+    }
+    if (!heads.isEmpty()) {
+      return new MergeResult.Head(RowMerger.mergeHeads(heads));
+    }
+    return new MergeResult.Shard(RowMerger.mergeShard(plan, optimizer, rows.get(0).shard, rows));
   }
 }

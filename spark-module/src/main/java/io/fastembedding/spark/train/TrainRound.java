@@ -13,12 +13,12 @@ import io.fastembedding.spark.device.DeviceChoice;
 import io.fastembedding.spark.device.DeviceChooser;
 import io.fastembedding.spark.device.DeviceRequest;
 import io.fastembedding.spark.merge.HeadPiece;
+import io.fastembedding.spark.merge.MergePiece;
 import io.fastembedding.spark.merge.ShardPiece;
 import io.fastembedding.spark.merge.ShardPlan;
 import io.fastembedding.train.EpochStats;
 import io.fastembedding.train.Trainer;
 import io.fastembedding.train.TrainerConfig;
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
@@ -35,11 +35,11 @@ import scala.Tuple2;
 
 /**
  * One round of training in one task: take the broadcast model, train the partition's cached block
- * for a few epochs on the task's device, and emit only the rows it touched, cut into shard pieces
- * (key = shard) plus the head (key = number of shards), for the row-sharded merge.
+ * for a few epochs on the task's device, and emit only the rows it touched, cut into shard pieces,
+ * plus the head, each keyed by the merge task that takes it ({@link MergePiece#reduceTask}).
  */
 public final class TrainRound
-    implements PairFlatMapFunction<Iterator<PartitionData>, Integer, Serializable> {
+    implements PairFlatMapFunction<Iterator<PartitionData>, Integer, MergePiece> {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(TrainRound.class);
   private static final AtomicBoolean WARNED_FALLBACK = new AtomicBoolean();
@@ -80,7 +80,7 @@ public final class TrainRound
   static final int SUB_BLOCK_STRIDE = 1 << 20;
 
   @Override
-  public Iterator<Tuple2<Integer, Serializable>> call(Iterator<PartitionData> it) {
+  public Iterator<Tuple2<Integer, MergePiece>> call(Iterator<PartitionData> it) {
     if (!it.hasNext()) {
       return Collections.emptyIterator();
     }
@@ -108,7 +108,7 @@ public final class TrainRound
    * rows each) and returns its shard pieces and head pieces. {@link #call} chooses the devices from
    * the task's resources; this is the rest, callable with devices chosen elsewhere.
    */
-  public Iterator<Tuple2<Integer, Serializable>> train(PartitionData pd, List<DeviceChoice> choices,
+  public Iterator<Tuple2<Integer, MergePiece>> train(PartitionData pd, List<DeviceChoice> choices,
       int cpus) {
     ModelState state = model.value();
     long t0 = System.nanoTime();
@@ -137,15 +137,18 @@ public final class TrainRound
     String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
     reports.add(new TaskReport(pd.partition, executor, hostName(), device.toString(),
         why.toString(), rows, loss, weight, seconds));
-    List<Tuple2<Integer, Serializable>> out = new ArrayList<>();
+    List<MergePiece> pieces = new ArrayList<>();
     for (int s = 0; s < results.size(); s++) {
       int piece = pd.partition + s * SUB_BLOCK_STRIDE;
       TouchedRows touched = results.get(s).touched;
       for (ShardPiece p : ShardPiece.split(touched, plan, piece)) {
-        out.add(new Tuple2<>(p.shard, p));
+        pieces.add(new MergePiece.ShardRows(p));
       }
-      out.add(new Tuple2<>(plan.numShards(), new HeadPiece(piece, touched.head,
-          touched.headAccum)));
+      pieces.add(new MergePiece.Head(new HeadPiece(piece, touched.head, touched.headAccum)));
+    }
+    List<Tuple2<Integer, MergePiece>> out = new ArrayList<>(pieces.size());
+    for (MergePiece p : pieces) {
+      out.add(new Tuple2<>(p.reduceTask(plan), p));
     }
     return out.iterator();
   }
