@@ -4,6 +4,7 @@ import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.spark.data.NumericBuckets;
 import java.io.Serializable;
 
 /**
@@ -29,6 +30,17 @@ final class ModelData implements Serializable {
    */
   final float[] numericMean;
   final float[] numericStd;
+  /** How the numeric features reach the head ({@link NumericEncoding}). */
+  final String numericEncoding;
+  /** The bucket edges of the 'bucket' and 'ple' encodings; null for 'linear'. */
+  final NumericBuckets buckets;
+  /**
+   * The fields of the model's input columns; with the 'bucket' encoding, one field per numeric
+   * feature's bucket follows them (the head reads them, the output vectors do not hold them).
+   */
+  final int numInputFields;
+  /** The fold models and training rows of cross-fitted output; null without. */
+  final CrossFitting.Folds crossFit;
 
   ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables, float[] firstOrder,
       float[] head) {
@@ -38,6 +50,26 @@ final class ModelData implements Serializable {
 
   ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables, float[] firstOrder,
       float[] head, float[] numericMean, float[] numericStd) {
+    this(spec, validCounts, reserved, tables, firstOrder, head, numericMean, numericStd,
+        NumericEncoding.LINEAR, null, spec.numFields(), null);
+  }
+
+  ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables, float[] firstOrder,
+      float[] head, float[] numericMean, float[] numericStd, String numericEncoding,
+      NumericBuckets buckets, int numInputFields, CrossFitting.Folds crossFit) {
+    this.numericEncoding = numericEncoding;
+    this.buckets = buckets;
+    this.numInputFields = numInputFields;
+    this.crossFit = crossFit;
+    if (!NumericEncoding.LINEAR.equals(numericEncoding) && buckets == null) {
+      throw new IllegalArgumentException("numeric encoding '" + numericEncoding + "' needs its "
+          + "bucket edges");
+    }
+    int bucketFields = NumericEncoding.BUCKET.equals(numericEncoding) ? buckets.numFeatures() : 0;
+    if (numInputFields + bucketFields != spec.numFields()) {
+      throw new IllegalArgumentException("the model has " + spec.numFields() + " fields but "
+          + numInputFields + " input columns and " + bucketFields + " bucket fields");
+    }
     int k = spec.numNumeric();
     if (numericMean.length != k || numericStd.length != k) {
       throw new IllegalArgumentException("the model has " + k + " numeric features but "
@@ -67,6 +99,25 @@ final class ModelData implements Serializable {
       float[] numericStd) {
     return new ModelData(s.spec, validCounts, reserved, s.tables, s.firstOrder, s.head, numericMean,
         numericStd);
+  }
+
+  /** This model with its numeric encoding and edges, for {@code inputFields} input columns. */
+  ModelData withNumericEncoding(String encoding, NumericBuckets edges, int inputFields) {
+    return new ModelData(spec, validCounts, reserved, tables, firstOrder, head, numericMean,
+        numericStd, encoding, edges, inputFields, crossFit);
+  }
+
+  /** This model with fold models for cross-fitted output. */
+  ModelData withCrossFit(CrossFitting.Folds folds) {
+    return new ModelData(spec, validCounts, reserved, tables, firstOrder, head, numericMean,
+        numericStd, numericEncoding, buckets, numInputFields, folds);
+  }
+
+  /** Fold f's model as a model of its own (the same tables' shapes, encoding and scaling). */
+  ModelData foldModel(int f) {
+    return new ModelData(spec, validCounts, reserved, crossFit.tables()[f],
+        crossFit.firstOrder()[f], crossFit.head()[f], numericMean, numericStd, numericEncoding,
+        buckets, numInputFields, null);
   }
 
   static float[] identityMean(int k) {

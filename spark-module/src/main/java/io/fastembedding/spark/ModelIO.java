@@ -32,7 +32,12 @@ import org.apache.spark.sql.types.StructType;
  * <ul>
  *   <li>{@code spec}: one row, the layout version and everything that defines the tables and head;
  *   <li>{@code tables}: one row per table row (field, index, vector, firstOrder);
- *   <li>{@code head}: one row, the head's parameters.
+ *   <li>{@code head}: one row, the head's parameters;
+ *   <li>{@code numeric}: one row, the numeric encoding, the number of input columns and the bucket
+ *       edges (version 3);
+ *   <li>{@code crossfit} (cross-fitted models only): {@code meta} (folds, seed), {@code folds} (one
+ *       row per fold model: tables, first-order weights, head) and {@code rows} (the training
+ *       rows' content hashes, in chunks).
  * </ul>
  *
  * A model written with another layout version fails to load with a message saying so.
@@ -43,9 +48,10 @@ final class ModelIO {
   /**
    * Bumped whenever the files under data/ change meaning. Version 2 added the numeric features'
    * standardisation (numericMean, numericStd) to the spec; version 1 models have no numeric
-   * features and still load.
+   * features and still load. Version 3 added {@code numeric} and {@code crossfit}; older models
+   * load as 'linear' without fold models.
    */
-  static final int LAYOUT_VERSION = 2;
+  static final int LAYOUT_VERSION = 3;
   static final int OLDEST_READABLE = 1;
   /** Table rows per write task chunk. */
   private static final int CHUNK_ROWS = 65_536;
@@ -79,6 +85,32 @@ final class ModelIO {
   static final StructType HEAD_SCHEMA = new StructType()
       .add("values", DataTypes.createArrayType(DataTypes.FloatType, false), false);
 
+  private static final org.apache.spark.sql.types.DataType DOUBLES =
+      DataTypes.createArrayType(DataTypes.DoubleType, false);
+  private static final org.apache.spark.sql.types.DataType FLOATS =
+      DataTypes.createArrayType(DataTypes.FloatType, false);
+
+  static final StructType NUMERIC_SCHEMA = new StructType()
+      .add("encoding", DataTypes.StringType, false)
+      .add("numInputFields", DataTypes.IntegerType, false)
+      .add("cutCounts", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+      .add("cuts", DOUBLES, false)
+      .add("lo", DOUBLES, false)
+      .add("hi", DOUBLES, false);
+
+  static final StructType CROSSFIT_META_SCHEMA = new StructType()
+      .add("folds", DataTypes.IntegerType, false)
+      .add("seed", DataTypes.LongType, false);
+
+  static final StructType CROSSFIT_FOLDS_SCHEMA = new StructType()
+      .add("fold", DataTypes.IntegerType, false)
+      .add("tables", FLOATS, false)
+      .add("firstOrder", FLOATS, false)
+      .add("head", FLOATS, false);
+
+  static final StructType CROSSFIT_ROWS_SCHEMA = new StructType()
+      .add("hashes", DataTypes.createArrayType(DataTypes.LongType, false), false);
+
   static final class Writer extends MLWriter {
     private final MultiEmbeddingModel model;
 
@@ -110,6 +142,10 @@ final class ModelIO {
           .parquet(path + "/data/spec");
       spark.createDataFrame(List.of(RowFactory.create((Object) d.head)), HEAD_SCHEMA)
           .repartition(1).write().parquet(path + "/data/head");
+      writeNumeric(spark, d, path);
+      if (d.crossFit != null) {
+        writeCrossFit(spark, d.crossFit, path);
+      }
 
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       Broadcast<ModelData> bc = jsc.broadcast(d);
@@ -128,6 +164,51 @@ final class ModelIO {
         bc.destroy();
       }
     }
+  }
+
+  private static void writeNumeric(SparkSession spark, ModelData d, String path) {
+    var b = d.buckets;
+    int k = b == null ? 0 : b.numFeatures();
+    // every feature's cuts in one array, cutCounts[j] of them for feature j
+    int[] counts = new int[k];
+    List<Double> cuts = new ArrayList<>();
+    double[] lo = new double[k];
+    double[] hi = new double[k];
+    for (int j = 0; j < k; j++) {
+      double[] c = b.cuts(j);
+      counts[j] = c.length;
+      for (double x : c) {
+        cuts.add(x);
+      }
+      lo[j] = b.lo(j);
+      hi[j] = b.hi(j);
+    }
+    Row r = RowFactory.create(d.numericEncoding, d.numInputFields, counts,
+        cuts.stream().mapToDouble(Double::doubleValue).toArray(), lo, hi);
+    spark.createDataFrame(List.of(r), NUMERIC_SCHEMA).repartition(1).write()
+        .parquet(path + "/data/numeric");
+  }
+
+  /** Training-row hashes per row of {@code crossfit/rows}. */
+  private static final int HASHES_PER_ROW = 65_536;
+
+  private static void writeCrossFit(SparkSession spark, CrossFitting.Folds c, String path) {
+    spark.createDataFrame(List.of(RowFactory.create(c.folds(), c.seed())), CROSSFIT_META_SCHEMA)
+        .repartition(1).write().parquet(path + "/data/crossfit/meta");
+    List<Row> folds = new ArrayList<>();
+    for (int f = 0; f < c.folds(); f++) {
+      folds.add(RowFactory.create(f, c.tables()[f], c.firstOrder()[f], c.head()[f]));
+    }
+    spark.createDataFrame(folds, CROSSFIT_FOLDS_SCHEMA).write()
+        .parquet(path + "/data/crossfit/folds");
+    List<Row> rows = new ArrayList<>();
+    long[] h = c.trainingRows();
+    for (int i = 0; i < h.length; i += HASHES_PER_ROW) {
+      rows.add(RowFactory.create((Object) java.util.Arrays.copyOfRange(h, i,
+          Math.min(h.length, i + HASHES_PER_ROW))));
+    }
+    spark.createDataFrame(rows, CROSSFIT_ROWS_SCHEMA).write()
+        .parquet(path + "/data/crossfit/rows");
   }
 
   private static Iterator<Row> tableRows(ModelData d, int[] chunk) {
@@ -227,10 +308,72 @@ final class ModelIO {
       int k = s.numNumeric();
       float[] mean = version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(k);
       float[] std = version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(k);
-      model.setData(new ModelData(s, ints(spec, "numCategories"),
-          spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head, mean, std));
+      ModelData d = new ModelData(s, ints(spec, "numCategories"),
+          spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head, mean, std);
+      if (version >= 3) {
+        d = readNumeric(spark, d, path);
+        if (exists(spark, path + "/data/crossfit/meta")) {
+          d = d.withCrossFit(readCrossFit(spark, path));
+        }
+      }
+      model.setData(d);
       return model;
     }
+  }
+
+  private static boolean exists(SparkSession spark, String path) {
+    try {
+      Path p = new Path(path);
+      return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + path, e);
+    }
+  }
+
+  private static ModelData readNumeric(SparkSession spark, ModelData d, String path) {
+    Row r = spark.read().parquet(path + "/data/numeric").first();
+    String encoding = r.getString(0);
+    List<Integer> counts = r.getList(2);
+    List<Double> cuts = r.getList(3);
+    List<Double> lo = r.getList(4);
+    List<Double> hi = r.getList(5);
+    io.fastembedding.spark.data.NumericBuckets b = null;
+    if (!NumericEncoding.LINEAR.equals(encoding)) {
+      double[][] c = new double[counts.size()][];
+      int at = 0;
+      for (int j = 0; j < c.length; j++) {
+        c[j] = new double[counts.get(j)];
+        for (int i = 0; i < c[j].length; i++) {
+          c[j][i] = cuts.get(at++);
+        }
+      }
+      b = new io.fastembedding.spark.data.NumericBuckets(c,
+          lo.stream().mapToDouble(Double::doubleValue).toArray(),
+          hi.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+    return d.withNumericEncoding(encoding, b, r.getInt(1));
+  }
+
+  private static CrossFitting.Folds readCrossFit(SparkSession spark, String path) {
+    Row meta = spark.read().parquet(path + "/data/crossfit/meta").first();
+    int k = meta.getInt(0);
+    float[][] tables = new float[k][];
+    float[][] firstOrder = new float[k][];
+    float[][] head = new float[k][];
+    for (Row r : spark.read().parquet(path + "/data/crossfit/folds").collectAsList()) {
+      int f = r.getInt(0);
+      tables[f] = floats(r, "tables");
+      firstOrder[f] = floats(r, "firstOrder");
+      head[f] = floats(r, "head");
+    }
+    List<long[]> chunks = new ArrayList<>();
+    for (Row r : spark.read().parquet(path + "/data/crossfit/rows").collectAsList()) {
+      List<Long> l = r.getList(0);
+      chunks.add(l.stream().mapToLong(Long::longValue).toArray());
+    }
+    long[] hashes = chunks.stream().flatMapToLong(java.util.Arrays::stream).toArray();
+    return new CrossFitting.Folds(k, meta.getLong(1), tables, firstOrder, head,
+        io.fastembedding.spark.data.CrossFitFolds.distinctSorted(hashes));
   }
 
   private static float[] floats(Row r, String name) {

@@ -36,6 +36,11 @@ final class NumericEncoding {
 
   private NumericEncoding() {}
 
+  /** The name of the hidden vector column of the piecewise-linear encoding. */
+  static String encodedColumn(String uid) {
+    return "__" + uid + "_ple";
+  }
+
   /** The name of the hidden index column of numeric feature j's bucket. */
   static String bucketColumn(String uid, int j) {
     return "__" + uid + "_bucket_" + j;
