@@ -57,7 +57,10 @@ public final class QualityBenchmark {
                        [--head fm|linear|mlp|deepfm] [--hidden 64,32] [--dim 8] [--dims a,b,..]
                        [--epochs N] [--step S] [--reg L2] [--init STD] [--batch B]
                        [--optimizer adagrad] [--validation-fraction F] [--patience P]
-                       [--standardization true|false]
+                       [--standardization true|false] [--early-stopping auto|on|off]
+                       [--validation-metric loss|auc] [--refit true|false]
+                       [--numeric-encoding linear|bucket|ple] [--num-buckets 10]
+                       [--cross-fit K]
         Feature sets: bank base (9 categorical, 6 numeric columns), date (+ the month-day of the
         last contact as a categorical column); flights base (origin, destination, route, hour,
         weekday; distance), time (+ month; departure minute of the day); lending_club, wa_churn,
@@ -66,7 +69,9 @@ public final class QualityBenchmark {
 
   /** The options that set one of the stage's params ({@link #stage}); unset: its default. */
   static final String[] STAGE_OPTIONS = {"head", "hidden", "dim", "dims", "epochs", "step", "reg",
-      "init", "batch", "optimizer", "validation-fraction", "patience", "standardization"};
+      "init", "batch", "optimizer", "validation-fraction", "patience", "standardization",
+      "early-stopping", "validation-metric", "refit", "numeric-encoding", "num-buckets",
+      "cross-fit"};
 
   private QualityBenchmark() {}
 
@@ -399,6 +404,12 @@ public final class QualityBenchmark {
     set(a, "validation-fraction", v -> e.setValidationFraction(Double.parseDouble(v)));
     set(a, "patience", v -> e.setPatience(Integer.parseInt(v)));
     set(a, "standardization", v -> e.setStandardization(Boolean.parseBoolean(v)));
+    set(a, "early-stopping", e::setEarlyStopping);
+    set(a, "validation-metric", e::setValidationMetric);
+    set(a, "refit", v -> e.setRefitOnAllRows(Boolean.parseBoolean(v)));
+    set(a, "numeric-encoding", e::setNumericEncoding);
+    set(a, "num-buckets", v -> e.setNumBuckets(Integer.parseInt(v)));
+    set(a, "cross-fit", v -> e.setCrossFitFolds(Integer.parseInt(v)));
     System.out.println("MultiEmbedding params: " + Arrays.stream(e.params())
         .filter(e::isSet).map(p -> p.name() + "=" + show(e.getOrDefault(p)))
         .collect(Collectors.joining(", ")));
