@@ -131,7 +131,9 @@ final class StageSchema {
     if (!p.getValidationIndicatorCol().isEmpty()) {
       ColumnChecks.requireBooleanColumn(schema, p.getValidationIndicatorCol(),
           "validationIndicatorCol");
-      if (p.getValidationFraction() > 0) {
+      // the default fraction (for earlyStopping 'auto') gives way to the column; a fraction the
+      // user set as well is a contradiction
+      if (p.isSet(p.validationFraction()) && p.getValidationFraction() > 0) {
         throw new IllegalArgumentException("validationIndicatorCol ('"
             + p.getValidationIndicatorCol() + "') and validationFraction ("
             + p.getValidationFraction() + ") are both set; choose one way of holding rows out");
