@@ -280,7 +280,7 @@ final class ParamDefs {
     p.setDefault(p.hiddenLayers(), new int[] {64, 32});
     p.setDefault(p.loss(), LossType.LOGISTIC.id());
     p.setDefault(p.optimizer(), OptimizerType.ADAGRAD.id());
-    p.setDefault(p.stepSize(), 0.1);
+    p.setDefault(p.stepSize(), 0.03);
     p.setDefault(p.regParam(), 1e-4);
     p.setDefault(p.initStd(), 0.01);
     p.setDefault(p.maxIter(), 50);
