@@ -296,7 +296,7 @@ final class ParamDefs {
     p.setDefault(p.probabilityCol(), "");
     p.setDefault(p.validationIndicatorCol(), "");
     p.setDefault(p.validationFraction(), 0.1);
-    p.setDefault(p.patience(), 2);
+    p.setDefault(p.patience(), 10);
     p.setDefault(p.earlyStopping(), AUTO);
     p.setDefault(p.validationMetric(), LOSS);
     p.setDefault(p.refitOnAllRows(), false);
