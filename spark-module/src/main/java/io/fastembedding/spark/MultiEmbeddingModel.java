@@ -228,8 +228,9 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
 
   /**
    * The outputs of a cross-fitted model: one UDF reads a row's inputs as the head does, finds by
-   * their content hash whether the row is one of the training rows, and if so writes every output
-   * from the model of its fold, else from the model fitted on all rows.
+   * their content hash whether the row is one of the training rows, and if so scores it with the
+   * model of its fold, else with the model fitted on all rows. The embedding vectors are always the
+   * full model's.
    */
   private void addCrossFitted(List<Column> out, ModelData d, Broadcast<ModelData> bc,
       StructType outSchema, int base, Column[] headIdx, Column numeric) {
@@ -273,7 +274,10 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
         if (m > 0) {
           main.copyRowTo(s);
         }
-        EmbeddingLookup l = lookups[m];
+        // the embedding vectors stay the full model's: each fold model learns its own basis, so
+        // vectors from different folds are not comparable (a downstream LogisticRegression on
+        // cross-fitted vectors scored 0.64 on Bank Marketing against 0.77, docs/quality.md)
+        EmbeddingLookup l = lookups[0];
         Object[] o = new Object[2 + outs.length];
         double[] emb = l.newOutput();
         for (int f = 0; f < n; f++) {
