@@ -7,9 +7,16 @@
 #   examples/run.sh quality               the quality benchmark of docs/quality.md: Bank Marketing
 #                                         and flights, every pipeline side by side (about 80 min
 #                                         on 2 cores; JOB_HEAP=12g)
-# MVN_FLAGS adds Maven flags (e.g. MVN_FLAGS=-o to build offline).
+# MVN_FLAGS adds Maven flags (e.g. MVN_FLAGS=-o to build offline; split at spaces, nothing else
+# is expanded). JOB_HEAP sets the job's heap (default 6g).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+heap="${JOB_HEAP:-6g}"
+if [[ ! "$heap" =~ ^[1-9][0-9]*[kKmMgGtT]?$ ]]; then
+  echo "$0: JOB_HEAP must be a JVM heap size such as 6g, got '$heap'" >&2
+  exit 2
+fi
+read -r -a mvn_flags <<< "${MVN_FLAGS:-}"
 job=BankFeatureJob
 if [ $# -gt 0 ] && [[ "$1" != --* ]]; then
   case "$1" in
@@ -22,9 +29,9 @@ if [ $# -gt 0 ] && [[ "$1" != --* ]]; then
   esac
   shift
 fi
-mvn -q ${MVN_FLAGS:-} -pl examples -am package -DskipTests
+mvn -q ${mvn_flags[@]+"${mvn_flags[@]}"} -pl examples -am package -DskipTests
 # Spark's own JVM flags (its launcher adds them to every JVM it starts)
 source examples/spark-jvm-flags.sh
 cp="examples/target/classes:$(cat examples/target/classpath.txt)"
-exec java -Xmx${JOB_HEAP:-6g} "${flags[@]}" -Dlog4j2.configurationFile=examples/log4j2.properties \
+exec java "-Xmx$heap" "${flags[@]}" -Dlog4j2.configurationFile=examples/log4j2.properties \
   -cp "$cp" "io.fastembedding.examples.$job" "$@"

@@ -108,6 +108,32 @@ def main():
         rs = [fe[(k[0], impl) + k[2:]] / fe[k] for k in single + multi if (k[0], impl) + k[2:] in fe]
         summary(f"{impl} / fe_cuda", rs)
 
+    print("\ndeterministic mode (issue 11 goals), mode train")
+    det_keys = [k for k in single + multi if (k[0], "fe_cuda_det") + k[2:] in fe]
+    rs = [fe[(k[0], "fe_cuda_det") + k[2:]] / fe[k] for k in det_keys]
+    if rs:
+        med = statistics.median(rs)
+        print(f"  fe_cuda_det / fe_cuda: median {med:.2f} (goal <= 1.5: {'MET' if med <= 1.5 else 'NOT MET'}), "
+              f"worst {max(rs):.2f} (goal <= 2 everywhere: {'MET' if max(rs) <= 2 else 'NOT MET'})")
+        worst = sorted(zip(rs, det_keys), reverse=True)[:6]
+        for r, k in worst:
+            print(f"    {r:6.2f}  {k[0]} {k[7] or 'n=' + k[3]} d={k[4]} batch={k[5]} {k[6]}")
+    slower = []
+    for k in det_keys:
+        d = fe[(k[0], "fe_cuda_det") + k[2:]]
+        impls = ["torch_dense", "torch_sparse", "seed_atomic", "torch_dense_graph", "seed_atomic_graph"] \
+            if k[0] == "single" else ["torch_cat", "seed_multi", "torch_cat_graph", "seed_multi_graph"]
+        for impl in impls:
+            o = other(k, impl)
+            if o and o < d:
+                slower.append((o / d, impl, k))
+    print(f"  points where a PyTorch column beats fe_cuda_det: {len(slower)} (goal 0)")
+    for r, impl, k in sorted(slower)[:6]:
+        print(f"    {impl} / fe_cuda_det = {r:.2f}  {k[0]} {k[7] or 'n=' + k[3]} d={k[4]} batch={k[5]} {k[6]}")
+    rs = [other(k, "torch_dense_graph") / fe[(k[0], "fe_cuda_det") + k[2:]] for k in det_keys
+          if k[0] == "single" and other(k, "torch_dense_graph")]
+    summary("torch_dense_graph / fe_cuda_det (goal median >= 3)", rs, 3)
+
     print("\nmulti-embedding at batch 131072, ms (fe_cuda | torch_cat | seed_multi | torch_cat_graph)")
     for k in sorted(multi):
         if k[5] == "131072":

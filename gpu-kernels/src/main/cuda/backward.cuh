@@ -31,12 +31,58 @@ struct ScatterArgs {
   int* touchedFlag;
   int* touchedList;
   int* touchedCount;
+  // Deterministic (record) mode: instead of adding a run's sum to dst, the tile writes it as a record
+  // (id = field * B + position of the run's first occurrence in the batch) and pushes the record onto
+  // its row's list; det_apply_rows then sums each row's records in id (= tile) order.
+  int recordMode;
+  int* listHead;       // per row id: the last record pushed, -1 when none (kept at -1 between steps)
+  int* recNext;        // per record: the record pushed before it on the same row, or -1
+  float* recS;         // per record: the run's sum of gy (implicit mode)
+  float* recG;         // B x gStride: the run's gradient row, at its first occurrence's batch position
+  float* recS1;        // per record: the run's first-order gradient sum; the scatter sums G1 only when
+                       // dst1 is set (the first-order weights exist)
 };
 
 __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int dim, int dimOff, int rowBase,
                                               int tableOff, int V, int cTotal, int cBase, int L, int lane,
                                               bool implicitMode, float s, const float (&acc)[SCATTER_MAXM][4],
-                                              float acc1, int cnt, bool firstPass) {
+                                              float acc1, int cnt, bool firstPass, int field, int pos,
+                                              int* sNew, int* sNewCount) {
+  if (a.recordMode) {
+    const int rec = field * a.B + pos;
+    if (!implicitMode) {
+      float* recRow = a.recG + (size_t)pos * a.gStride + dimOff;
+#pragma unroll
+      for (int m = 0; m < SCATTER_MAXM; m++) {
+        int c = cBase + lane + m * L;
+        if (c < cTotal) {
+          int f = c * V;
+#pragma unroll
+          for (int j = 0; j < 4; j++) {
+            if (j < V) {
+              recRow[f + j] = acc[m][j];
+            }
+          }
+        }
+      }
+    }
+    if (firstPass && lane == 0) {
+      int row = rowBase + key;
+      atomicAdd(a.counts + row, cnt);  // integers: exact in any order
+      if (implicitMode) {
+        a.recS[rec] = s;
+      }
+      if (a.recS1 != nullptr) {
+        a.recS1[rec] = acc1;
+      }
+      int prev = atomicExch(a.listHead + row, rec);
+      a.recNext[rec] = prev;
+      if (prev < 0) {
+        sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
+      }
+    }
+    return;
+  }
   float* rowDst = a.dst + (size_t)tableOff + (size_t)key * dim;
 #pragma unroll
   for (int m = 0; m < SCATTER_MAXM; m++) {
@@ -63,7 +109,7 @@ __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int
     }
     if (a.markTouched) {
       if (a.touchedFlag[row] == 0 && atomicExch(a.touchedFlag + row, 1) == 0) {
-        a.touchedList[atomicAdd(a.touchedCount, 1)] = row;
+        sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
       }
     }
   }
@@ -89,6 +135,12 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
   __shared__ float contS[BLOCK];
   __shared__ float contA1[BLOCK];
   __shared__ int contCnt[BLOCK];
+  // Rows this tile touched first in the step: one global atomic per tile appends them all to the
+  // touched list (a global atomic per row serialised on the one counter: about 0.2 ms per step at
+  // 123K rows on the H200).
+  __shared__ int sNew[TILE];
+  __shared__ int sNewCount;
+  __shared__ int sNewBase;
 
   const int n = a.n;
   const int field = blockIdx.x / a.tilesPerField;
@@ -103,6 +155,9 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
   const int GV = meta_get(a.meta, n, META_GVEC, field);
   const int tableOff = meta_get(a.meta, n, META_TABLEOFF, field);
   const bool implicitMode = a.gradMode == 0;
+  if (threadIdx.x == 0) {
+    sNewCount = 0;
+  }
 
   unsigned keys[ITEMS];
   int vals[ITEMS];
@@ -148,6 +203,7 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
     float s = 0.f, acc1 = 0.f;
     int cnt = 0;
     int curKey = -1;
+    int curStart = p0;
     bool firstRun = true;
     for (int p = p0; p < p1; p++) {
       int key = (int)sKey[p];
@@ -155,7 +211,7 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
         if (curKey >= 0) {
           if (!(firstRun && contFirst)) {
             scatter_flush(a, curKey, dim, dimOff, rowBase, tableOff, V, cTotal, cBase, L, lane, implicitMode, s,
-                          acc, acc1, cnt, firstPass);
+                          acc, acc1, cnt, firstPass, field, r0 + curStart, sNew, &sNewCount);
           } else {
             // the start of this group is the tail of a run owned by an earlier group
 #pragma unroll
@@ -174,6 +230,7 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
           firstRun = false;
         }
         curKey = key;
+        curStart = p;
         s = 0.f;
         acc1 = 0.f;
         cnt = 0;
@@ -238,7 +295,8 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
         deferred = true;
       } else {
         scatter_flush(a, curKey, dim, dimOff, rowBase, tableOff, V, cTotal, cBase, L, lane, implicitMode, s, acc,
-                      acc1, cnt, firstPass);
+                      acc1, cnt, firstPass, field, r0 + curStart, sNew,
+                      &sNewCount);
       }
     }
     __syncthreads();
@@ -266,29 +324,40 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
         }
       }
       scatter_flush(a, curKey, dim, dimOff, rowBase, tableOff, V, cTotal, cBase, L, lane, implicitMode, s, acc,
-                    acc1, cnt, firstPass);
+                    acc1, cnt, firstPass, field, r0 + curStart, sNew,
+                      &sNewCount);
     }
     __syncthreads();  // the continuation buffer is reused by the next pass
+  }
+  if (sNewCount > 0) {  // set in the first pass, visible after its closing barrier
+    if (threadIdx.x == 0) {
+      sNewBase = atomicAdd(a.touchedCount, sNewCount);
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < sNewCount; i += BLOCK) {
+      a.touchedList[sNewBase + i] = sNew[i];
+    }
   }
 }
 
 #define SCATTER_PARAMS                                                                                       \
   float *dst, float *dst1, float scale, const int *meta, int n, int B, int tilesPerField, const int *idx,    \
       int gradMode, const float *gy, const float *head, const float *G, int gStride, const float *G1,        \
-      int *counts, int markTouched, int *touchedFlag, int *touchedList, int *touchedCount
+      int *counts, int markTouched, int *touchedFlag, int *touchedList, int *touchedCount, int recordMode,    \
+      int *listHead, int *recNext, float *recS, float *recG, float *recS1
 #define SCATTER_ARGS                                                                                         \
   ScatterArgs a{dst,     dst1,  scale, meta,   n,          B,      tilesPerField, idx,         gradMode,     \
                 gy,      head,  G,     gStride, G1,        counts, markTouched,   touchedFlag, touchedList,  \
-                touchedCount}
+                touchedCount, recordMode, listHead, recNext, recS, recG, recS1}
 
-extern "C" __global__ void __launch_bounds__(256) scatter_atomic_256(SCATTER_PARAMS) {
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS) scatter_atomic_256(SCATTER_PARAMS) {
   SCATTER_ARGS;
-  scatter_tile<256, 1>(a);
+  scatter_tile<KERNEL_THREADS, SCATTER_TILE_SMALL / KERNEL_THREADS>(a);
 }
 
-extern "C" __global__ void __launch_bounds__(256) scatter_atomic_1024(SCATTER_PARAMS) {
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS) scatter_atomic_1024(SCATTER_PARAMS) {
   SCATTER_ARGS;
-  scatter_tile<256, 4>(a);
+  scatter_tile<KERNEL_THREADS, SCATTER_TILE_LARGE / KERNEL_THREADS>(a);
 }
 
 // The end of a step. Blocks [0, headBlocks) sum the head gradient partials (a warp per parameter, in a
@@ -401,270 +470,185 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Deterministic mode: a stable radix sort of every occurrence by its row id, then each row's
-// occurrences are summed in batch order by one warp and the optimizer is applied with plain stores.
-
-#define SORT_BLOCK 256
-#define SORT_ITEMS 8
-#define SORT_TILE (SORT_BLOCK * SORT_ITEMS)
-
-// keys[o] = rowBase_i + idx[o] and vals[o] = o for the N = B n occurrences o = r n + i.
-extern "C" __global__ void det_keys(const int* __restrict__ idx, const int* __restrict__ meta, int n, int N,
-                                    unsigned* __restrict__ keys, int* __restrict__ vals) {
-  for (int o = blockIdx.x * blockDim.x + threadIdx.x; o < N; o += gridDim.x * blockDim.x) {
-    int i = o % n;
-    keys[o] = (unsigned)(meta_get(meta, n, META_ROWBASE, i) + __ldg(idx + o));
-    vals[o] = o;
-  }
-}
-
-// Digit counts of each tile: hist[digit * numTiles + tile].
-extern "C" __global__ void __launch_bounds__(SORT_BLOCK) radix_hist(const unsigned* __restrict__ keys, int N,
-                                                                    int shift, int* __restrict__ hist,
-                                                                    int numTiles) {
-  __shared__ int cnt[256];
-  cnt[threadIdx.x] = 0;
-  __syncthreads();
-  int base = blockIdx.x * SORT_TILE;
-  for (int j = threadIdx.x; j < SORT_TILE; j += SORT_BLOCK) {
-    int p = base + j;
-    if (p < N) {
-      atomicAdd(&cnt[(keys[p] >> shift) & 255], 1);
-    }
-  }
-  __syncthreads();
-  hist[threadIdx.x * numTiles + blockIdx.x] = cnt[threadIdx.x];
-}
-
-// In-place exclusive prefix sum of len ints, by one block of 1024 threads.
-extern "C" __global__ void __launch_bounds__(1024) scan_exclusive(int* __restrict__ data, int len) {
-  typedef cub::BlockScan<int, 1024> Scan;
-  __shared__ typename Scan::TempStorage temp;
-  int per = (len + 1023) / 1024;
-  int begin = min(len, (int)threadIdx.x * per);
-  int end = min(len, begin + per);
-  int sum = 0;
-  for (int p = begin; p < end; p++) {
-    sum += data[p];
-  }
-  int prefix;
-  Scan(temp).ExclusiveSum(sum, prefix);
-  for (int p = begin; p < end; p++) {
-    int v = data[p];
-    data[p] = prefix;
-    prefix += v;
-  }
-}
-
-// One stable pass of the LSD radix sort: each tile sorts itself by the digit (stably) and writes each
-// item at its digit's global start (the scanned histogram) plus its rank among the tile's items of that
-// digit.
-extern "C" __global__ void __launch_bounds__(SORT_BLOCK) radix_scatter(
-    const unsigned* __restrict__ keysIn, const int* __restrict__ valsIn, unsigned* __restrict__ keysOut,
-    int* __restrict__ valsOut, int N, int shift, const int* __restrict__ histScanned, int numTiles) {
-  typedef cub::BlockRadixSort<unsigned, SORT_BLOCK, SORT_ITEMS, int> Sort;
-  typedef cub::BlockScan<int, SORT_BLOCK> Scan;
-  __shared__ union {
-    typename Sort::TempStorage sort;
-    typename Scan::TempStorage scan;
-  } temp;
-  __shared__ int cnt[256];
-  __shared__ int tileStart[256];
-  __shared__ int globalStart[256];
-  cnt[threadIdx.x] = 0;
-  __syncthreads();
-  const int base = blockIdx.x * SORT_TILE;
-  unsigned keys[SORT_ITEMS];
-  int vals[SORT_ITEMS];
-#pragma unroll
-  for (int j = 0; j < SORT_ITEMS; j++) {
-    int p = base + threadIdx.x * SORT_ITEMS + j;
-    if (p < N) {
-      keys[j] = keysIn[p];
-      vals[j] = valsIn[p];
-      atomicAdd(&cnt[(keys[j] >> shift) & 255], 1);
-    } else {
-      keys[j] = 0xffffffffu;
-      vals[j] = -1;
-    }
-  }
-  __syncthreads();
-  int c = cnt[threadIdx.x];
-  int start;
-  Scan(temp.scan).ExclusiveSum(c, start);
-  tileStart[threadIdx.x] = start;
-  globalStart[threadIdx.x] = histScanned[threadIdx.x * numTiles + blockIdx.x];
-  __syncthreads();
-  Sort(temp.sort).Sort(keys, vals, shift, min(32, shift + 8));
-#pragma unroll
-  for (int j = 0; j < SORT_ITEMS; j++) {
-    if (vals[j] >= 0) {
-      int q = threadIdx.x * SORT_ITEMS + j;
-      int dg = (keys[j] >> shift) & 255;
-      int dest = globalStart[dg] + (q - tileStart[dg]);
-      keysOut[dest] = keys[j];
-      valsOut[dest] = vals[j];
-    }
-  }
-}
+// Deterministic mode. The scatter (record mode) sorts each tile's indices in shared memory exactly as
+// the atomic mode does and sums each run of equal indices in a fixed order; instead of an atomic add it
+// writes the run's sum as a record and pushes the record onto its row's list. Here one warp per touched
+// row collects the row's records, orders them by record id (= the tile's position in the batch), sums
+// them in that order and applies the optimizer with plain loads and stores: one warp owns the row, so
+// nothing races, and every sum has an order fixed by the batch alone.
 
 #define DET_MAXF 8
 
-// Sum over one segment's occurrences, in batch order, of the gradient elements f = f0 + lane + 32 m
-// (explicit mode), or of gy (implicit mode, returned in s, the same in every lane). The implicit sum is
-// split over lanes by position and combined by a fixed shuffle tree, so it too is a fixed function of
-// the batch.
-__device__ __forceinline__ void det_segment_sum(const unsigned* __restrict__ keys, const int* __restrict__ vals,
-                                                int start, int len, int n, int field, int dim, int dimOff,
-                                                bool implicitMode, const float* __restrict__ gy,
-                                                const float* __restrict__ G, int gStride,
-                                                const float* __restrict__ G1, int f0, float (&acc)[DET_MAXF],
-                                                float& s, float& s1, int lane) {
+// Sum over a group of G lanes (G a power of two <= 32, groups aligned within the warp), fixed tree.
+__device__ __forceinline__ float group_sum(float v, int G, unsigned mask) {
+  for (int o = G >> 1; o > 0; o >>= 1) {
+    v += __shfl_xor_sync(mask, v, o);
+  }
+  return v;
+}
+
+// The row's gradient elements f0 + gl + G m (explicit mode) summed over its ordered records, the
+// implicit sum of gy (s) and the first-order sum (s1); s and s1 are the same in every lane.
+__device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBase, int dim, int dimOff,
+                                            bool implicitMode, const float* __restrict__ recS,
+                                            const float* __restrict__ recG, int gStride,
+                                            const float* __restrict__ recS1, int f0, int G, int gl,
+                                            float (&acc)[DET_MAXF], float& s, float& s1) {
 #pragma unroll
   for (int m = 0; m < DET_MAXF; m++) {
     acc[m] = 0.f;
   }
-  float ls = 0.f, ls1 = 0.f;
-#pragma unroll 4
-  for (int w0 = 0; w0 < len; w0 += 32) {
-    int myPos = w0 + lane;
-    int myR = myPos < len ? vals[start + myPos] / n : 0;
-    if (myPos < len) {
-      if (implicitMode) {
-        ls += __ldg(gy + myR);
-      }
-      if (G1 != nullptr) {
-        ls1 += __ldg(G1 + (size_t)myR * n + field);
-      }
-    }
-    if (!implicitMode) {
-      int inWindow = min(32, len - w0);
-      for (int j = 0; j < inWindow; j++) {
-        int r = __shfl_sync(0xffffffffu, myR, j);
-        const float* gr = G + (size_t)r * gStride + dimOff;
+  s = 0.f;
+  s1 = 0.f;
+  for (int i = 0; i < len; i++) {
+    int rec = ord[i];
+    if (implicitMode) {
+      s += __ldg(recS + rec);
+    } else {
+      const float* gr = recG + (size_t)(rec - fieldBase) * gStride + dimOff;
 #pragma unroll
-        for (int m = 0; m < DET_MAXF; m++) {
-          int f = f0 + lane + 32 * m;
-          if (f < dim) {
-            acc[m] += __ldg(gr + f);
-          }
+      for (int m = 0; m < DET_MAXF; m++) {
+        int f = f0 + gl + G * m;
+        if (f < dim) {
+          acc[m] += __ldg(gr + f);
         }
       }
+    }
+    if (recS1 != nullptr) {
+      s1 += __ldg(recS1 + rec);
     }
   }
-  s = warp_sum(ls);
-  s1 = warp_sum(ls1);
 }
 
-// One warp per window of 32 sorted positions; the warp processes each segment (row) that starts in its
-// window, walking it to its end, and applies the optimizer to that row with plain loads and stores:
-// one warp owns a row, so there are no atomics and no races.
-extern "C" __global__ void det_apply(const unsigned* __restrict__ keys, const int* __restrict__ vals, int N,
-                                     const int* __restrict__ meta, int n, int gradMode,
-                                     const float* __restrict__ gy, const float* __restrict__ head,
-                                     const float* __restrict__ G, int gStride, const float* __restrict__ G1,
-                                     float* __restrict__ tables, float* __restrict__ tableAccum,
-                                     float* __restrict__ firstOrder, float* __restrict__ foAccum,
-                                     int* __restrict__ counts, int opt, float lr, float eps) {
+// Launch bounds: with G a run-time value the compiler took 67 registers (3 blocks of 256 per SM) where the
+// warp-per-row version took 48; this kernel is bound by the latency of its dependent loads (list walk,
+// records, row), so it wants the warps: (256, 5) gives 48 registers and 8 bytes of spill.
+// A group of G lanes per touched row (grid-stride over the touched list; G fits the widest row, so
+// narrow tables put several rows in a warp). The group collects the row's records (pushed in no
+// particular order), ranks them by id, sums them in that order and applies the optimizer. Dynamic
+// shared memory: 2 * maxList ints per group, maxList = the most records a row can have (its field's
+// tiles per step).
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 5) det_apply_rows(const int* __restrict__ touchedList, const int* __restrict__ touchedCount,
+                                          int* __restrict__ listHead, const int* __restrict__ recNext,
+                                          const float* __restrict__ recS, const float* __restrict__ recG,
+                                          const float* __restrict__ recS1, int B, int gStride, int maxList,
+                                          int G, const int* __restrict__ meta, int n, int gradMode,
+                                          const float* __restrict__ head, float* __restrict__ tables,
+                                          float* __restrict__ tableAccum, float* __restrict__ firstOrder,
+                                          float* __restrict__ foAccum, int opt, float lr, float eps) {
+  extern __shared__ int detShared[];
   const int lane = threadIdx.x & 31;
-  const int warpsPerBlock = blockDim.x >> 5;
-  const int nWarps = gridDim.x * warpsPerBlock;
+  const int gl = lane & (G - 1);
+  const unsigned mask = G == 32 ? 0xffffffffu : (((1u << G) - 1u) << (lane & ~(G - 1)));
+  const int groupInBlock = threadIdx.x / G;
+  const int groupsPerBlock = blockDim.x / G;
+  const int nGroups = gridDim.x * groupsPerBlock;
+  int* buf = detShared + groupInBlock * DET_RECORD_INTS * maxList;
+  int* sorted = buf + maxList;
   const bool implicitMode = gradMode == 0;
-  for (int w = blockIdx.x * warpsPerBlock + (threadIdx.x >> 5); w * 32 < N; w += nWarps) {
-    int p = w * 32 + lane;
-    bool isHead = p < N && (p == 0 || keys[p] != keys[p - 1]);
-    unsigned heads = __ballot_sync(0xffffffffu, isHead);
-    while (heads != 0) {
-      int b = __ffs(heads) - 1;
-      heads &= heads - 1;
-      int start = w * 32 + b;
-      unsigned key = keys[start];
-      // segment length: sorted keys, so the segment is a prefix of what follows
-      // segment end: the first position after start whose key is larger (keys are sorted), found by
-      // a binary search, so a segment of the whole batch costs ~log2(N) loads, not N / 32
-      int lo = start + 1, hi = N;
-      while (lo < hi) {
-        int mid = lo + ((hi - lo) >> 1);
-        if (keys[mid] == key) {
-          lo = mid + 1;
-        } else {
-          hi = mid;
-        }
+  const int count = *touchedCount;
+  const int perPass = G * DET_MAXF;
+  for (int t = blockIdx.x * groupsPerBlock + groupInBlock; t < count; t += nGroups) {
+    const int row = touchedList[t];
+    int len = 0;
+    for (int id = listHead[row]; id >= 0; id = recNext[id]) {
+      if (len == maxList) {
+        __trap();  // more records than tiles: a broken list (never seen); fail loudly, never corrupt
       }
-      int len = lo - start;
-      int row = (int)key;
-      int field = vals[start] % n;
-      int dim = meta_get(meta, n, META_DIM, field);
-      int dimOff = meta_get(meta, n, META_DIMOFF, field);
-      int rowBase = meta_get(meta, n, META_ROWBASE, field);
-      size_t base = (size_t)meta_get(meta, n, META_TABLEOFF, field) + (size_t)(row - rowBase) * dim;
-      float acc[DET_MAXF];
-      float s, s1;
-      if (opt == OPT_ROWWISE) {
-        float sq = 0.f;
-        for (int f0 = 0; f0 < dim; f0 += 32 * DET_MAXF) {
-          det_segment_sum(keys, vals, start, len, n, field, dim, dimOff, implicitMode, gy, G, gStride, G1, f0, acc,
-                          s, s1, lane);
-#pragma unroll
-          for (int m = 0; m < DET_MAXF; m++) {
-            int f = f0 + lane + 32 * m;
-            if (f < dim) {
-              float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-              sq = fmaf(g, g, sq);
-            }
-          }
+      if (gl == (len & (G - 1))) {
+        buf[len] = id;
+      }
+      len++;
+    }
+    __syncwarp(mask);
+    const int* ord = buf;
+    if (len > 1) {
+      // rank sort: record ids are distinct
+      for (int i = gl; i < len; i += G) {
+        int key = buf[i];
+        int rank = 0;
+        for (int j = 0; j < len; j++) {
+          rank += buf[j] < key ? 1 : 0;
         }
-        sq = warp_sum(sq);
-        float Gr = tableAccum[row] + sq / dim;
-        float denom = sqrtf(Gr) + eps;
-        for (int f0 = 0; f0 < dim; f0 += 32 * DET_MAXF) {
-          det_segment_sum(keys, vals, start, len, n, field, dim, dimOff, implicitMode, gy, G, gStride, G1, f0, acc,
-                          s, s1, lane);
+        sorted[rank] = key;
+      }
+      __syncwarp(mask);
+      ord = sorted;
+    }
+    const int field = field_of_row(meta, n, row);
+    const int fieldBase = field * B;
+    const int dim = meta_get(meta, n, META_DIM, field);
+    const int dimOff = meta_get(meta, n, META_DIMOFF, field);
+    const int rowBase = meta_get(meta, n, META_ROWBASE, field);
+    const size_t base = (size_t)meta_get(meta, n, META_TABLEOFF, field) + (size_t)(row - rowBase) * dim;
+    float acc[DET_MAXF];
+    float s, s1;
+    if (opt == OPT_ROWWISE) {
+      float sq = 0.f;
+      for (int f0 = 0; f0 < dim; f0 += perPass) {
+        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
+                    s1);
 #pragma unroll
-          for (int m = 0; m < DET_MAXF; m++) {
-            int f = f0 + lane + 32 * m;
-            if (f < dim) {
-              float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-              tables[base + f] -= lr * g / denom;
-            }
-          }
-        }
-        if (lane == 0) {
-          tableAccum[row] = Gr;
-        }
-      } else {
-        for (int f0 = 0; f0 < dim; f0 += 32 * DET_MAXF) {
-          det_segment_sum(keys, vals, start, len, n, field, dim, dimOff, implicitMode, gy, G, gStride, G1, f0, acc,
-                          s, s1, lane);
-#pragma unroll
-          for (int m = 0; m < DET_MAXF; m++) {
-            int f = f0 + lane + 32 * m;
-            if (f < dim) {
-              float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-              if (opt == OPT_SGD) {
-                tables[base + f] -= lr * g;
-              } else {
-                float Ga = tableAccum[base + f] + g * g;
-                tableAccum[base + f] = Ga;
-                tables[base + f] -= lr * g / (sqrtf(Ga) + eps);
-              }
-            }
+        for (int m = 0; m < DET_MAXF; m++) {
+          int f = f0 + gl + G * m;
+          if (f < dim) {
+            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+            sq = fmaf(g, g, sq);
           }
         }
       }
-      if (lane == 0) {
-        counts[row] += len;
-        if (firstOrder != nullptr) {
-          if (opt == OPT_SGD) {
-            firstOrder[row] -= lr * s1;
-          } else {
-            float Ga = foAccum[row] + s1 * s1;
-            foAccum[row] = Ga;
-            firstOrder[row] -= lr * s1 / (sqrtf(Ga) + eps);
+      sq = group_sum(sq, G, mask);
+      float Gr = tableAccum[row] + sq / dim;
+      float denom = sqrtf(Gr) + eps;
+      for (int f0 = 0; f0 < dim; f0 += perPass) {
+        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
+                    s1);
+#pragma unroll
+        for (int m = 0; m < DET_MAXF; m++) {
+          int f = f0 + gl + G * m;
+          if (f < dim) {
+            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+            tables[base + f] -= lr * g / denom;
+          }
+        }
+      }
+      __syncwarp(mask);
+      if (gl == 0) {
+        tableAccum[row] = Gr;
+      }
+    } else {
+      for (int f0 = 0; f0 < dim; f0 += perPass) {
+        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
+                    s1);
+#pragma unroll
+        for (int m = 0; m < DET_MAXF; m++) {
+          int f = f0 + gl + G * m;
+          if (f < dim) {
+            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+            if (opt == OPT_SGD) {
+              tables[base + f] -= lr * g;
+            } else {
+              float Ga = tableAccum[base + f] + g * g;
+              tableAccum[base + f] = Ga;
+              tables[base + f] -= lr * g / (sqrtf(Ga) + eps);
+            }
           }
         }
       }
     }
+    if (gl == 0) {
+      if (firstOrder != nullptr) {
+        if (opt == OPT_SGD) {
+          firstOrder[row] -= lr * s1;
+        } else {
+          float Ga = foAccum[row] + s1 * s1;
+          foAccum[row] = Ga;
+          firstOrder[row] -= lr * s1 / (sqrtf(Ga) + eps);
+        }
+      }
+      listHead[row] = -1;
+    }
+    __syncwarp(mask);  // buf and sorted are reused by this group's next row
   }
 }
 

@@ -5,13 +5,22 @@
 # fastembedding.cu for two virtual architectures and rewrites the PTX under src/main/resources when
 # it changed; without nvcc it does nothing, and the committed PTX is packaged as it is (users and CI
 # need no CUDA toolkit). Each PTX starts with the SHA-256 of the sources it was built from, which
-# PtxUpToDateTest checks against the sources.
+# PtxUpToDateTest checks against the sources. kernel_constants.cuh is generated here from
+# KernelConstants.java (with or without nvcc).
 #
 #   compute_75: every device from Turing on; atomics of one float.
 #   compute_90: Hopper and newer; vector atomics (red.global.add.v4.f32), chosen at run time.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/../resources/io/fastembedding/backend/cuda"
+# The constants shared with the host are written once, in KernelConstants.java; generate their header
+# first (a single-file Java program: needs only the JDK that runs Maven). KernelConstantsTest checks the
+# committed header, PtxUpToDateTest the PTX built from it.
+if command -v java >/dev/null 2>&1; then
+  java "$here/../java/io/fastembedding/backend/cuda/KernelConstants.java" "$here/kernel_constants.cuh"
+else
+  echo "[build-ptx] java is not on the PATH: kernel_constants.cuh left as committed"
+fi
 if ! command -v nvcc >/dev/null 2>&1; then
   echo "[build-ptx] nvcc is not on the PATH: packaging the committed PTX"
   exit 0

@@ -4,26 +4,11 @@
 
 #include <stdint.h>
 
-// Field metadata, one int array of 7 * n entries written by the host (CudaBackend.uploadMeta):
-//   [0n, 1n) dim, [1n, 2n) dimOffset in the concatenated vector, [2n, 3n) rowBase in the scalar-per-row
-//   space, [3n, 4n) table size, [4n, 5n) vector width usable on the table (4, 2 or 1),
-//   [5n, 6n) float offset of the table in the packed buffer, [6n, 7n) vector width usable on the
-//   gradient rows G (row stride sumDims).
-#define META_DIM 0
-#define META_DIMOFF 1
-#define META_ROWBASE 2
-#define META_SIZE 3
-#define META_VEC 4
-#define META_TABLEOFF 5
-#define META_GVEC 6
-#define META_ENTRIES 7
+#include "kernel_constants.cuh"
 
-#define LOSS_LOGISTIC 0
-#define LOSS_SQUARED 1
-
-#define OPT_SGD 0
-#define OPT_ADAGRAD 1
-#define OPT_ROWWISE 2
+// Field metadata: one int array of META_ENTRIES * n entries written by the host (DeviceState.buildMeta);
+// entry e of field f at e * n + f (META_* in kernel_constants.cuh, generated from KernelConstants.java).
+// Losses (LOSS_*), optimizers (OPT_*), forward modes (MODE_*) likewise.
 
 __device__ __forceinline__ int meta_get(const int* __restrict__ meta, int n, int what, int field) {
   return __ldg(meta + what * n + field);

@@ -205,7 +205,7 @@ extern "C" __global__ void linear_forward(
   if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
     *touchedCount = 0;
   }
-  const bool train = mode == 0;
+  const bool train = mode == MODE_TRAIN;
   const int rBegin = blockIdx.x * chunkRows;
   const int rEnd = min(B, rBegin + chunkRows);
   const int lane = threadIdx.x & 31;
@@ -305,7 +305,7 @@ extern "C" __global__ void fm_forward(
   if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
     *touchedCount = 0;
   }
-  const bool train = mode == 0;
+  const bool train = mode == MODE_TRAIN;
   const int rBegin = blockIdx.x * chunkRows;
   const int rEnd = min(B, rBegin + chunkRows);
   const int lane = threadIdx.x & 31;

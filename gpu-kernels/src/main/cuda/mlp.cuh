@@ -5,22 +5,18 @@
 
 #include "common.cuh"
 
-#define GEMM_BM 64
-#define GEMM_BN 64
-#define GEMM_BK 16
-
-// Epilogues of gemm_tiled.
-#define EPI_BIAS_RELU 0    // C = relu(v + bias[n])                 (forward hidden layer)
-#define EPI_RELU_MASK 1    // C = v * (aux[m][n] > 0)                (input gradient of a hidden layer)
-#define EPI_EMB_GRAD 2     // C = v + lambdaOverB * aux[m][n]        (gradient of each embedding element)
-#define EPI_WEIGHT_PART 3  // partials[z][woff + m * (N - 1) + n] = v, column N - 1 -> [coff + m]
+// Tile sizes GEMM_BM, GEMM_BN, GEMM_BK and the epilogues of gemm_tiled (kernel_constants.cuh):
+//   EPI_BIAS_RELU    C = relu(v + bias[n])                 (forward hidden layer)
+//   EPI_RELU_MASK    C = v * (aux[m][n] > 0)                (input gradient of a hidden layer)
+//   EPI_EMB_GRAD     C = v + lambdaOverB * aux[m][n]        (gradient of each embedding element)
+//   EPI_WEIGHT_PART  partials[z][woff + m * (N - 1) + n] = v, column N - 1 -> [coff + m]
 
 // C = op(A) op(B) for an M x N result, with K the shared dimension, over 64 x 64 tiles of 256 threads
 // (4 x 4 results each). A(m, kk) = ta ? A[kk * lda + m] : A[m * lda + kk], and likewise for B(kk, n);
 // onesCol makes column N - 1 of B all ones (the bias gradient rides along the weight gradient). For
 // EPI_WEIGHT_PART, blockIdx.z takes rows [z * kChunk, (z + 1) * kChunk) of the batch, so the result is
 // one partial per fixed chunk of rows, summed later in chunk order.
-extern "C" __global__ void __launch_bounds__(256) gemm_tiled(
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS) gemm_tiled(
     int M, int N, int K, const float* __restrict__ A, int lda, int ta, const float* __restrict__ Bm, int ldb,
     int tb, int onesCol, int epi, const float* __restrict__ bias, float* __restrict__ C, int ldc,
     const float* __restrict__ aux, int auxLd, float lambdaOverB, int kChunk, long long partialStride, int woff,
@@ -151,7 +147,7 @@ extern "C" __global__ void mlp_output(const float* __restrict__ gL, int HL, cons
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
   const int nw = blockDim.x >> 5;
-  const bool train = mode == 0;
+  const bool train = mode == MODE_TRAIN;
   const float* wout = head + woff;
   const float bout = __ldg(head + woff + HL);
   double lossSum = 0, wSum = 0;

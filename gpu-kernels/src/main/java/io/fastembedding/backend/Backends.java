@@ -2,22 +2,33 @@ package io.fastembedding.backend;
 
 import io.fastembedding.backend.cpu.CpuBackend;
 import io.fastembedding.model.ModelSpec;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
+import java.util.ServiceLoader;
 
 /**
- * Opens backends. The CUDA backend is reached by reflection so that a JVM without a CUDA driver never
- * loads JCuda's classes unless a GPU is asked for, and so that {@link #cudaDeviceCount()} can answer 0
- * instead of failing on a machine without the driver or the natives.
+ * Opens backends. Device backends are found through {@link ServiceLoader} ({@link BackendProvider}),
+ * so this class names no implementation, a JVM without a CUDA driver never loads JCuda's classes
+ * unless a GPU is asked for, and {@link #cudaDeviceCount()} answers 0 instead of failing on a machine
+ * without the driver or the natives.
  */
 public final class Backends {
-  private static final String CUDA_BACKEND = "io.fastembedding.backend.cuda.CudaBackend";
-  private static final String CUDA_DEVICES = "io.fastembedding.backend.cuda.CudaDevices";
+  /** The provider name of the CUDA backend. */
+  public static final String CUDA = "cuda";
 
   private Backends() {}
 
   public static Backend cpu(ModelSpec spec, BackendOptions options) {
     return new CpuBackend(spec, options);
+  }
+
+  /** The provider of device kind {@code name}, or null when none is on the class path. */
+  public static BackendProvider provider(String name) {
+    // the loader of this class: in Spark it is the one that loaded the library jar, services file included
+    for (BackendProvider p : ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader())) {
+      if (p.name().equals(name)) {
+        return p;
+      }
+    }
+    return null;
   }
 
   /**
@@ -26,30 +37,20 @@ public final class Backends {
    * @throws IllegalStateException when CUDA is not usable here, saying why
    */
   public static Backend cuda(ModelSpec spec, BackendOptions options, int ordinal) {
+    BackendProvider p = cudaProvider();
     try {
-      Method open = Class.forName(CUDA_BACKEND)
-          .getMethod("open", ModelSpec.class, BackendOptions.class, int.class);
-      return (Backend) open.invoke(null, spec, options, ordinal);
-    } catch (InvocationTargetException e) {
-      Throwable c = e.getCause();
-      if (c instanceof RuntimeException re) {
-        throw re;
-      }
-      if (c instanceof Error err) {
-        throw new IllegalStateException("the CUDA backend could not start on device " + ordinal
-            + ": " + err, err);
-      }
-      throw new IllegalStateException("the CUDA backend could not start on device " + ordinal, c);
-    } catch (ReflectiveOperationException | LinkageError e) {
-      throw new IllegalStateException("the CUDA backend is not available in this build: " + e, e);
+      return p.open(spec, options, ordinal);
+    } catch (LinkageError e) {  // natives missing or failing to initialise
+      throw new IllegalStateException("the CUDA backend could not start on device " + ordinal + ": " + e, e);
     }
   }
 
   /** CUDA devices usable by this JVM; 0 when there is no driver, no natives or no device. */
   public static int cudaDeviceCount() {
     try {
-      return (Integer) Class.forName(CUDA_DEVICES).getMethod("count").invoke(null);
-    } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+      BackendProvider p = provider(CUDA);
+      return p == null ? 0 : p.deviceCount();
+    } catch (LinkageError | RuntimeException e) {
       return 0;
     }
   }
@@ -57,9 +58,28 @@ public final class Backends {
   /** Why {@link #cudaDeviceCount()} is 0, or null when CUDA devices are usable. */
   public static String cudaUnavailableReason() {
     try {
-      return (String) Class.forName(CUDA_DEVICES).getMethod("unavailableReason").invoke(null);
-    } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
-      return "the CUDA backend is not available in this build (" + e + ")";
+      BackendProvider p = provider(CUDA);
+      return p == null ? notInBuild() : p.unavailableReason();
+    } catch (LinkageError | RuntimeException e) {
+      return "the CUDA backend cannot be loaded (" + e + ")";
     }
+  }
+
+  private static BackendProvider cudaProvider() {
+    BackendProvider p;
+    try {
+      p = provider(CUDA);
+    } catch (LinkageError | RuntimeException e) {
+      throw new IllegalStateException("the CUDA backend cannot be loaded: " + e, e);
+    }
+    if (p == null) {
+      throw new IllegalStateException(notInBuild());
+    }
+    return p;
+  }
+
+  private static String notInBuild() {
+    return "the CUDA backend is not available in this build (no " + BackendProvider.class.getName()
+        + " named '" + CUDA + "' on the class path)";
   }
 }

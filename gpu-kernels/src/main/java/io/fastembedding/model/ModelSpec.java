@@ -77,6 +77,31 @@ public final class ModelSpec implements Serializable {
         }
       }
     }
+    long headFloats = headFloats();
+    if (headFloats > TableLayout.MAX_FLOATS) {
+      throw new IllegalArgumentException("the " + head.id() + " head needs " + headFloats
+          + " floats" + (head == HeadType.MLP ? " (hiddenLayers " + Arrays.toString(hiddenLayers)
+          + " on an input of " + headInputWidth() + " values)" : "") + ", more than one array "
+          + "holds (" + TableLayout.MAX_FLOATS + "); use smaller hidden layers");
+    }
+  }
+
+  /** {@link #headSize()} in long: the int methods may only run once this fits an array. */
+  private long headFloats() {
+    long input = (long) layout.sumDims() + numNumeric;
+    return switch (head) {
+      case FM -> 1 + numNumeric + (long) numNumeric * dims[0];
+      case LINEAR -> input + 1;
+      case MLP -> {
+        long n = 0;
+        long in = input;
+        for (int h : hiddenLayers) {
+          n += (long) h * in + h;
+          in = h;
+        }
+        yield n + in + 1;
+      }
+    };
   }
 
   /** Checks sizes and dims with the fields' names in the messages, before the layout is built. */

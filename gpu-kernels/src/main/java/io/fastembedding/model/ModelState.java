@@ -1,7 +1,6 @@
 package io.fastembedding.model;
 
 import io.fastembedding.layout.TableLayout;
-import io.fastembedding.optim.OptimizerType;
 import java.io.Serializable;
 import java.util.Arrays;
 
@@ -63,12 +62,7 @@ public final class ModelState implements Serializable {
   }
 
   static int tableAccumLength(ModelSpec spec) {
-    OptimizerType t = spec.optimizer().type();
-    return switch (t) {
-      case SGD -> 0;
-      case ADAGRAD -> tablesLength(spec);
-      case ROWWISE_ADAGRAD -> Math.toIntExact(spec.layout().totalRows());
-    };
+    return Math.toIntExact(spec.optimizer().rule().tableStateLength(spec.layout()));
   }
 
   /** A freshly initialised model (seeded, see {@link Initializer}) with zero optimizer state. */

@@ -33,17 +33,18 @@ public record OptimizerSpec(OptimizerType type, float learningRate, float l2, fl
     return new OptimizerSpec(type, learningRate, l2, DEFAULT_EPSILON);
   }
 
-  /** Floats of optimizer state per embedding row of {@code dim} floats. */
+  /** Floats of optimizer state per embedding row of {@code dim} floats ({@link Optimizer}). */
   public int stateFloatsPerRow(int dim) {
-    return switch (type) {
-      case SGD -> 0;
-      case ADAGRAD -> dim;
-      case ROWWISE_ADAGRAD -> 1;
-    };
+    return rule().stateFloatsPerRow(dim);
   }
 
   /** Whether the first-order weights and the head keep an accumulator (each per element). */
   public boolean hasState() {
-    return type != OptimizerType.SGD;
+    return rule().hasElementState();
+  }
+
+  /** The update rule and state layout of this optimizer. */
+  public Optimizer rule() {
+    return Optimizer.of(this);
   }
 }

@@ -41,4 +41,13 @@ class BackendsTest {
     b.close(); // closing twice is harmless
     assertThrows(IllegalStateException.class, b::exportState);
   }
+
+  @Test
+  void theCudaBackendIsFoundThroughServiceLoader() {
+    BackendProvider p = Backends.provider(Backends.CUDA);
+    assertNotNull(p, "no CUDA provider listed in META-INF/services");
+    assertTrue(p.getClass().getName().endsWith("CudaBackendProvider"), p.getClass().getName());
+    assertTrue(Backends.provider("no-such-device") == null);
+    assertTrue(p.deviceCount() == Backends.cudaDeviceCount());
+  }
 }

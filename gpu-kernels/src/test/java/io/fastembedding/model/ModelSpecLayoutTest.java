@@ -1,6 +1,8 @@
 package io.fastembedding.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -41,5 +43,22 @@ class ModelSpecLayoutTest {
     assertEquals(26, s.mlpOutputWeightOffset());
     assertEquals(28, s.mlpOutputBiasOffset());
     assertEquals(29, s.headSize());
+  }
+
+  @Test
+  void mlpHeadTooLargeForAnArrayIsAClearError() {
+    // 50000 x 50000 = 2.5e9 weights: the int arithmetic used to wrap to a negative size
+    for (int h : new int[] {50_000, 70_000}) {
+      String m = assertThrows(IllegalArgumentException.class,
+          () -> ModelSpec.builder(new int[] {5, 6}, new int[] {2, 2}).head(HeadType.MLP)
+              .hiddenLayers(h, h).build()).getMessage();
+      long expected = (long) h * 4 + h + (long) h * h + h + h + 1; // by hand: W1, c1, W2, c2, w, b
+      assertTrue(m.startsWith("the mlp head needs " + expected + " floats (hiddenLayers [" + h
+          + ", " + h + "] on an input of 4 values)"), m);
+    }
+    // the largest that fits still builds and agrees with headSize()
+    ModelSpec s = ModelSpec.builder(new int[] {5, 6}, new int[] {2, 2}).head(HeadType.MLP)
+        .hiddenLayers(1000, 1000).build();
+    assertEquals(1000 * 4 + 1000 + 1000 * 1000 + 1000 + 1000 + 1, s.headSize());
   }
 }

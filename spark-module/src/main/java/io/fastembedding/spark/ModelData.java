@@ -95,6 +95,36 @@ final class ModelData implements Serializable {
     scoringState();
   }
 
+  /**
+   * Checks a model's inputCols param against the columns its tables were trained on: one column
+   * per table, and not the trained columns in another order (which would look each column up in
+   * another column's table). Other names are fine: a model may be pointed at renamed columns.
+   *
+   * @param where where the inputCols came from, for the message
+   */
+  /**
+   * @param inputFields the fields of input columns (the 'bucket' encoding's bucket fields follow
+   *     them in the spec)
+   */
+  static void checkInputCols(ModelSpec spec, int inputFields, String[] inputCols, String where) {
+    String[] trained = java.util.Arrays.copyOf(spec.fieldNames(),
+        Math.min(inputFields, spec.fieldNames().length));
+    if (inputCols.length != trained.length) {
+      throw new IllegalArgumentException("inputCols " + java.util.Arrays.toString(inputCols)
+          + " (" + where + ") has " + inputCols.length + " entries, but the model has "
+          + trained.length + " tables, trained on " + java.util.Arrays.toString(trained));
+    }
+    String[] a = inputCols.clone();
+    String[] b = trained.clone();
+    java.util.Arrays.sort(a);
+    java.util.Arrays.sort(b);
+    if (java.util.Arrays.equals(a, b) && !java.util.Arrays.equals(inputCols, trained)) {
+      throw new IllegalArgumentException("inputCols " + java.util.Arrays.toString(inputCols)
+          + " (" + where + ") are the model's columns in another order; its tables were trained "
+          + "on " + java.util.Arrays.toString(trained) + ", in that order");
+    }
+  }
+
   static ModelData of(ModelState s, int[] validCounts, boolean reserved, float[] numericMean,
       float[] numericStd) {
     return new ModelData(s.spec, validCounts, reserved, s.tables, s.firstOrder, s.head, numericMean,

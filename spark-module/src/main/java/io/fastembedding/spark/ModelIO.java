@@ -11,12 +11,13 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.ml.util.DefaultParamsReadable;
+import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Row;
@@ -40,7 +41,8 @@ import org.apache.spark.sql.types.StructType;
  *       rows' content hashes, in chunks).
  * </ul>
  *
- * A model written with another layout version fails to load with a message saying so.
+ * A model written with another layout version fails to load with a message saying so; every load
+ * error names the path, and missing or unreadable files say "corrupt or incomplete".
  */
 final class ModelIO {
   private ModelIO() {}
@@ -230,84 +232,115 @@ final class ModelIO {
   static final class Reader extends MLReader<MultiEmbeddingModel> {
     @Override
     public MultiEmbeddingModel load(String path) {
-      SparkSession spark = sparkSession();
-      String specPath = path + "/data/spec";
       try {
-        Path p = new Path(specPath);
-        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
-        if (!fs.exists(p)) {
-          throw new IllegalArgumentException("no MultiEmbeddingModel at " + path + ": " + specPath
-              + " does not exist (was it saved with MultiEmbeddingModel.write()?)");
+        return read(sparkSession(), path);
+      } catch (CorruptModel e) {
+        throw corrupt(path, e.getMessage(), e.getCause());
+      } catch (IllegalArgumentException e) {
+        if (e.getMessage() != null && e.getMessage().contains(path)) {
+          throw e; // a check of ours, which names the path
         }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot read " + specPath, e);
+        // a spec the model classes refuse: its values were edited or damaged
+        throw corrupt(path, e.getMessage(), e);
+      } catch (Exception e) { // Scala code throws checked exceptions (SparkException) unannounced
+        throw new IllegalArgumentException("cannot load a MultiEmbeddingModel from " + path + ": "
+            + e, e);
       }
-      Row spec = spark.read().parquet(specPath).first();
-      int version = spec.getInt(spec.fieldIndex("layoutVersion"));
-      if (version < OLDEST_READABLE || version > LAYOUT_VERSION) {
-        throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " was saved "
-            + "with data layout version " + version + ", but this version of spark-fast-embedding "
-            + "reads layout versions " + OLDEST_READABLE + " to " + LAYOUT_VERSION + " only; load "
-            + "it with the library version that saved it, or refit the model");
+    }
+
+    private static IllegalArgumentException corrupt(String path, String what, Throwable cause) {
+      return new IllegalArgumentException("the MultiEmbeddingModel at " + path + " is corrupt or "
+          + "incomplete: " + what + "; save the model again, or copy all of its files", cause);
+    }
+  }
+
+  /** A model directory whose files are missing or unreadable; the message says which. */
+  private static final class CorruptModel extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    CorruptModel(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  private static MultiEmbeddingModel read(SparkSession spark, String path) {
+    // the metadata's class is checked before anything is instantiated from it
+    DefaultParamsReader.Metadata meta = readMetadata(spark, path);
+    String expected = MultiEmbeddingModel.class.getName();
+    if (!expected.equals(meta.className())) {
+      throw new IllegalArgumentException("the model at " + path + " is a " + meta.className()
+          + ", not a " + expected + " (its metadata says so); load it with that class's reader");
+    }
+    requireParts(spark, path, "data/spec", "data/head", "data/tables");
+    Row spec = single(spark, path, "data/spec", SPEC_SCHEMA);
+    int version = spec.getInt(spec.fieldIndex("layoutVersion"));
+    if (version < OLDEST_READABLE || version > LAYOUT_VERSION) {
+      throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " was saved "
+          + "with data layout version " + version + ", but this version of spark-fast-embedding "
+          + "reads layout versions " + OLDEST_READABLE + " to " + LAYOUT_VERSION + " only; load "
+          + "it with the library version that saved it, or refit the model");
+    }
+    MultiEmbeddingModel model = new MultiEmbeddingModel(meta.uid());
+    meta.getAndSetParams(model, scala.Option.empty());
+    ModelSpec s = ModelSpec.builder(ints(spec, "tableSizes"), ints(spec, "dims"))
+        .fieldNames(spec.<String>getList(spec.fieldIndex("fieldNames")).toArray(new String[0]))
+        .numNumeric(spec.getInt(spec.fieldIndex("numNumeric")))
+        .head(HeadType.fromId(spec.getString(spec.fieldIndex("head"))))
+        .hiddenLayers(ints(spec, "hiddenLayers").length == 0 ? new int[] {1}
+            : ints(spec, "hiddenLayers"))
+        .loss(LossType.fromId(spec.getString(spec.fieldIndex("loss"))))
+        .optimizer(new OptimizerSpec(
+            OptimizerType.fromId(spec.getString(spec.fieldIndex("optimizer"))),
+            spec.getFloat(spec.fieldIndex("learningRate")), spec.getFloat(spec.fieldIndex("l2")),
+            spec.getFloat(spec.fieldIndex("epsilon"))))
+        .initStd(spec.getFloat(spec.fieldIndex("initStd")))
+        .seed(spec.getLong(spec.fieldIndex("seed")))
+        .build();
+    ModelData.checkInputCols(s, model.getInputCols().length, model.getInputCols(),
+        "the params in " + path + "/metadata");
+    TableLayout l = s.layout();
+    float[] tables = new float[Math.toIntExact(l.totalFloats())];
+    float[] firstOrder = new float[s.hasFirstOrder() ? Math.toIntExact(l.totalRows()) : 0];
+    boolean[] seen = new boolean[Math.toIntExact(l.totalRows())];
+    long rows = 0;
+    Iterator<Row> it = spark.read().schema(TABLES_SCHEMA).parquet(path + "/data/tables")
+        .toLocalIterator();
+    while (it.hasNext()) {
+      Row r = it.next();
+      int f = r.getInt(0);
+      int x = r.getInt(1);
+      List<Float> v = r.getList(2);
+      if (f < 0 || f >= l.numFields() || x < 0 || x >= l.size(f) || v.size() != l.dim(f)) {
+        throw new CorruptModel("table row (field " + f + ", index " + x + ", " + v.size()
+            + " floats) in " + path + "/data/tables does not fit " + l, null);
       }
-      MultiEmbeddingModel model = new DefaultParamsReadable<MultiEmbeddingModel>() {}.read()
-          .session(spark).load(path);
-      ModelSpec s = ModelSpec.builder(ints(spec, "tableSizes"), ints(spec, "dims"))
-          .fieldNames(spec.<String>getList(spec.fieldIndex("fieldNames")).toArray(new String[0]))
-          .numNumeric(spec.getInt(spec.fieldIndex("numNumeric")))
-          .head(HeadType.fromId(spec.getString(spec.fieldIndex("head"))))
-          .hiddenLayers(ints(spec, "hiddenLayers").length == 0 ? new int[] {1}
-              : ints(spec, "hiddenLayers"))
-          .loss(LossType.fromId(spec.getString(spec.fieldIndex("loss"))))
-          .optimizer(new OptimizerSpec(
-              OptimizerType.fromId(spec.getString(spec.fieldIndex("optimizer"))),
-              spec.getFloat(spec.fieldIndex("learningRate")), spec.getFloat(spec.fieldIndex("l2")),
-              spec.getFloat(spec.fieldIndex("epsilon"))))
-          .initStd(spec.getFloat(spec.fieldIndex("initStd")))
-          .seed(spec.getLong(spec.fieldIndex("seed")))
-          .build();
-      TableLayout l = s.layout();
-      float[] tables = new float[Math.toIntExact(l.totalFloats())];
-      float[] firstOrder = new float[s.hasFirstOrder() ? Math.toIntExact(l.totalRows()) : 0];
-      boolean[] seen = new boolean[Math.toIntExact(l.totalRows())];
-      long rows = 0;
-      Iterator<Row> it = spark.read().parquet(path + "/data/tables").toLocalIterator();
-      while (it.hasNext()) {
-        Row r = it.next();
-        int f = r.getInt(0);
-        int x = r.getInt(1);
-        List<Float> v = r.getList(2);
-        if (f < 0 || f >= l.numFields() || x < 0 || x >= l.size(f) || v.size() != l.dim(f)) {
-          throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " is corrupt: "
-              + "table row (field " + f + ", index " + x + ", " + v.size() + " floats) does not "
-              + "fit " + l);
-        }
-        int off = Math.toIntExact(l.offset(f) + (long) x * l.dim(f));
-        for (int k = 0; k < v.size(); k++) {
-          tables[off + k] = v.get(k);
-        }
-        int g = Math.toIntExact(l.rowBase(f) + x);
-        if (s.hasFirstOrder()) {
-          firstOrder[g] = r.getFloat(3);
-        }
-        if (!seen[g]) {
-          seen[g] = true;
-          rows++;
-        }
+      int off = Math.toIntExact(l.offset(f) + (long) x * l.dim(f));
+      for (int k = 0; k < v.size(); k++) {
+        tables[off + k] = v.get(k);
       }
-      if (rows != l.totalRows()) {
-        throw new IllegalArgumentException("the MultiEmbeddingModel at " + path + " is corrupt: "
-            + "it has " + rows + " of its " + l.totalRows() + " table rows");
+      int g = Math.toIntExact(l.rowBase(f) + x);
+      if (s.hasFirstOrder()) {
+        firstOrder[g] = r.getFloat(3);
       }
-      Row headRow = spark.read().parquet(path + "/data/head").first();
-      List<Float> h = headRow.getList(0);
-      float[] head = new float[h.size()];
-      for (int i = 0; i < head.length; i++) {
-        head[i] = h.get(i);
+      if (!seen[g]) {
+        seen[g] = true;
+        rows++;
       }
-      int k = s.numNumeric();
-      float[] mean = version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(k);
-      float[] std = version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(k);
+    }
+    if (rows != l.totalRows()) {
+      throw new CorruptModel(path + "/data/tables holds " + rows + " of the model's "
+          + l.totalRows() + " table rows (a part file is missing?)", null);
+    }
+    Row headRow = single(spark, path, "data/head", HEAD_SCHEMA);
+    List<Float> h = headRow.getList(0);
+    float[] head = new float[h.size()];
+    for (int i = 0; i < head.length; i++) {
+      head[i] = h.get(i);
+    }
+    int k = s.numNumeric();
+    float[] mean = version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(k);
+    float[] std = version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(k);
+    try {
       ModelData d = new ModelData(s, ints(spec, "numCategories"),
           spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head, mean, std);
       if (version >= 3) {
@@ -317,17 +350,69 @@ final class ModelIO {
         }
       }
       model.setData(d);
-      return model;
+    } catch (IllegalArgumentException e) {
+      throw new CorruptModel(e.getMessage(), e);
+    }
+    return model;
+  }
+
+  /** The params' metadata, or why it cannot be read, naming the file. */
+  private static DefaultParamsReader.Metadata readMetadata(SparkSession spark, String path) {
+    String metadataPath = path + "/metadata";
+    if (!exists(spark, metadataPath)) {
+      throw new IllegalArgumentException("no MultiEmbeddingModel at " + path + ": " + metadataPath
+          + " does not exist (was it saved with MultiEmbeddingModel.write()?)");
+    }
+    try {
+      return DefaultParamsReader.loadMetadata(path, spark, "");
+    } catch (Exception e) {
+      throw new CorruptModel("its metadata (" + metadataPath + ") cannot be read (" + e + ")", e);
     }
   }
 
-  private static boolean exists(SparkSession spark, String path) {
+  /** Every part directory exists and holds at least one Parquet file. */
+  private static void requireParts(SparkSession spark, String path, String... parts) {
+    for (String part : parts) {
+      Path p = new Path(path + "/" + part);
+      try {
+        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        if (!fs.exists(p)) {
+          throw new CorruptModel(p + " is missing", null);
+        }
+        boolean anyParquet = false;
+        for (FileStatus st : fs.listStatus(p)) {
+          anyParquet |= st.getPath().getName().endsWith(".parquet");
+        }
+        if (!anyParquet) {
+          throw new CorruptModel(p + " holds no Parquet part file", null);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + p, e);
+      }
+    }
+  }
+
+  private static boolean exists(SparkSession spark, String file) {
+    Path p = new Path(file);
     try {
-      Path p = new Path(path);
       return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + path, e);
+      throw new UncheckedIOException("cannot read " + file, e);
     }
+  }
+
+  /** The one row of a part, read with its known schema (no inference from possibly bad files). */
+  private static Row single(SparkSession spark, String path, String part, StructType schema) {
+    List<Row> rows;
+    try {
+      rows = spark.read().schema(schema).parquet(path + "/" + part).takeAsList(2);
+    } catch (Exception e) {
+      throw new CorruptModel(path + "/" + part + " cannot be read (" + e + ")", e);
+    }
+    if (rows.size() != 1) {
+      throw new CorruptModel(path + "/" + part + " holds " + rows.size() + " rows, not 1", null);
+    }
+    return rows.get(0);
   }
 
   private static ModelData readNumeric(SparkSession spark, ModelData d, String path) {

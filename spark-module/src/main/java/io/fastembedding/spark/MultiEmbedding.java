@@ -8,6 +8,7 @@ import io.fastembedding.model.ModelState;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
 import io.fastembedding.spark.data.BlockBuilder;
+import io.fastembedding.spark.data.BlockRules;
 import io.fastembedding.spark.data.BlockColumns;
 import io.fastembedding.spark.data.BlockStats;
 import io.fastembedding.spark.data.HeldOutRows;
@@ -21,6 +22,7 @@ import io.fastembedding.spark.discovery.GpuTrainingPlan;
 import io.fastembedding.spark.train.BackendFactory;
 import io.fastembedding.spark.train.BackendPool;
 import io.fastembedding.spark.train.DefaultBackendFactory;
+import io.fastembedding.spark.train.Divergence;
 import io.fastembedding.spark.train.FitRounds;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -249,6 +251,11 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return this;
   }
 
+  public MultiEmbedding setFailOnDivergence(boolean v) {
+    set(failOnDivergence(), v);
+    return this;
+  }
+
   /** A Vector column of numeric features for the head; empty for none. */
   public MultiEmbedding setNumericCol(String v) {
     set(numericCol(), v);
@@ -420,6 +427,8 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       FitRounds.Config config = new FitRounds.Config(uid, fitId, getMaxIter(), getEpochsPerMerge(),
           getBatchSize(), getSeed(), getDeterministic(), getPatience(), b.validation(),
           holdout.stopEarly(), ParamDefs.AUC.equals(getValidationMetric()),
+          new Divergence.Context(getFailOnDivergence(), getStepSize(), getOptimizer(), getLoss(),
+              getInitStd(), getLabelCol(), b.targets().labelMin, b.targets().labelMax),
           new DeviceRequest(getDevice(), getGpuResourceName(), local), gpuPlan, backendFactory);
       FitRounds.Result trained = new FitRounds(jsc, config).run(spec, b.blocks());
       ModelState state = trained.state();
@@ -559,7 +568,8 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
    * how many rows train.
    */
   private record Blocks(JavaRDD<PartitionData> blocks, TableSizes sizes, int[] tableSizes,
-      float[] mean, float[] std, boolean validation, long trainingRows) {}
+      float[] mean, float[] std, boolean validation, BlockStats.TargetStats targets,
+      long trainingRows) {}
 
   /**
    * Converts the selected columns into one cached block per training partition, checks the input
@@ -607,9 +617,11 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     describe(sc, "converting rows into training blocks");
     BlockColumns columns = new BlockColumns(known.validCounts, hasWeight, k, validation,
         getValidationFraction(), getSeed());
+    // the first build cannot be checked against sizes the scan has yet to infer; a rebuild can
+    BlockCheck rebuilt = new BlockCheck();
     JavaRDD<PartitionData> raw = rows.javaRDD().mapPartitionsWithIndex(
-        (pid, it) -> Collections.singletonList(BlockBuilder.build(pid, it, columns)).iterator(),
-        true);
+        (pid, it) -> Collections.singletonList(rebuilt.apply(BlockBuilder.build(pid, it, columns)))
+            .iterator(), true);
     raw.persist(StorageLevel.MEMORY_AND_DISK());
     cached.add(raw);
     BlockStats total = new BlockStats(n);
@@ -642,26 +654,47 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
         std[j] = (float) sd[j];
       }
     }
-    JavaRDD<PartitionData> blocks = raw;
-    boolean remap = total.invalidRows > 0;
     boolean scale = k > 0 && getStandardization();
+    boolean remap = total.invalidRows > 0;
+    // every block is checked against the final sizes whenever Spark builds it (again after a
+    // loss, too), then its invalid indices resolved and its numeric features standardised
+    BlockRules check = new BlockRules(cols, sizes, mode,
+        LossType.fromId(getLoss()) == LossType.LOGISTIC, getLabelCol(), getWeightCol(),
+        numericName, k, numeric.source(), null, null);
+    // from now on, a raw block Spark rebuilds is checked as it is built (the RDD's function is
+    // serialized anew for every job, with this field set)
+    rebuilt.rules = check;
+    JavaRDD<PartitionData> blocks = raw;
     if (remap || scale) {
-      float[] invStd = ModelData.inverse(std);
-      JavaRDD<PartitionData> resolved = raw.map(pd -> {
-        PartitionData p = remap ? BlockBuilder.remap(pd, tableSizes, keep) : pd;
-        return scale ? BlockBuilder.standardize(p, mean, invStd) : p;
-      });
-      resolved.persist(StorageLevel.MEMORY_AND_DISK());
-      cached.add(resolved);
+      BlockRules rules = scale ? check.withStandardization(mean, ModelData.inverse(std)) : check;
+      blocks = raw.map(pd -> BlockBuilder.resolve(pd, rules));
+      blocks.persist(StorageLevel.MEMORY_AND_DISK());
+      cached.add(blocks);
       describe(sc, (remap ? "resolving " + total.invalidRows + " rows with invalid indices ("
           + mode + ")" : "") + (remap && scale ? " and " : "")
           + (scale ? "standardising " + k + " numeric features" : ""));
-      resolved.count();
+      blocks.count();
       raw.unpersist(false);
-      blocks = resolved;
     }
+    // else the first pass's blocks train as they are: the driver's check covered every index
     return new Blocks(blocks, sizes, tableSizes, mean, std,
-        validation != BlockColumns.Validation.NONE, total.trainRows());
+        validation != BlockColumns.Validation.NONE, ParamDefs.SKIP.equals(mode) ? total.targets
+            : total.targets.plus(total.targetsOfInvalidRows), total.trainRows());
+  }
+
+  /**
+   * Checks each block built after the driver has settled the table sizes ({@link #rules} set):
+   * Spark rebuilding a lost block from its input. Null rules: the first pass, which the driver
+   * checks from the blocks' stats.
+   */
+  private static final class BlockCheck implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    volatile BlockRules rules;
+
+    PartitionData apply(PartitionData pd) {
+      BlockRules r = rules;
+      return r == null ? pd : BlockBuilder.resolve(pd, r);
+    }
   }
 
   /** The size of the numeric vectors, and where it came from (for messages). */

@@ -173,6 +173,10 @@ public interface MultiEmbeddingParams extends Params {
     return ParamDefs.deterministic(this);
   }
 
+  default BooleanParam failOnDivergence() {
+    return ParamDefs.failOnDivergence(this);
+  }
+
   // ------------------------------------------------------------------ getters
 
   default String[] getInputCols() {
@@ -317,5 +321,9 @@ public interface MultiEmbeddingParams extends Params {
 
   default boolean getDeterministic() {
     return (Boolean) getOrDefault(deterministic());
+  }
+
+  default boolean getFailOnDivergence() {
+    return (Boolean) getOrDefault(failOnDivergence());
   }
 }

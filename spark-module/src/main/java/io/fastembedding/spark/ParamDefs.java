@@ -33,30 +33,31 @@ final class ParamDefs {
 
   static StringArrayParam inputCols(Params o) {
     return new StringArrayParam(o, "inputCols", "categorical index columns, one embedding table each "
-        + "(integer or integral double values, e.g. StringIndexer output)", ParamCheck.distinctNames());
+        + "(integer or integral double values, e.g. StringIndexer output)",
+        ParamCheck.distinctNames().named("inputCols"));
   }
 
   static Param<String> outputCol(Params o) {
     return new Param<>(o.uid(), "outputCol", "output column of the concatenated embedding vectors",
-        ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+        ParamCheck.nonEmpty().named("outputCol"), String.class);
   }
 
   static StringArrayParam outputCols(Params o) {
     return new StringArrayParam(o, "outputCols", "optional output columns, one embedding vector per "
-        + "input column (same order as inputCols)", ParamCheck.distinctNames());
+        + "input column (same order as inputCols)", ParamCheck.distinctNames().named("outputCols"));
   }
 
   static Param<String> predictionCol(Params o) {
     return new Param<>(o.uid(), "predictionCol", "output column of the head's prediction "
         + "(probability for the logistic loss, value for the squared loss); empty: not produced",
-        ParamCheck.<String>of(s -> true), String.class);
+        ParamCheck.anyString().named("predictionCol"), String.class);
   }
 
   static Param<String> handleInvalid(Params o) {
     return new Param<>(o.uid(), "handleInvalid", "how to handle null, negative and too large "
         + "indices: 'error' (fail naming the column and value), 'skip' (drop the row) or 'keep' "
         + "(map them to one reserved extra row per table, so each table has numCategories + 1 rows)",
-        ParamCheck.oneOf(HANDLE_INVALID), String.class);
+        ParamCheck.oneOf(HANDLE_INVALID).named("handleInvalid"), String.class);
   }
 
   static BooleanParam withFirstOrder(Params o) {
@@ -68,26 +69,29 @@ final class ParamDefs {
   static Param<String> numericCol(Params o) {
     return new Param<>(o.uid(), "numericCol", "optional Vector column of dense numeric features "
         + "fed to the head next to the embeddings (e.g. VectorAssembler output); every row needs "
-        + "the same size and finite values. Empty: none", ParamCheck.<String>of(s -> true),
+        + "the same size and finite values. Empty: none",
+        ParamCheck.anyString().named("numericCol"),
         String.class);
   }
 
   static Param<String> probabilityCol(Params o) {
     return new Param<>(o.uid(), "probabilityCol", "output column of the class probabilities "
         + "[1 - p, p] as a Vector, as Spark's probabilistic classifiers write it (logistic loss "
-        + "only); empty: not produced", ParamCheck.<String>of(s -> true), String.class);
+        + "only); empty: not produced",
+        ParamCheck.anyString().named("probabilityCol"), String.class);
   }
 
   // ---- estimator only
 
   static Param<String> labelCol(Params o) {
     return new Param<>(o.uid(), "labelCol", "label column (0/1 for the logistic loss, any finite "
-        + "number for the squared loss)", ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+        + "number for the squared loss)", ParamCheck.nonEmpty().named("labelCol"), String.class);
   }
 
   static Param<String> weightCol(Params o) {
     return new Param<>(o.uid(), "weightCol", "optional per-row weight column (finite, >= 0); "
-        + "unset or empty: every row weighs 1", ParamCheck.<String>of(s -> true), String.class);
+        + "unset or empty: every row weighs 1",
+        ParamCheck.anyString().named("weightCol"), String.class);
   }
 
   static BooleanParam standardization(Params o) {
@@ -100,20 +104,20 @@ final class ParamDefs {
     return new Param<>(o.uid(), "validationIndicatorCol", "optional boolean column: rows where it "
         + "is true are not trained on but evaluated after each round (loss and AUC), for early "
         + "stopping; as GBTClassifier's. Empty: see validationFraction",
-        ParamCheck.<String>of(s -> true), String.class);
+        ParamCheck.anyString().named("validationIndicatorCol"), String.class);
   }
 
   static DoubleParam validationFraction(Params o) {
     return new DoubleParam(o.uid(), "validationFraction", "fraction of the rows, drawn at random "
         + "with the seed, held out for early stopping when validationIndicatorCol is empty, in "
         + "[0, 1); setting it above 0 turns early stopping on under 'auto'",
-        ParamCheck.of(v -> ((Double) v) >= 0 && ((Double) v) < 1));
+        ParamCheck.doubleInRange(0, 1).named("validationFraction"));
   }
 
   static IntParam patience(Params o) {
     return new IntParam(o.uid(), "patience", "with validation rows: stop when the validation "
         + "metric has not improved for this many rounds (>= 1), and keep the best round's weights",
-        ParamCheck.intAtLeast(1));
+        ParamCheck.intAtLeast(1).named("patience"));
   }
 
   static final String ON = "on";
@@ -129,7 +133,7 @@ final class ParamDefs {
         + "(validationIndicatorCol, else validationFraction), stop when the validation metric has "
         + "not improved for patience rounds and keep the best round; 'off': train maxIter epochs "
         + "on every row (an indicator column's rows are still held out and evaluated)",
-        ParamCheck.oneOf(EARLY_STOPPING), String.class);
+        ParamCheck.oneOf(EARLY_STOPPING).named("earlyStopping"), String.class);
   }
 
   static final String LOSS = "loss";
@@ -138,7 +142,8 @@ final class ParamDefs {
   static Param<String> validationMetric(Params o) {
     return new Param<>(o.uid(), "validationMetric", "what early stopping watches on the "
         + "validation rows: 'loss' (the training loss) or 'auc' (area under the ROC curve, "
-        + "logistic loss only)", ParamCheck.oneOf(LOSS, AUC), String.class);
+        + "logistic loss only)", ParamCheck.oneOf(LOSS, AUC).named("validationMetric"),
+        String.class);
   }
 
   static BooleanParam refitOnAllRows(Params o) {
@@ -152,13 +157,13 @@ final class ParamDefs {
         + "'linear' (the standardised value), 'bucket' (the value, and its quantile bucket as one "
         + "more embedded field, so the head can learn thresholds) or 'ple' (the piecewise-linear "
         + "encoding of the value over its bucket edges, one head input per bucket, in its place)",
-        ParamCheck.oneOf(NumericEncoding.ALL), String.class);
+        ParamCheck.oneOf(NumericEncoding.ALL).named("numericEncoding"), String.class);
   }
 
   static IntParam numBuckets(Params o) {
     return new IntParam(o.uid(), "numBuckets", "quantile buckets per numeric feature for the "
         + "'bucket' and 'ple' encodings (>= 2); a feature with fewer distinct values gets fewer",
-        ParamCheck.intAtLeast(2));
+        ParamCheck.intAtLeast(2).named("numBuckets"));
   }
 
   static IntParam crossFitFolds(Params o) {
@@ -166,82 +171,89 @@ final class ParamDefs {
         + "on the training rows outside one of k folds, so that the model's outputs for its own "
         + "training rows come from the fold model that did not see them (as scikit-learn's "
         + "TargetEncoder.fit_transform); other rows get the model fitted on all rows",
-        ParamCheck.of(v -> ((Integer) v) == 0 || ((Integer) v) >= 2));
+        ParamCheck.<Object>of(v -> ((Integer) v) == 0 || ((Integer) v) >= 2,
+            "it must be 0 (off) or an integer >= 2").named("crossFitFolds"));
   }
 
   static IntArrayParam numCategories(Params o) {
     return new IntArrayParam(o, "numCategories", "number of valid categories per input column "
         + "(indices 0 to n-1); when unset, taken from the column's NominalAttribute metadata "
         + "(written by StringIndexer), else from one scan for the largest index",
-        ParamCheck.positiveInts());
+        ParamCheck.positiveInts().named("numCategories"));
   }
 
   static IntParam embeddingDim(Params o) {
     return new IntParam(o.uid(), "embeddingDim", "embedding dimension of every field (> 0), unless "
         + "embeddingDims is set; 0 (the default): by cardinality, twice the cube root of a field's "
         + "categories rounded to a multiple of 4, between 4 and 64 (the fm head takes its largest "
-        + "field's dim for all)", ParamCheck.intAtLeast(0));
+        + "field's dim for all)", ParamCheck.intAtLeast(0).named("embeddingDim"));
   }
 
   static IntArrayParam embeddingDims(Params o) {
     return new IntArrayParam(o, "embeddingDims", "embedding dimension per input column (> 0 each); "
-        + "overrides embeddingDim. The fm head needs one common dimension", ParamCheck.positiveInts());
+        + "overrides embeddingDim. The fm head needs one common dimension",
+        ParamCheck.positiveInts().named("embeddingDims"));
   }
 
   static Param<String> head(Params o) {
     return new Param<>(o.uid(), "head", "model trained on top of the embeddings: 'fm' "
         + "(factorization machine over the fields, with a first-order weight per category), 'linear' "
-        + "or 'mlp' (see hiddenLayers)", ParamCheck.oneOf(HeadType.ids()), String.class);
+        + "or 'mlp' (see hiddenLayers)",
+        ParamCheck.oneOf(HeadType.ids()).named("head"), String.class);
   }
 
   static IntArrayParam hiddenLayers(Params o) {
     return new IntArrayParam(o, "hiddenLayers", "hidden layer widths of the mlp head",
-        ParamCheck.positiveInts());
+        ParamCheck.positiveInts().named("hiddenLayers"));
   }
 
   static Param<String> loss(Params o) {
     return new Param<>(o.uid(), "loss", "training loss: 'logistic' (labels 0/1) or 'squared'",
-        ParamCheck.oneOf(LossType.ids()), String.class);
+        ParamCheck.oneOf(LossType.ids()).named("loss"), String.class);
   }
 
   static Param<String> optimizer(Params o) {
     return new Param<>(o.uid(), "optimizer", "update rule: 'sgd', 'adagrad' or 'rowwise_adagrad' "
-        + "(one accumulator per embedding row)", ParamCheck.oneOf(OptimizerType.ids()), String.class);
+        + "(one accumulator per embedding row)",
+        ParamCheck.oneOf(OptimizerType.ids()).named("optimizer"), String.class);
   }
 
   static DoubleParam stepSize(Params o) {
-    return new DoubleParam(o.uid(), "stepSize", "learning rate (> 0)", ParamCheck.doubleAbove(0));
+    return new DoubleParam(o.uid(), "stepSize", "learning rate (> 0)",
+        ParamCheck.doubleAbove(0).named("stepSize"));
   }
 
   static DoubleParam regParam(Params o) {
     return new DoubleParam(o.uid(), "regParam", "L2 regularisation of the embedding rows (and "
-        + "first-order weights) each batch touches (>= 0)", ParamCheck.doubleAtLeast(0));
+        + "first-order weights) each batch touches (>= 0)",
+        ParamCheck.doubleAtLeast(0).named("regParam"));
   }
 
   static DoubleParam initStd(Params o) {
     return new DoubleParam(o.uid(), "initStd", "standard deviation of the normal initial embeddings "
-        + "(> 0)", ParamCheck.doubleAbove(0));
+        + "(> 0)", ParamCheck.doubleAbove(0).named("initStd"));
   }
 
   static IntParam maxIter(Params o) {
     return new IntParam(o.uid(), "maxIter", "number of epochs over the data (>= 1)",
-        ParamCheck.intAtLeast(1));
+        ParamCheck.intAtLeast(1).named("maxIter"));
   }
 
   static IntParam batchSize(Params o) {
     return new IntParam(o.uid(), "batchSize", "rows per training step on each worker (>= 1)",
-        ParamCheck.intAtLeast(1));
+        ParamCheck.intAtLeast(1).named("batchSize"));
   }
 
   static IntParam epochsPerMerge(Params o) {
     return new IntParam(o.uid(), "epochsPerMerge", "epochs each worker trains on its partition "
         + "between two merges of the workers' weights (>= 1); 1 merges after every epoch",
-        ParamCheck.intAtLeast(1));
+        ParamCheck.intAtLeast(1).named("epochsPerMerge"));
   }
 
   static IntParam numWorkers(Params o) {
     return new IntParam(o.uid(), "numWorkers", "number of training tasks (partitions of the "
-        + "training data); 0: the cluster's default parallelism", ParamCheck.intAtLeast(0));
+        + "training data); 0: the cluster's default parallelism",
+        ParamCheck.intAtLeast(0).named("numWorkers"));
   }
 
   static LongParam seed(Params o) {
@@ -251,18 +263,25 @@ final class ParamDefs {
   static Param<String> device(Params o) {
     return new Param<>(o.uid(), "device", "where each training task runs: 'auto' (the task's GPU "
         + "when it has one and CUDA works, else the CPU), 'cpu', or 'gpu' (fail when a task has no "
-        + "usable GPU)", ParamCheck.oneOf(DEVICES), String.class);
+        + "usable GPU)", ParamCheck.oneOf(DEVICES).named("device"), String.class);
   }
 
   static Param<String> gpuResourceName(Params o) {
     return new Param<>(o.uid(), "gpuResourceName", "name of the Spark task resource that holds "
         + "GPU addresses (spark.task.resource.<name>.amount)",
-        ParamCheck.<String>of(s -> !s.isEmpty()), String.class);
+        ParamCheck.nonEmpty().named("gpuResourceName"), String.class);
   }
 
   static BooleanParam deterministic(Params o) {
     return new BooleanParam(o.uid(), "deterministic", "bit-identical results for the same seed, "
         + "data and partitioning (slower); otherwise workers update rows Hogwild-style");
+  }
+
+  static BooleanParam failOnDivergence(Params o) {
+    return new BooleanParam(o.uid(), "failOnDivergence", "stop the fit with an error when a "
+        + "round's training loss, or the merged tables or head, are NaN or infinite (the message "
+        + "names the round, the loss and the likely causes); false: log a warning and keep "
+        + "training, and the model may hold NaN");
   }
 
   // ---- defaults
@@ -303,5 +322,6 @@ final class ParamDefs {
     p.setDefault(p.numericEncoding(), NumericEncoding.LINEAR);
     p.setDefault(p.numBuckets(), 10);
     p.setDefault(p.crossFitFolds(), 0);
+    p.setDefault(p.failOnDivergence(), true);
   }
 }

@@ -50,7 +50,7 @@ final class StageSchema {
     BeforeFit before = tables instanceof BeforeFit b ? b : null;
     ModelData fitted = tables instanceof Fitted f ? f.data() : null;
     if (fitted != null) {
-      ColumnChecks.requireLength("inputCols", n, fitted.numInputFields, cols);
+      ModelData.checkInputCols(fitted.spec, fitted.numInputFields, cols, "set on the model");
     }
     for (String c : cols) {
       ColumnChecks.requireIndexColumn(schema, c);

@@ -8,7 +8,7 @@ import io.fastembedding.backend.TouchedRows;
 import io.fastembedding.layout.TableLayout;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
-import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.optim.Optimizer;
 import java.util.Arrays;
 
 /**
@@ -41,10 +41,8 @@ public final class CpuBackend implements Backend {
   private final int[] dimOffsets;
   private final int[] rowBases;
   private final boolean fm;
-  private final OptimizerType opt;
-  private final float lr;
+  private final Optimizer rule;
   private final float l2;
-  private final float eps;
 
   private final float[] tables;
   private final float[] firstOrder;
@@ -91,10 +89,8 @@ public final class CpuBackend implements Backend {
       rowBases[f] = Math.toIntExact(layout.rowBase(f));
     }
     fm = spec.hasFirstOrder();
-    opt = spec.optimizer().type();
-    lr = spec.optimizer().learningRate();
+    rule = spec.optimizer().rule();
     l2 = spec.optimizer().l2();
-    eps = spec.optimizer().epsilon();
     if (!state.spec.equals(spec)) {
       throw new IllegalArgumentException("the state's spec differs from the backend's: "
           + state.spec + " vs " + spec);
@@ -322,63 +318,17 @@ public final class CpuBackend implements Backend {
   private void updateRow(int f, int x, float[] grad, int gOff, int count, float invB) {
     int dim = dims[f];
     int base = tableOffsets[f] + x * dim;
-    float reg = l2 * count * invB;
-    switch (opt) {
-      case SGD -> {
-        for (int k = 0; k < dim; k++) {
-          float g = grad[gOff + k] + reg * tables[base + k];
-          tables[base + k] -= lr * g;
-        }
-      }
-      case ADAGRAD -> {
-        for (int k = 0; k < dim; k++) {
-          float g = grad[gOff + k] + reg * tables[base + k];
-          float a = tableAccum[base + k] + g * g;
-          tableAccum[base + k] = a;
-          tables[base + k] -= lr * g / ((float) Math.sqrt(a) + eps);
-        }
-      }
-      case ROWWISE_ADAGRAD -> {
-        float sq = 0f;
-        for (int k = 0; k < dim; k++) {
-          float g = grad[gOff + k] + reg * tables[base + k];
-          sq += g * g;
-        }
-        int ri = rowBases[f] + x;
-        float a = tableAccum[ri] + sq / dim;
-        tableAccum[ri] = a;
-        float step = lr / ((float) Math.sqrt(a) + eps);
-        for (int k = 0; k < dim; k++) {
-          float g = grad[gOff + k] + reg * tables[base + k];
-          tables[base + k] -= step * g;
-        }
-      }
-    }
+    rule.updateRow(tables, base, dim, tableAccum, rule.tableStateIndex(base, rowBases[f] + x), grad, gOff,
+        l2 * count * invB);
   }
 
   private void updateFirstOrder(int ri, float gySum, int count, float invB) {
-    float g = gySum + l2 * count * invB * firstOrder[ri];
-    if (opt == OptimizerType.SGD) {
-      firstOrder[ri] -= lr * g;
-    } else {
-      float a = firstOrderAccum[ri] + g * g;
-      firstOrderAccum[ri] = a;
-      firstOrder[ri] -= lr * g / ((float) Math.sqrt(a) + eps);
-    }
+    rule.updateElement(firstOrder, ri, firstOrderAccum, gySum + l2 * count * invB * firstOrder[ri]);
   }
 
   private void updateHead(int lo, int hi) {
-    if (opt == OptimizerType.SGD) {
-      for (int i = lo; i < hi; i++) {
-        head[i] -= lr * headGrad[i];
-      }
-    } else {
-      for (int i = lo; i < hi; i++) {
-        float g = headGrad[i];
-        float a = headAccum[i] + g * g;
-        headAccum[i] = a;
-        head[i] -= lr * g / ((float) Math.sqrt(a) + eps);
-      }
+    for (int i = lo; i < hi; i++) {
+      rule.updateElement(head, i, headAccum, headGrad[i]);
     }
   }
 
@@ -483,7 +433,7 @@ public final class CpuBackend implements Backend {
     int[][] counts = new int[numFields][];
     float[][] values = new float[numFields][];
     float[][] fo = fm ? new float[numFields][] : null;
-    boolean state = opt != OptimizerType.SGD;
+    boolean state = rule.hasElementState();
     float[][] acc = state ? new float[numFields][] : null;
     float[][] foAcc = state && fm ? new float[numFields][] : null;
     for (int f = 0; f < numFields; f++) {
@@ -516,7 +466,7 @@ public final class CpuBackend implements Backend {
           fs[j] = firstOrder[base + x];
         }
         if (as != null) {
-          int src = opt == OptimizerType.ADAGRAD ? tableOffsets[f] + x * dim : base + x;
+          int src = rule.tableStateIndex(tableOffsets[f] + x * dim, base + x);
           System.arraycopy(tableAccum, src, as, j * per, per);
         }
         if (fas != null) {

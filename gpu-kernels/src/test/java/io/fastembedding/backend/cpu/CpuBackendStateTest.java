@@ -190,4 +190,22 @@ class CpuBackendStateTest {
       assertTrue(before.bitEquals(cpu.exportState()), "a refused import changed the model");
     }
   }
+
+  /** The touched-row export reads each optimizer's state where it lives, also for a dim-1 table. */
+  @org.junit.jupiter.api.Test
+  void touchedExportOfEveryOptimizersStateOnNarrowTables() {
+    for (OptimizerType o : OptimizerType.values()) {
+      ModelSpec spec = ModelSpec.builder(new int[] {7, 9, 5}, new int[] {3, 1, 2})
+          .head(io.fastembedding.model.HeadType.LINEAR).loss(LossType.SQUARED)
+          .optimizer(new OptimizerSpec(o, 0.05f, 0.01f, 1e-4f)).initStd(0.1f).seed(5).build();
+      RowBlock block = Data.random(spec, 200, false, 6);
+      for (boolean det : new boolean[] {false, true}) {
+        try (CpuBackend cpu = new CpuBackend(spec, new BackendOptions(det, 2))) {
+          cpu.trainStep(block, 0, 200);
+          io.fastembedding.testutil.TouchedAssert.matchesState(o.id() + (det ? " deterministic" : " hogwild"),
+              cpu.exportState(), cpu.exportTouched(false));
+        }
+      }
+    }
+  }
 }

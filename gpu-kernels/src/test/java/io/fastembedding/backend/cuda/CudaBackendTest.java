@@ -19,6 +19,10 @@ import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.reference.ReferenceModel;
+import io.fastembedding.testutil.FloatAgreement;
+import io.fastembedding.testutil.TestSeeds;
+import io.fastembedding.testutil.TouchedAssert;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -38,9 +42,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  * first, so an element a kernel fails to write shows. Skipped, with the reason, without a GPU.
  */
 class CudaBackendTest {
-  /** Fresh inputs on every run; printed in every failure so a failure can be replayed. */
-  private static final long SEED = Long.getLong("fastembedding.test.seed", System.nanoTime());
+  /**
+   * Fresh inputs on every run: the base seed is printed once and named in every failure, and
+   * {@code -Dfastembedding.test.seed=N} replays it.
+   */
+  static final long SEED = TestSeeds.base(CudaBackendTest.class);
   private static final String[] SCENARIOS = IndexScenarios.SINGLE;
+  /**
+   * Adagrad's first step on an element is lr g / (|g| + eps). With the default eps (1e-8), an element
+   * whose occurrences cancel to |g| of the order of float rounding takes a step of about +-lr whose sign
+   * is decided by rounding, which makes any two float32 implementations disagree by a visible fraction
+   * of lr (this was behind most of issue 11's seed failures). An eps above those residues keeps the
+   * comparison well conditioned; CpuBackendAgreementTest does the same.
+   */
+  static final float EPSILON = 1e-4f;
 
   @BeforeEach
   void needGpu() {
@@ -48,7 +63,22 @@ class CudaBackendTest {
         () -> "GPU tests skipped: no CUDA device (" + CudaDevices.unavailableReason() + ")");
   }
 
+  /**
+   * Every case, or (-Dfastembedding.test.caseStride=k) every k-th: compute-sanitizer's racecheck is too
+   * slow for all 90, and a stride coprime with the grid's sizes still meets every head, optimizer,
+   * scenario and mode.
+   */
   static Stream<Arguments> cases() {
+    int stride = Integer.getInteger("fastembedding.test.caseStride", 1);
+    List<Arguments> all = allCases();
+    List<Arguments> out = new ArrayList<>();
+    for (int i = 0; i < all.size(); i += stride) {
+      out.add(all.get(i));
+    }
+    return out.stream();
+  }
+
+  static List<Arguments> allCases() {
     List<Arguments> out = new ArrayList<>();
     for (HeadType h : HeadType.values()) {
       for (OptimizerType o : OptimizerType.values()) {
@@ -59,7 +89,7 @@ class CudaBackendTest {
         }
       }
     }
-    return out.stream();
+    return out;
   }
 
   /** A spec exercising vector widths 4, 2 and 1, numeric features, and l2 on or off. */
@@ -86,7 +116,7 @@ class CudaBackendTest {
     float lr = opt == OptimizerType.SGD ? 0.5f : 0.05f;
     return ModelSpec.builder(sizes, dims).numNumeric(2).head(head).hiddenLayers(16, 8)
         .loss(head == HeadType.LINEAR ? LossType.SQUARED : LossType.LOGISTIC)
-        .optimizer(OptimizerSpec.of(opt, lr, l2)).initStd(0.1f).seed(seed).build();
+        .optimizer(new OptimizerSpec(opt, lr, l2, EPSILON)).initStd(0.1f).seed(seed).build();
   }
 
   /** Rows whose field i is drawn by the scenario, numeric features, labels and (sometimes) weights. */
@@ -118,101 +148,65 @@ class CudaBackendTest {
     return new RowBlock(n, k, rows, idx, num, labels, w);
   }
 
-  static double relErr(float[] a, float[] b) {
-    assertEquals(b.length, a.length, "array lengths");
-    double num = 0;
-    double den = 0;
-    for (int i = 0; i < a.length; i++) {
-      double d = (double) a[i] - b[i];
-      num += d * d;
-      den += (double) b[i] * b[i];
-    }
-    if (Double.isNaN(num)) {
-      return Double.POSITIVE_INFINITY;
-    }
-    return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
-  }
-
-  static void assertStatesClose(ModelState expected, ModelState actual, double tol, String what) {
-    String[] names = {"tables", "firstOrder", "head", "tableAccum", "firstOrderAccum", "headAccum"};
-    float[][] e = {expected.tables, expected.firstOrder, expected.head, expected.tableAccum,
-        expected.firstOrderAccum, expected.headAccum};
-    float[][] a = {actual.tables, actual.firstOrder, actual.head, actual.tableAccum, actual.firstOrderAccum,
-        actual.headAccum};
-    for (int i = 0; i < names.length; i++) {
-      if (e[i].length == 0) {
-        assertEquals(0, a[i].length, what + ": " + names[i]);
-        continue;
-      }
-      double err = relErr(a[i], e[i]);
-      assertTrue(err <= tol, what + ": " + names[i] + " differs from the CPU by " + err + " (relative, L2);"
-          + " tolerance " + tol + ", seed " + SEED);
-    }
-  }
-
   @ParameterizedTest(name = "{0} {1} scenario {2} deterministic={3}")
   @MethodSource("cases")
-  void trainsLikeTheCpuBackend(HeadType head, OptimizerType opt, int scenario, boolean det) {
-    long seed = SEED + 31L * (head.ordinal() * 100 + opt.ordinal() * 10 + scenario) + (det ? 1 : 0);
+  void trainsLikeTheReference(HeadType head, OptimizerType opt, int scenario, boolean det) {
+    long seed = caseSeed(head, opt, scenario, det);
     String sc = SCENARIOS[scenario];
-    String what = head.id() + "/" + opt.id() + "/" + sc + (det ? "/deterministic" : "/atomic") + " (seed "
-        + seed + ")";
+    String what = head.id() + "/" + opt.id() + "/" + sc + (det ? "/deterministic" : "/atomic") + " (case seed "
+        + seed + "; replay with -Dfastembedding.test.seed=" + SEED + ")";
     ModelSpec spec = spec(head, opt, scenario, seed);
     SplittableRandom rnd = new SplittableRandom(seed);
     int batch = 777;
     int rows = 3 * batch + 300;  // the last batch is partial
     RowBlock block = data(spec, rows, sc, scenario % 2 == 1, rnd);
-    try (CpuBackend cpu = new CpuBackend(spec, new BackendOptions(true, 2));
+    ReferenceModel ref = ReferenceModel.initial(spec);
+    CpuBaselines cpus = new CpuBaselines(spec, block, batch, seed);
+    try (CpuBaselines closeAll = cpus;
+        CpuBackend cpu = cpus.backends[0];
         CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(det, 0), 0)) {
       assertTrue(gpu.exportState().bitEquals(ModelState.initial(spec)), what + ": initial state");
-      List<Double> cpuCurve = new ArrayList<>();
-      List<Double> gpuCurve = new ArrayList<>();
-      for (int start = 0; start < rows; start += batch) {
+      int step = 0;
+      for (int start = 0; start < rows; start += batch, step++) {
         int c = Math.min(batch, rows - start);
-        cpu.trainStep(block, start, c);
+        double refLoss = ref.weightedLossSum(block, start, c);
+        ref.step(block, start, c);
+        double[] cpuLoss = cpus.step(start, c);
         gpu.trainStep(block, start, c);
-        LossSum lc = cpu.drainLoss();
         LossSum lg = gpu.drainLoss();
-        assertEquals(lc.rows(), lg.rows(), what + ": rows");
-        assertEquals(lc.weight(), lg.weight(), 1e-3 * Math.max(1, lc.weight()), what + ": weight sum");
-        cpuCurve.add(lc.mean());
-        gpuCurve.add(lg.mean());
-      }
-      for (int i = 0; i < cpuCurve.size(); i++) {
-        double e = cpuCurve.get(i);
-        double a = gpuCurve.get(i);
-        assertEquals(e, a, (det ? 1e-4 : 1e-3) * Math.max(1e-3, Math.abs(e)),
-            what + ": loss of step " + i + ", CPU curve " + cpuCurve + ", GPU curve " + gpuCurve);
+        assertEquals(c, lg.rows(), what + ": rows");
+        assertEquals(cpus.lastWeight, lg.weight(), 1e-6 * Math.max(1, cpus.lastWeight), what + ": weight sum");
+        // the loss sums are accumulated in double from float outputs: the same rule applies to them
+        FloatAgreement.assertScalar(what + ": weighted loss of step " + step, refLoss, cpuLoss, lg.weightedLoss());
       }
       ModelState cs = cpu.exportState();
       ModelState gs = gpu.exportState();
-      assertStatesClose(cs, gs, det ? 1e-4 : 1e-3, what);
+      FloatAgreement.assertStates(what, ref, cpus.states(), gs);
 
+      // the touched rows are exact (integers); their values and state are the GPU's own, bit for bit
       TouchedRows tc = cpu.exportTouched(false);
       TouchedRows tg = gpu.exportTouched(false);
       for (int f = 0; f < spec.numFields(); f++) {
         assertArrayEquals(tc.rows[f], tg.rows[f], what + ": touched rows of field " + f);
         assertArrayEquals(tc.counts[f], tg.counts[f], what + ": touch counts of field " + f);
-        if (tc.rows[f].length > 0) {
-          assertTrue(relErr(tg.values[f], tc.values[f]) < (det ? 1e-4 : 1e-3), what + ": touched values");
-        }
       }
-      assertTrue(relErr(tg.head, tc.head) < (det ? 1e-4 : 1e-3), what + ": touched head");
+      TouchedAssert.matchesState(what + ": touched export", gs, tg);
 
       // predictions and embeddings: poisoned outputs, written only in the asked range
       int off = 3;
       float[] pg = new float[rows + 2 * off];
-      float[] pc = new float[rows + 2 * off];
       Arrays.fill(pg, Float.NaN);
       gpu.predict(block, 0, rows, pg, off);
-      cpu.predict(block, 0, rows, pc, off);
       for (int i = 0; i < pg.length; i++) {
         boolean inside = i >= off && i < off + rows;
         assertEquals(inside, !Float.isNaN(pg[i]), what + ": prediction element " + i + " written=" + !inside);
       }
-      float[] pgIn = Arrays.copyOfRange(pg, off, off + rows);
-      float[] pcIn = Arrays.copyOfRange(pc, off, off + rows);
-      assertTrue(relErr(pgIn, pcIn) < (det ? 1e-4 : 1e-3), what + ": predictions");
+      double[] pr = new double[rows];
+      for (int r = 0; r < rows; r++) {
+        pr[r] = ref.predict(block, r);
+      }
+      FloatAgreement.assertArray(what + ": predictions", pr, cpus.predictions(block),
+          Arrays.copyOfRange(pg, off, off + rows));
 
       int sd = spec.layout().sumDims();
       float[] eg = new float[rows * sd + 2 * off];
@@ -240,35 +234,97 @@ class CudaBackendTest {
     }
   }
 
-  @Test
-  void bothScatterTilesAndLargeBatchesMatchTheCpu() {
-    SplittableRandom rnd = new SplittableRandom(SEED ^ 0x5eed);
-    // a 131-float row takes two passes of the scatter (scalar lanes); 300 takes two in deterministic mode
-    ModelSpec spec = ModelSpec.builder(new int[] {3000, 20, 64}, new int[] {128, 131, 300}).numNumeric(0)
-        .head(HeadType.LINEAR).loss(LossType.SQUARED).optimizer(OptimizerSpec.of(OptimizerType.ADAGRAD, 0.05f, 0.01f))
-        .initStd(0.1f).seed(SEED).build();
-    int rows = 5000;
-    RowBlock block = data(spec, rows, "UNI_AND_20P_SAME_INDEX", false, rnd);
-    ModelState expected;
-    try (CpuBackend cpu = new CpuBackend(spec, new BackendOptions(true, 2))) {
-      cpu.trainStep(block, 0, rows);
-      cpu.trainStep(block, 0, rows);
-      expected = cpu.exportState();
-    }
-    for (int tile : new int[] {256, 1024}) {
-      CudaBackend.forcedScatterTile = tile;
-      try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(false, 0), 0)) {
-        gpu.trainStep(block, 0, rows);
-        gpu.trainStep(block, 0, rows);
-        assertStatesClose(expected, gpu.exportState(), 1e-3, "scatter tile " + tile + " (seed " + SEED + ")");
-      } finally {
-        CudaBackend.forcedScatterTile = 0;
+  /**
+   * The float32 baseline of {@link FloatAgreement}: CPU backends (deterministic) trained on the same
+   * batches, the first in the block's order, the others with each batch's rows permuted.
+   */
+  static final class CpuBaselines implements AutoCloseable {
+    static final int ORDERS = 4;
+    final CpuBackend[] backends = new CpuBackend[ORDERS];
+    final RowBlock[] blocks = new RowBlock[ORDERS];
+    double lastWeight;
+
+    CpuBaselines(ModelSpec spec, RowBlock block, int batch, long seed) {
+      for (int i = 0; i < ORDERS; i++) {
+        blocks[i] = i == 0 ? block : FloatAgreement.permutedWithinBatches(block, batch, seed * 31 + i);
+        backends[i] = new CpuBackend(spec, new BackendOptions(true, 2));
       }
     }
-    try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
-      gpu.trainStep(block, 0, rows);
-      gpu.trainStep(block, 0, rows);
-      assertStatesClose(expected, gpu.exportState(), 1e-4, "deterministic, wide rows (seed " + SEED + ")");
+
+    /** One step on each; returns each one's weighted loss sum of the step. */
+    double[] step(int start, int count) {
+      double[] loss = new double[ORDERS];
+      for (int i = 0; i < ORDERS; i++) {
+        backends[i].trainStep(blocks[i], start, count);
+        LossSum l = backends[i].drainLoss();
+        loss[i] = l.weightedLoss();
+        if (i == 0) {
+          lastWeight = l.weight();
+        }
+      }
+      return loss;
+    }
+
+    List<ModelState> states() {
+      List<ModelState> out = new ArrayList<>();
+      for (CpuBackend b : backends) {
+        out.add(b.exportState());
+      }
+      return out;
+    }
+
+    float[][] predictions(RowBlock block) {
+      float[][] out = new float[ORDERS][block.rows];
+      for (int i = 0; i < ORDERS; i++) {
+        backends[i].predict(block, 0, block.rows, out[i], 0);
+      }
+      return out;
+    }
+
+    @Override
+    public void close() {
+      for (CpuBackend b : backends) {
+        b.close();
+      }
+    }
+  }
+
+  static long caseSeed(HeadType head, OptimizerType opt, int scenario, boolean det) {
+    return SEED + 31L * (head.ordinal() * 100 + opt.ordinal() * 10 + scenario) + (det ? 1 : 0);
+  }
+
+  @Test
+  void bothScatterTilesAndLargeBatchesMatchTheReference() {
+    SplittableRandom rnd = new SplittableRandom(SEED ^ 0x5eed);
+    String what = "(seed " + SEED + ")";
+    // a 131-float row takes two passes of the scatter (scalar lanes); 300 takes two in deterministic mode
+    ModelSpec spec = ModelSpec.builder(new int[] {3000, 20, 64}, new int[] {128, 131, 300}).numNumeric(0)
+        .head(HeadType.LINEAR).loss(LossType.SQUARED)
+        .optimizer(new OptimizerSpec(OptimizerType.ADAGRAD, 0.05f, 0.01f, EPSILON)).initStd(0.1f).seed(SEED)
+        .build();
+    int rows = 5000;
+    RowBlock block = data(spec, rows, "UNI_AND_20P_SAME_INDEX", false, rnd);
+    ReferenceModel ref = ReferenceModel.initial(spec);
+    ref.step(block, 0, rows);
+    ref.step(block, 0, rows);
+    List<ModelState> cpuStates;
+    try (CpuBaselines cpus = new CpuBaselines(spec, block, rows, SEED)) {
+      cpus.step(0, rows);
+      cpus.step(0, rows);
+      cpuStates = cpus.states();
+    }
+    for (boolean det : new boolean[] {false, true}) {
+      for (int tile : new int[] {256, 1024}) {
+        CudaBackend.forcedScatterTile = tile;
+        try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(det, 0), 0)) {
+          gpu.trainStep(block, 0, rows);
+          gpu.trainStep(block, 0, rows);
+          FloatAgreement.assertStates((det ? "deterministic" : "atomic") + ", scatter tile " + tile + " " + what,
+              ref, cpuStates, gpu.exportState());
+        } finally {
+          CudaBackend.forcedScatterTile = 0;
+        }
+      }
     }
   }
 
@@ -279,11 +335,11 @@ class CudaBackendTest {
     RowBlock block = data(spec, 1000, "UNI_AND_BINOMIAL", true, rnd);
     try (CudaBackend a = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
         CudaBackend b = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
-        CudaBackend.ResidentBatch rb = b.upload(block, 100, 800)) {
+        ResidentBatches.ResidentBatch rb = ResidentBatches.upload(b, block, 100, 800)) {
       a.trainStep(block, 100, 800);
       a.trainStep(block, 100, 800);
-      b.trainStep(rb);
-      b.trainStep(rb);
+      ResidentBatches.trainStep(b, rb);
+      ResidentBatches.trainStep(b, rb);
       assertTrue(a.exportState().bitEquals(b.exportState()), "resident and streamed batches differ");
       assertEquals(a.drainLoss(), b.drainLoss());
     }
@@ -349,6 +405,28 @@ class CudaBackendTest {
     }
     assertTrue(errors[0] == null && errors[1] == null, "errors: " + Arrays.toString(errors));
     assertTrue(results[0].bitEquals(results[1]), "the same deterministic training differs between threads");
+  }
+
+  /**
+   * The touched-row export reads each optimizer's state where it lives: per element like the tables
+   * (which are 16-byte aligned, so a dim-1 table after another starts at an offset unlike its row ids)
+   * or per row. Until issue 11 the CUDA export read a dim-1 table's Adagrad state at its row ids.
+   */
+  @Test
+  void touchedExportOfEveryOptimizersStateOnNarrowTables() {
+    for (OptimizerType o : OptimizerType.values()) {
+      ModelSpec spec = ModelSpec.builder(new int[] {7, 9, 5}, new int[] {3, 1, 2}).head(HeadType.LINEAR)
+          .loss(LossType.SQUARED).optimizer(new OptimizerSpec(o, 0.05f, 0.01f, EPSILON)).initStd(0.1f).seed(SEED)
+          .build();
+      RowBlock block = data(spec, 200, "UNIFORM", false, new SplittableRandom(SEED + 17));
+      for (boolean det : new boolean[] {false, true}) {
+        try (CudaBackend gpu = CudaBackend.open(spec, new BackendOptions(det, 0), 0)) {
+          gpu.trainStep(block, 0, 200);
+          TouchedAssert.matchesState(o.id() + (det ? " deterministic" : " atomic") + " (seed " + SEED + ")",
+              gpu.exportState(), gpu.exportTouched(false));
+        }
+      }
+    }
   }
 
   @Test

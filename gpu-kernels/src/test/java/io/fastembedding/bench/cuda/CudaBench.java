@@ -3,6 +3,7 @@ package io.fastembedding.bench.cuda;
 import io.fastembedding.backend.BackendOptions;
 import io.fastembedding.backend.RowBlock;
 import io.fastembedding.backend.cuda.CudaBackend;
+import io.fastembedding.backend.cuda.ResidentBatches;
 import io.fastembedding.backend.cuda.CudaDevices;
 import io.fastembedding.model.HeadType;
 import io.fastembedding.model.LossType;
@@ -160,11 +161,11 @@ public final class CudaBench {
 
   private void run(CudaBackend atomic, CudaBackend det, RowBlock block, String key) {
     int b = block.rows;
-    try (CudaBackend.ResidentBatch rb = atomic.upload(block, 0, b)) {
+    try (ResidentBatches.ResidentBatch rb = ResidentBatches.upload(atomic, block, 0, b)) {
       emit(key, "fe_cuda", timeResident(atomic, rb));
     }
     if (det != null) {
-      try (CudaBackend.ResidentBatch rb = det.upload(block, 0, b)) {
+      try (ResidentBatches.ResidentBatch rb = ResidentBatches.upload(det, block, 0, b)) {
         emit(key, "fe_cuda_det", timeResident(det, rb));
       }
     }
@@ -172,12 +173,12 @@ public final class CudaBench {
       for (int i = 0; i < warmup; i++) {
         atomic.trainStep(block, 0, b);
       }
-      atomic.synchronize();
+      ResidentBatches.synchronize(atomic);
       long t0 = System.nanoTime();
       for (int i = 0; i < iters; i++) {
         atomic.trainStep(block, 0, b);
       }
-      atomic.synchronize();
+      ResidentBatches.synchronize(atomic);
       double ms = (System.nanoTime() - t0) / 1e6 / iters;
       emit(key, "fe_cuda_stream", new double[] {ms, ms});
     }
@@ -188,21 +189,21 @@ public final class CudaBench {
   }
 
   /** Median and minimum of CUDA-event times of single steps, after warm-up (the baseline's method). */
-  private double[] timeResident(CudaBackend be, CudaBackend.ResidentBatch rb) {
+  private double[] timeResident(CudaBackend be, ResidentBatches.ResidentBatch rb) {
     for (int i = 0; i < warmup; i++) {
-      be.trainStep(rb);
+      ResidentBatches.trainStep(be, rb);
     }
-    be.synchronize();
+    ResidentBatches.synchronize(be);
     double[] t = new double[iters];
-    var a = be.newTimingEvent();
-    var z = be.newTimingEvent();
+    var a = ResidentBatches.newTimingEvent(be);
+    var z = ResidentBatches.newTimingEvent(be);
     for (int i = 0; i < iters; i++) {
-      be.record(a);
-      be.trainStep(rb);
-      be.record(z);
-      t[i] = be.elapsedMillis(a, z);
+      ResidentBatches.record(be, a);
+      ResidentBatches.trainStep(be, rb);
+      ResidentBatches.record(be, z);
+      t[i] = ResidentBatches.elapsedMillis(be, a, z);
     }
-    CudaBackend.destroyEvents(a, z);
+    ResidentBatches.destroyEvents(a, z);
     Arrays.sort(t);
     double median = iters % 2 == 1 ? t[iters / 2] : (t[iters / 2 - 1] + t[iters / 2]) / 2;
     return new double[] {median, t[0]};

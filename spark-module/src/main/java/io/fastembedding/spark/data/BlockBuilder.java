@@ -13,9 +13,9 @@ import org.apache.spark.sql.Row;
  * Converts a partition's rows, once, into primitive {@link RowBlock}s: a training block and, when the
  * fit holds rows out, a validation block. The columns are those {@link BlockColumns} lists. Invalid
  * indices become {@link IndexRules#INVALID} and are counted in the stats, as are bad labels, weights
- * and numeric vectors; the driver then fails, drops or remaps them ({@link #remap}) once it knows
- * every table's size, and standardises the numeric features ({@link #standardize}) once it knows
- * their moments.
+ * and numeric vectors. Once the driver knows every table's size and the numeric features' moments,
+ * {@link #resolve} checks each block against them (again whenever Spark rebuilds it), fails, drops
+ * or remaps the invalid indices, and standardises the numeric features.
  */
 public final class BlockBuilder {
   /** The {@link Initializer} stream of the random validation split. */
@@ -105,7 +105,9 @@ public final class BlockBuilder {
         BlockStats.FieldStats fs = stats.fields[f];
         int x;
         if (row.isNullAt(f)) {
-          fs.nulls++;
+          if (fs.nulls++ == 0) {
+            fs.nullRow = rowNumber;
+          }
           x = IndexRules.INVALID;
         } else {
           double v = row.getDouble(f);
@@ -114,21 +116,25 @@ public final class BlockBuilder {
             case IndexRules.NEGATIVE -> {
               if (fs.negatives++ == 0) {
                 fs.exampleNegative = v;
+                fs.negativeRow = rowNumber;
               }
             }
             case IndexRules.NON_INTEGER -> {
               if (fs.nonIntegers++ == 0) {
                 fs.exampleNonInteger = v;
+                fs.nonIntegerRow = rowNumber;
               }
             }
             case IndexRules.TOO_LARGE -> {
               if (fs.tooLarge++ == 0) {
                 fs.exampleTooLarge = v;
+                fs.tooLargeRow = rowNumber;
               }
             }
             default -> {
               if (x > fs.maxValid) {
                 fs.maxValid = x;
+                fs.maxValidRow = rowNumber;
               }
             }
           }
@@ -148,44 +154,49 @@ public final class BlockBuilder {
       if (toValidation) {
         stats.validationRows++;
       }
+      // a row that 'skip' will drop does not need a good label or weight
+      BlockStats.TargetStats t = bad ? stats.targetsOfInvalidRows : stats.targets;
       float label;
       if (row.isNullAt(labelPos)) {
-        stats.labelNulls++;
+        t.labelNulls++;
         label = Float.NaN;
       } else {
         double y = row.getDouble(labelPos);
         label = (float) y;
-        if (!Double.isFinite(y)) {
-          if (stats.labelNonFinite++ == 0) {
-            stats.exampleLabelNonFinite = y;
+        if (!Float.isFinite(label)) {
+          // also a double beyond float range: it trains as Infinity
+          if (t.labelNonFinite++ == 0) {
+            t.exampleLabelNonFinite = y;
           }
-        } else if (y != 0.0 && y != 1.0) {
-          if (stats.labelNonBinary++ == 0) {
-            stats.exampleLabelNonBinary = y;
+        } else {
+          t.labelMin = Math.min(t.labelMin, y);
+          t.labelMax = Math.max(t.labelMax, y);
+          if (y != 0.0 && y != 1.0 && t.labelNonBinary++ == 0) {
+            t.exampleLabelNonBinary = y;
           }
         }
       }
       g.labels[r] = label;
+      float w = 1f;
       if (c.hasWeight()) {
-        float w;
         if (row.isNullAt(weightPos)) {
-          stats.weightNulls++;
+          t.weightNulls++;
           w = 0f;
         } else {
           double wd = row.getDouble(weightPos);
-          if (!(wd >= 0) || Double.isInfinite(wd)) {
-            if (stats.weightInvalid++ == 0) {
-              stats.exampleWeightInvalid = wd;
+          w = (float) wd;
+          if (!(wd >= 0) || Float.isInfinite(w)) {
+            if (t.weightInvalid++ == 0) {
+              t.exampleWeightInvalid = wd;
             }
             w = 0f;
-          } else {
-            w = (float) wd;
           }
         }
         g.weights[r] = w;
-        g.weightSum += w;
-      } else {
-        g.weightSum += 1;
+      }
+      g.weightSum += w;
+      if (!toValidation && w > 0) {
+        t.positiveWeightTrainRows++;
       }
       if (k > 0 && readNumeric(row, numericPos, k, g.numeric, r * k, stats) && !toValidation) {
         stats.numericMoments.add(g.numeric, r * k);
@@ -242,70 +253,128 @@ public final class BlockBuilder {
   }
 
   /**
-   * Resolves the invalid markers of both blocks: {@code keep} maps them to each table's reserved last
-   * row ({@code sizes[f] - 1}); otherwise ({@code skip}) rows with any invalid index are dropped.
+   * The block as training uses it, checked against the table sizes the driver settled on: every
+   * index inside its own table, or resolved by handleInvalid (keep maps it to the table's reserved
+   * last row, skip drops the row), and the numeric features standardised. Spark calls this whenever
+   * it builds the block, the first time or again after losing a cached copy, so a block rebuilt from
+   * input that changed since the driver checked it fails its task with the driver's message (column,
+   * value, and here the row), and never trains one table's updates into another's rows.
+   *
+   * @throws IllegalArgumentException naming the column, value, row and partition of a bad value
    */
-  public static PartitionData remap(PartitionData pd, int[] sizes, boolean keep) {
-    if (pd.stats.invalidRows == 0) {
-      return pd;
-    }
-    Resolved train = remap(pd.block, sizes, keep);
-    Resolved valid = pd.validation == null ? null : remap(pd.validation, sizes, keep);
-    return new PartitionData(pd.partition, train.block, pd.stats,
-        keep ? pd.weightSum : train.weightSum, valid == null ? null : valid.block,
-        valid == null ? 0 : keep ? pd.validationWeightSum : valid.weightSum);
+  public static PartitionData resolve(PartitionData pd, BlockRules rules) {
+    checkRebuilt(pd, rules);
+    int[] validCounts = rules.sizes().validCounts;
+    Resolved train = resolve(pd.block, pd.weightSum, pd, validCounts, rules);
+    Resolved valid = pd.validation == null ? null
+        : resolve(pd.validation, pd.validationWeightSum, pd, validCounts, rules);
+    PartitionData out = train == null && valid == null ? pd
+        : new PartitionData(pd.partition, train == null ? pd.block : train.block, pd.stats,
+            train == null ? pd.weightSum : train.weightSum,
+            valid == null ? pd.validation : valid.block,
+            valid == null ? pd.validationWeightSum : valid.weightSum);
+    return rules.mean() == null ? out : standardize(out, rules.mean(), rules.invStd());
   }
+
+  /**
+   * The driver's checks, on this partition's own stats: they passed on the driver for the block
+   * first built, so a failure here means Spark built the block again from changed input.
+   */
+  private static void checkRebuilt(PartitionData pd, BlockRules rules) {
+    String where = "partition " + pd.partition;
+    try {
+      BlockStats s = pd.stats;
+      String[] cols = rules.cols();
+      if (rules.error()) {
+        InputErrors.checkIndices(s, cols, rules.sizes(), where);
+      }
+      InputErrors.checkTargets(s, rules.skip(), rules.logistic(), rules.labelCol(),
+          rules.weightCol());
+      if (rules.numNumeric() > 0) {
+        InputErrors.checkNumeric(s, rules.numericCol(), rules.numNumeric(),
+            rules.numericSizeSource());
+      }
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(e.getMessage() + REBUILT, e);
+    }
+  }
+
+  /** Why a check that passed on the driver can fail in a task, and what to do. */
+  static final String REBUILT = ". The fit checked its input on a first pass; this training block "
+      + "was built again (Spark rebuilds a lost block from its input) from input that has changed "
+      + "since. Make the fit's input deterministic, e.g. write it out or checkpoint it first";
 
   private record Resolved(RowBlock block, double weightSum) {}
 
-  private static Resolved remap(RowBlock b, int[] sizes, boolean keep) {
+  /** The block with its invalid indices resolved, or null when it has none. */
+  private static Resolved resolve(RowBlock b, double weightSum, PartitionData pd,
+      int[] validCounts, BlockRules rules) {
     int n = b.numFields;
     int k = b.numNumeric;
-    if (keep) {
+    int bad = 0;
+    for (int r = 0; r < b.rows; r++) {
+      if (!valid(b, r, validCounts)) {
+        if (bad++ == 0 && rules.error()) {
+          // the stats check names the value; this catches what the stats cannot show
+          int f = firstInvalidField(b, r, validCounts);
+          int v = b.indices[r * n + f];
+          throw new IllegalArgumentException((v < 0 ? "input column '" + rules.cols()[f]
+              + "' has an invalid index" : IndexRules.describe(rules.cols()[f], (double) v,
+              validCounts[f], rules.sizes().sources[f])) + ", at row " + r + " of the training "
+              + "block of partition " + pd.partition + REBUILT);
+        }
+      }
+    }
+    if (bad == 0) {
+      return null;
+    }
+    if (rules.keep()) {
       int[] idx = b.indices.clone();
       for (int r = 0; r < b.rows; r++) {
         for (int f = 0; f < n; f++) {
-          if (idx[r * n + f] < 0) {
-            idx[r * n + f] = sizes[f] - 1;
+          int x = idx[r * n + f];
+          if (x < 0 || x >= validCounts[f]) {
+            idx[r * n + f] = validCounts[f]; // the reserved row
           }
         }
       }
-      return new Resolved(new RowBlock(n, k, b.rows, idx, b.numeric, b.labels, b.weights), 0);
+      return new Resolved(new RowBlock(n, k, b.rows, idx, b.numeric, b.labels, b.weights),
+          weightSum);
     }
-    int kept = 0;
-    for (int r = 0; r < b.rows; r++) {
-      if (valid(b, r)) {
-        kept++;
-      }
-    }
-    RowBlock out = RowBlock.allocate(n, k, kept, b.weights != null);
-    double weightSum = 0;
+    RowBlock out = RowBlock.allocate(n, k, b.rows - bad, b.weights != null);
+    double kept = 0;
     int o = 0;
     for (int r = 0; r < b.rows; r++) {
-      if (valid(b, r)) {
+      if (valid(b, r, validCounts)) {
         b.copyRow(r, out, o);
-        weightSum += out.weight(o);
+        kept += out.weight(o);
         o++;
       }
     }
-    return new Resolved(out, weightSum);
+    return new Resolved(out, kept);
   }
 
-  private static boolean valid(RowBlock b, int r) {
+  private static boolean valid(RowBlock b, int r, int[] validCounts) {
+    return firstInvalidField(b, r, validCounts) < 0;
+  }
+
+  /** The first field of row r whose index is outside its table's valid categories, or -1. */
+  private static int firstInvalidField(RowBlock b, int r, int[] validCounts) {
     int n = b.numFields;
     for (int f = 0; f < n; f++) {
-      if (b.indices[r * n + f] < 0) {
-        return false;
+      int x = b.indices[r * n + f];
+      if (x < 0 || x >= validCounts[f]) {
+        return f;
       }
     }
-    return true;
+    return -1;
   }
 
   /**
    * The blocks with every numeric feature j mapped to {@code (x - mean[j]) * invStd[j]} (invStd 0
    * for a constant feature), in new arrays: the raw blocks may still be cached by Spark.
    */
-  public static PartitionData standardize(PartitionData pd, float[] mean, float[] invStd) {
+  static PartitionData standardize(PartitionData pd, float[] mean, float[] invStd) {
     return new PartitionData(pd.partition, standardize(pd.block, mean, invStd), pd.stats,
         pd.weightSum, pd.validation == null ? null : standardize(pd.validation, mean, invStd),
         pd.validationWeightSum);

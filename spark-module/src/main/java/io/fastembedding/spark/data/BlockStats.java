@@ -10,39 +10,107 @@ import java.io.Serializable;
 public final class BlockStats implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  /** Invalid indices of one field, by kind, with one example value each. */
+  /**
+   * Invalid indices of one field, by kind, each with one example value and the row (counted from 0
+   * within the partition's input) where it was first seen.
+   */
   public static final class FieldStats implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     public long nulls;
+    public long nullRow = -1;
     public long negatives;
     public double exampleNegative;
+    public long negativeRow = -1;
     public long nonIntegers;
     public double exampleNonInteger;
+    public long nonIntegerRow = -1;
     public long tooLarge;
     public double exampleTooLarge;
-    /** Largest valid index seen, -1 when none. */
+    public long tooLargeRow = -1;
+    /** Largest valid index seen, -1 when none, and the row where it was first seen. */
     public int maxValid = -1;
+    public long maxValidRow = -1;
 
     public long invalid() {
       return nulls + negatives + nonIntegers + tooLarge;
     }
 
     void merge(FieldStats o) {
+      if (nulls == 0) {
+        nullRow = o.nullRow;
+      }
       if (negatives == 0) {
         exampleNegative = o.exampleNegative;
+        negativeRow = o.negativeRow;
       }
       if (nonIntegers == 0) {
         exampleNonInteger = o.exampleNonInteger;
+        nonIntegerRow = o.nonIntegerRow;
       }
       if (tooLarge == 0) {
         exampleTooLarge = o.exampleTooLarge;
+        tooLargeRow = o.tooLargeRow;
       }
       nulls += o.nulls;
       negatives += o.negatives;
       nonIntegers += o.nonIntegers;
       tooLarge += o.tooLarge;
-      maxValid = Math.max(maxValid, o.maxValid);
+      if (o.maxValid > maxValid) {
+        maxValid = o.maxValid;
+        maxValidRow = o.maxValidRow;
+      }
+    }
+  }
+
+  /**
+   * Label and weight problems of a set of rows, with one example value each. A value that is finite
+   * as a double but not as a float (beyond +-3.4e38) counts as non-finite: training runs in float.
+   */
+  public static final class TargetStats implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public long labelNulls;
+    public long labelNonFinite;
+    public double exampleLabelNonFinite;
+    /** Labels other than 0 and 1 (a problem only for the logistic loss). */
+    public long labelNonBinary;
+    public double exampleLabelNonBinary;
+    public long weightNulls;
+    public long weightInvalid;
+    public double exampleWeightInvalid;
+    /** Training rows (not validation rows) whose weight is above 0; every row when unweighted. */
+    public long positiveWeightTrainRows;
+    /** The smallest and largest finite label (+inf and -inf when none). */
+    public double labelMin = Double.POSITIVE_INFINITY;
+    public double labelMax = Double.NEGATIVE_INFINITY;
+
+    /** This and {@code o} together, in a new object. */
+    public TargetStats plus(TargetStats o) {
+      TargetStats t = new TargetStats();
+      t.merge(this);
+      t.merge(o);
+      return t;
+    }
+
+    void merge(TargetStats o) {
+      if (labelNonFinite == 0) {
+        exampleLabelNonFinite = o.exampleLabelNonFinite;
+      }
+      if (labelNonBinary == 0) {
+        exampleLabelNonBinary = o.exampleLabelNonBinary;
+      }
+      if (weightInvalid == 0) {
+        exampleWeightInvalid = o.exampleWeightInvalid;
+      }
+      labelNulls += o.labelNulls;
+      labelNonFinite += o.labelNonFinite;
+      labelNonBinary += o.labelNonBinary;
+      weightNulls += o.weightNulls;
+      weightInvalid += o.weightInvalid;
+      positiveWeightTrainRows += o.positiveWeightTrainRows;
+      labelMin = Math.min(labelMin, o.labelMin);
+      labelMax = Math.max(labelMax, o.labelMax);
     }
   }
 
@@ -50,15 +118,13 @@ public final class BlockStats implements Serializable {
   public long rows;
   /** Rows with at least one invalid index. */
   public long invalidRows;
-  public long labelNulls;
-  public long labelNonFinite;
-  public double exampleLabelNonFinite;
-  /** Labels other than 0 and 1 (a problem only for the logistic loss). */
-  public long labelNonBinary;
-  public double exampleLabelNonBinary;
-  public long weightNulls;
-  public long weightInvalid;
-  public double exampleWeightInvalid;
+  /** Labels and weights of the rows whose indices are all valid. */
+  public final TargetStats targets = new TargetStats();
+  /**
+   * Labels and weights of the rows with an invalid index: they count unless handleInvalid = skip
+   * drops those rows.
+   */
+  public final TargetStats targetsOfInvalidRows = new TargetStats();
   /** Rows whose numeric vector is null. */
   public long numericNulls;
   /** Rows whose numeric vector has another size than the fit expects, with one example size. */
@@ -99,20 +165,8 @@ public final class BlockStats implements Serializable {
     }
     rows += o.rows;
     invalidRows += o.invalidRows;
-    if (labelNonFinite == 0) {
-      exampleLabelNonFinite = o.exampleLabelNonFinite;
-    }
-    if (labelNonBinary == 0) {
-      exampleLabelNonBinary = o.exampleLabelNonBinary;
-    }
-    if (weightInvalid == 0) {
-      exampleWeightInvalid = o.exampleWeightInvalid;
-    }
-    labelNulls += o.labelNulls;
-    labelNonFinite += o.labelNonFinite;
-    labelNonBinary += o.labelNonBinary;
-    weightNulls += o.weightNulls;
-    weightInvalid += o.weightInvalid;
+    targets.merge(o.targets);
+    targetsOfInvalidRows.merge(o.targetsOfInvalidRows);
     if (numericWrongSize == 0) {
       exampleNumericSize = o.exampleNumericSize;
     }

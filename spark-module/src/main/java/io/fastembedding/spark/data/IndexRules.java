@@ -10,6 +10,8 @@ public final class IndexRules {
   public static final int NEGATIVE = -1;
   public static final int NON_INTEGER = -2;
   public static final int TOO_LARGE = -3;
+  /** The largest index a table can have: indices are ints, with room kept below int's limit. */
+  public static final int MAX_INDEX = Integer.MAX_VALUE - 17;
   /** Marks an invalid index inside a block until the driver decides what to do with it. */
   public static final int INVALID = -1;
 
@@ -25,7 +27,7 @@ public final class IndexRules {
     if (v < 0) {
       return NEGATIVE;
     }
-    if (validCount >= 0 ? v >= validCount : v >= Integer.MAX_VALUE - 16) {
+    if (validCount >= 0 ? v >= validCount : v > MAX_INDEX) {
       return TOO_LARGE;
     }
     return (int) v;

@@ -20,13 +20,23 @@ public final class TableSizes implements Serializable {
   public static final String FROM_METADATA = "from the column's NominalAttribute metadata";
   public static final String FROM_SCAN = "from the largest index in the data";
 
+  /** The input columns, for messages. */
+  public final String[] cols;
   /** Valid categories per field (indices 0 to n-1); -1 where not known yet. */
   public final int[] validCounts;
   public final String[] sources;
 
-  private TableSizes(int[] validCounts, String[] sources) {
+  private TableSizes(String[] cols, int[] validCounts, String[] sources) {
+    this.cols = cols.clone();
     this.validCounts = validCounts;
     this.sources = sources;
+  }
+
+  /** Counts known from elsewhere (a saved model's, or a test's). */
+  public static TableSizes of(String[] cols, int[] validCounts, String source) {
+    String[] sources = new String[cols.length];
+    Arrays.fill(sources, source);
+    return new TableSizes(cols, validCounts.clone(), sources);
   }
 
   /** What is known before reading the data: the param, else the metadata, else -1. */
@@ -44,7 +54,7 @@ public final class TableSizes implements Serializable {
       counts[f] = fromMeta;
       sources[f] = fromMeta > 0 ? FROM_METADATA : FROM_SCAN;
     }
-    return new TableSizes(counts, sources);
+    return new TableSizes(cols, counts, sources);
   }
 
   /** The number of values in a column's nominal or binary attribute metadata, or -1. */
@@ -75,11 +85,33 @@ public final class TableSizes implements Serializable {
         counts[f] = max + 1;
       }
     }
-    return new TableSizes(counts, sources.clone());
+    return new TableSizes(cols, counts, sources.clone());
   }
 
-  /** Rows of each table: the valid categories, plus the reserved row when {@code keep}. */
+  /**
+   * Rows of each table: the valid categories, plus the reserved row when {@code keep}.
+   *
+   * @throws IllegalArgumentException naming the column when a table would have more rows than an
+   *     index can address
+   */
   public int[] tableSizes(boolean keep) {
-    return Arrays.stream(validCounts).map(c -> keep ? c + 1 : c).toArray();
+    int[] out = new int[validCounts.length];
+    for (int f = 0; f < out.length; f++) {
+      long rows = (long) validCounts[f] + (keep ? 1 : 0);
+      if (rows > MAX_ROWS) {
+        throw new IllegalArgumentException("input column '" + cols[f] + "' has " + validCounts[f]
+            + " categories (" + sources[f] + ")" + (keep ? ", and handleInvalid = 'keep' adds a "
+            + "reserved row: " + rows + " rows" : "") + ", more than a table can hold (at most "
+            + MAX_ROWS + " rows: indices are ints)");
+      }
+      out[f] = (int) rows;
+    }
+    return out;
   }
+
+  /**
+   * The most rows a table can have: indices are ints, and {@link IndexRules} treats values from
+   * {@code Integer.MAX_VALUE - 16} on as too large before a scan knows the count.
+   */
+  public static final int MAX_ROWS = IndexRules.MAX_INDEX + 1;
 }

@@ -55,13 +55,13 @@ public final class FitRounds {
    */
   public record Config(String stageUid, String fitId, int maxIter, int epochsPerMerge,
       int batchSize, long seed, boolean deterministic, int patience, boolean validate,
-      boolean stopEarly, boolean byAuc, DeviceRequest device, GpuTrainingPlan gpuPlan,
-      BackendFactory backendFactory) {
+      boolean stopEarly, boolean byAuc, Divergence.Context divergence, DeviceRequest device,
+      GpuTrainingPlan gpuPlan, BackendFactory backendFactory) {
 
     /** The same fit without validation rows, for {@code epochs} epochs (refit, fold models). */
     public Config plain(int epochs) {
       return new Config(stageUid, fitId, epochs, epochsPerMerge, batchSize, seed, deterministic,
-          patience, false, false, false, device, gpuPlan, backendFactory);
+          patience, false, false, false, divergence, device, gpuPlan, backendFactory);
     }
   }
 
@@ -101,7 +101,8 @@ public final class FitRounds {
           done + 1, epochs > 1 ? "-" + (done + epochs) : "", parts, plan.numShards()));
       CollectionAccumulator<TaskReport> reports = sc.collectionAccumulator("MultiEmbedding round "
           + (r + 1));
-      state = trainAndMerge(blocks, state, plan, epochs, done, reports);
+      Merged m = trainAndMerge(blocks, state, plan, epochs, done, reports);
+      state = m.state();
       double seconds = (System.nanoTime() - t0) / 1e9;
       // a retried task reports twice: keep one report per partition
       Map<Integer, TaskReport> byPartition = new TreeMap<>();
@@ -122,8 +123,17 @@ public final class FitRounds {
       TrainingSummary.Round summary = new TrainingSummary.Round(r + 1, epochs,
           weight > 0 ? lossSum / weight : Double.NaN, rowCount, seconds, tasks, ev.trainLoss(),
           ev.trainAuc(), ev.validationLoss(), ev.validationAuc());
+      String diverged = Divergence.check(config.stageUid(), r + 1, numRounds, summary.loss(),
+          rounds.isEmpty() ? Double.NaN : rounds.get(rounds.size() - 1).loss(), m.nonFinite(),
+          config.divergence());
       rounds.add(summary);
       done += epochs;
+      if (diverged != null) {
+        if (config.divergence().fail()) {
+          throw new IllegalStateException(diverged);
+        }
+        LOG.warn(diverged);
+      }
       LOG.info(String.format(Locale.ROOT, "MultiEmbedding %s: round %d/%d, loss %.5f, %.0f rows/s "
           + "(%d rows in %.2f s, %d tasks on %s)%s", config.stageUid(), r + 1, numRounds,
           summary.loss(), summary.rowsPerSecond(), rowCount, seconds, tasks.size(),
@@ -154,8 +164,11 @@ public final class FitRounds {
     return new Result(best, rounds, bestRound, stoppedEarly);
   }
 
+  /** A round's merged model, and the NaN or infinite values among what the round changed. */
+  private record Merged(ModelState state, Divergence.NonFinite nonFinite) {}
+
   /** One round's training and merge: broadcast, train every partition, merge by shard. */
-  private ModelState trainAndMerge(JavaRDD<PartitionData> blocks, ModelState state, ShardPlan plan,
+  private Merged trainAndMerge(JavaRDD<PartitionData> blocks, ModelState state, ShardPlan plan,
       int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports) {
     Broadcast<ModelState> bc = jsc.broadcast(state);
     List<MergeResult> merged;
@@ -181,7 +194,7 @@ public final class FitRounds {
         shards.add(s.shard());
       }
     }
-    return RowMerger.apply(state, plan, shards, head);
+    return new Merged(RowMerger.apply(state, plan, shards, head), Divergence.count(shards, head));
   }
 
   /** The merged model's metrics after a round. */

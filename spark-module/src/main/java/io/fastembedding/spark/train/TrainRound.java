@@ -3,7 +3,6 @@ package io.fastembedding.spark.train;
 import io.fastembedding.backend.Backend;
 import io.fastembedding.backend.BackendOptions;
 import io.fastembedding.backend.Backends;
-import io.fastembedding.backend.InputValidator;
 import io.fastembedding.backend.RowBlock;
 import io.fastembedding.backend.TouchedRows;
 import io.fastembedding.model.ModelSpec;
@@ -88,10 +87,8 @@ public final class TrainRound
     if (pd.block.rows == 0) {
       return Collections.emptyIterator();
     }
-    if (firstEpoch == 0) {
-      // the block is cached across rounds: validate it once, before its first training
-      InputValidator.validateForTraining(model.value().spec, pd.block);
-    }
+    // no check here: BlockBuilder.resolve checked the block against the tables when Spark built it,
+    // also when Spark rebuilt it after a loss (a check in round 1 only would miss a rebuilt block)
     TaskContext ctx = TaskContext.get();
     List<DeviceChoice> choices = DeviceChooser.chooseAll(deviceRequest, pd.partition,
         ctx == null ? null : ctx.resourcesJMap(), CudaProbe::deviceCount, CudaProbe::reason);
@@ -128,7 +125,8 @@ public final class TrainRound
     for (Local r : results) {
       for (EpochStats e : r.stats) {
         rows += e.rows();
-        loss += e.meanLoss() * r.weightSum;
+        // a block whose weights are all 0 has a mean loss of 0/0: it adds nothing, not NaN
+        loss += r.weightSum > 0 ? e.meanLoss() * r.weightSum : 0;
       }
       weight += r.weightSum * r.stats.size();
       device.append(device.length() == 0 ? "" : " + ").append(r.device);

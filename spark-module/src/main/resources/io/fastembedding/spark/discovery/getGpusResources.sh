@@ -40,12 +40,36 @@ trim() {
   printf '%s' "$s"
 }
 
+# $1 as a JSON string, quotes included: backslash, quote and control characters escaped, so
+# that no resource name can change the JSON's structure.
+json_string() {
+  local s="$1" out="" c i code
+  for ((i = 0; i < ${#s}; i++)); do
+    c="${s:i:1}"
+    case "$c" in
+      '"') out+='\"' ;;
+      '\') out+='\\' ;;
+      $'\n') out+='\n' ;;
+      $'\r') out+='\r' ;;
+      $'\t') out+='\t' ;;
+      *)
+        printf -v code '%d' "'$c"
+        if ((code >= 0 && code < 32)) || ((code == 127)); then
+          printf -v c '\\u%04x' "$code"
+        fi
+        out+="$c"
+        ;;
+    esac
+  done
+  printf '"%s"' "$out"
+}
+
 print_addresses() {
   local out="" i
   for ((i = 0; i < $1; i++)); do
     out+="${out:+,}\"$i\""
   done
-  printf '{"name":"%s","addresses":[%s]}\n' "$resource_name" "$out"
+  printf '{"name":%s,"addresses":[%s]}\n' "$(json_string "$resource_name")" "$out"
 }
 
 if ! command -v nvidia-smi >/dev/null 2>&1; then

@@ -97,6 +97,24 @@ class DeviceChoiceTest {
   }
 
   @Test
+  void localModeFailsOnAnyTaskResourceWhateverTheGpuResourceName() {
+    SparkConf conf = new SparkConf().set("spark.task.resource.gpu.amount", "0.5")
+        .set("spark.task.resource.fpga.amount", "1").set("spark.executor.resource.gpu.amount", "1");
+    for (String device : new String[] {"auto", "cpu", "gpu"}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> GpuConfigCheck.check(conf, "local[2]", device, "mygpu", () -> 1, () -> "none"));
+      assertTrue(e.getMessage().startsWith("spark.task.resource.fpga.amount = 1, "
+          + "spark.task.resource.gpu.amount = 0.5 are set, but the master is local[2]"),
+          e.getMessage());
+      assertTrue(e.getMessage().contains("wait forever"), e.getMessage());
+    }
+    // an amount of 0 asks for nothing; executor amounts alone do not block tasks
+    GpuConfigCheck.check(new SparkConf().set("spark.task.resource.gpu.amount", "0")
+        .set("spark.executor.resource.gpu.amount", "1"), "local[2]", "auto", "mygpu", () -> 0,
+        () -> "none");
+  }
+
+  @Test
   void gpuOnAClusterNeedsTaskGpus() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> GpuConfigCheck.check(new SparkConf(), "yarn", "gpu", "gpu", () -> 0, () -> null));

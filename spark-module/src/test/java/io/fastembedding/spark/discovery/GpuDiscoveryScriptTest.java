@@ -157,6 +157,21 @@ class GpuDiscoveryScriptTest {
   }
 
   @Test
+  void unusualResourceNamesAreEscapedInTheJson() throws Exception {
+    // the name is printed as a JSON string: quotes, backslashes and control characters cannot
+    // change the structure (it used to print {"name":"gpu","addresses":["7","addresses":[...]})
+    for (String name : new String[] {"gpu\",\"addresses\":[\"7", "a\\b", "tab\there\u0001",
+        "gpu/0 x"}) {
+      Run r = run("#!/bin/bash\necho 0\necho 1\n",
+          Map.of("FAST_EMBEDDING_GPU_RESOURCE_NAME", name));
+      assertEquals(0, r.status, r.err);
+      ResourceInformation info = ResourceInformation.parseJson(r.out);
+      assertEquals(name, info.name(), r.out);
+      assertArrayEquals(new String[] {"0", "1"}, info.addresses(), r.out);
+    }
+  }
+
+  @Test
   void extractedScriptIsExecutableAndMatchesTheResource() throws IOException {
     assertTrue(Files.isExecutable(script));
     try (var in = GpuDiscoveryScript.class.getClassLoader()

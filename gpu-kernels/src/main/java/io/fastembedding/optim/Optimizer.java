@@ -1,0 +1,60 @@
+package io.fastembedding.optim;
+
+import io.fastembedding.layout.TableLayout;
+
+/**
+ * One optimizer's update rule and where its state lives: the one home of both on the JVM. The CPU
+ * backend applies {@link #updateRow} and {@link #updateElement}; {@code ModelState}, the CUDA backend
+ * and the touched-row export size and index the state through {@link #tableStateLength},
+ * {@link #tableStateIndex} and {@link #hasElementState}. docs/model.md gives the math; the CUDA kernels
+ * implement the same rules (backward.cuh) and take {@link #kernelCode}.
+ *
+ * <p>Embedding rows: the gradient of element k is {@code g[gOff + k] + reg * p[base + k]} (the L2 term
+ * from the value before the update). First-order weights and the dense head: per element.
+ */
+public abstract sealed class Optimizer permits Sgd, Adagrad, RowwiseAdagrad {
+  protected final float lr;
+  protected final float eps;
+
+  Optimizer(OptimizerSpec spec) {
+    this.lr = spec.learningRate();
+    this.eps = spec.epsilon();
+  }
+
+  /** The rule of {@code spec}. */
+  public static Optimizer of(OptimizerSpec spec) {
+    return switch (spec.type()) {
+      case SGD -> new Sgd(spec);
+      case ADAGRAD -> new Adagrad(spec);
+      case ROWWISE_ADAGRAD -> new RowwiseAdagrad(spec);
+    };
+  }
+
+  /** The optimizer code the CUDA kernels take ({@code OPT_*} in common.cuh). */
+  public abstract int kernelCode();
+
+  /** Floats of state per embedding row of {@code dim} floats. */
+  public abstract int stateFloatsPerRow(int dim);
+
+  /** Whether first-order weights and head parameters keep one accumulator per element. */
+  public abstract boolean hasElementState();
+
+  /** Length of the embedding tables' state array ({@code ModelState.tableAccum}). */
+  public abstract long tableStateLength(TableLayout layout);
+
+  /**
+   * Where the state of the embedding row starting at table float {@code rowStart}, with row id
+   * {@code rowId} in the scalar-per-row space, starts in the table state array.
+   */
+  public abstract int tableStateIndex(int rowStart, int rowId);
+
+  /**
+   * One embedding row's update: {@code p[base, base + dim)} with gradient {@code g[gOff + k] + reg *
+   * p[base + k]}; its state starts at {@code state[stateIndex]}.
+   */
+  public abstract void updateRow(float[] p, int base, int dim, float[] state, int stateIndex, float[] g, int gOff,
+      float reg);
+
+  /** One element's update: {@code p[i]} with gradient {@code g}, its state (if any) at {@code state[i]}. */
+  public abstract void updateElement(float[] p, int i, float[] state, float g);
+}

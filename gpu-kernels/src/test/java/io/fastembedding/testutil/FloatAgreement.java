@@ -1,0 +1,176 @@
+package io.fastembedding.testutil;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.fastembedding.backend.RowBlock;
+import io.fastembedding.model.ModelState;
+import io.fastembedding.reference.ReferenceModel;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Tolerances for comparing float32 implementations of the same training: each is measured against the
+ * double-precision {@link ReferenceModel}, and the candidate (say the GPU) passes when its error is
+ * within {@link #FACTOR} times the baseline's (the CPU backend's).
+ *
+ * <p>Why a factor and not a fixed number: both backends compute the same float32 formulas and differ
+ * only in the order of their sums (the GPU sums a row's occurrences per tile and then tile by tile,
+ * reduces head partials in shuffle trees, and in atomic mode in whatever order the atomics land). A
+ * different order gives an error of the same size, not the same error; how large depends on the case
+ * (a sum of many terms that cancel, a saturated logistic loss), so a fixed tolerance is either loose
+ * for easy cases or fails on hard seeds. The baseline's error measures the conditioning of the very
+ * case under test. One summation order can land unusually close by luck (seen: the CPU's error of a
+ * cancelling first-order sum equal to the rounding of the result, the GPU's 50x that and still within
+ * float32's bound for the sum), so the baseline is several CPU runs over the same batches with the rows
+ * of each batch permuted: the same step, other summation orders; the baseline error is their largest.
+ * It is also taken as at least {@link #ROUNDINGS} times the error of the reference merely rounded to
+ * float.
+ */
+public final class FloatAgreement {
+  /**
+   * How much further from the reference the candidate may be than the baseline. Two summation orders
+   * of the same float32 sums give errors of one size with a spread of a few times; 8 leaves room for
+   * that spread and still catches a dropped or doubled occurrence, a stale read or a wrong update,
+   * which are orders of magnitude larger than rounding.
+   */
+  public static final double FACTOR = 8;
+  /** The baseline error floor in units of the rounding error of the reference itself. */
+  public static final double ROUNDINGS = 16;
+
+  /** Set -Dfastembedding.test.agreement=print to print every comparison (to calibrate or inspect). */
+  private static final boolean PRINT = "print".equals(System.getProperty("fastembedding.test.agreement"));
+
+  private FloatAgreement() {}
+
+  /** ||a - ref|| / ||ref|| (L2); infinite if a has a NaN; 0 when both are all zero. */
+  public static double relErr(float[] a, double[] ref) {
+    if (a.length != ref.length) {
+      fail(a.length + " values, the reference has " + ref.length);
+    }
+    double num = 0;
+    double den = 0;
+    for (int i = 0; i < a.length; i++) {
+      double d = a[i] - ref[i];
+      num += d * d;
+      den += ref[i] * ref[i];
+    }
+    if (Double.isNaN(num) || Double.isInfinite(num)) {
+      return Double.POSITIVE_INFINITY;
+    }
+    if (num == 0) {
+      return 0;
+    }
+    return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
+  }
+
+  public static double relErr(double[] a, double[] ref) {
+    float[] f = new float[a.length];
+    for (int i = 0; i < a.length; i++) {
+      f[i] = (float) a[i];
+    }
+    return relErr(f, ref);
+  }
+
+  /** The error of the reference rounded to float: the least error any float32 result can have. */
+  public static double roundingError(double[] ref) {
+    return relErr(ref, ref);
+  }
+
+  /**
+   * Asserts that candidate's error against ref is at most FACTOR x max(largest baseline error, ROUNDINGS
+   * x rounding error), array by array. {@code what} should carry the seed that replays the case.
+   */
+  public static void assertStates(String what, ReferenceModel ref, List<ModelState> baselines,
+      ModelState candidate) {
+    String[] names = {"tables", "firstOrder", "head", "tableAccum", "firstOrderAccum", "headAccum"};
+    double[][] r = {ref.tables, ref.firstOrder, ref.head, ref.tableAccum, ref.firstOrderAccum, ref.headAccum};
+    for (int i = 0; i < names.length; i++) {
+      float[][] b = new float[baselines.size()][];
+      for (int j = 0; j < b.length; j++) {
+        b[j] = arrays(baselines.get(j))[i];
+      }
+      assertArray(what + ": " + names[i], r[i], b, arrays(candidate)[i]);
+    }
+  }
+
+  private static float[][] arrays(ModelState s) {
+    return new float[][] {s.tables, s.firstOrder, s.head, s.tableAccum, s.firstOrderAccum, s.headAccum};
+  }
+
+  /** One array: see {@link #assertStates}. */
+  public static void assertArray(String what, double[] ref, float[][] baselines, float[] candidate) {
+    if (ref.length == 0) {
+      if (candidate.length != 0) {
+        fail(what + ": " + candidate.length + " values where the reference has none");
+      }
+      return;
+    }
+    double eb = 0;
+    for (float[] b : baselines) {
+      eb = Math.max(eb, relErr(b, ref));
+    }
+    double ec = relErr(candidate, ref);
+    double er = roundingError(ref);
+    double allowed = FACTOR * Math.max(eb, ROUNDINGS * er);
+    if (PRINT) {
+      System.out.printf("AGREEMENT %s baseline %.3e candidate %.3e rounding %.3e ratio %.2f%n", what, eb, ec, er,
+          ec / Math.max(eb, ROUNDINGS * er));
+    }
+    if (!(ec <= allowed)) {
+      fail(what + ": relative L2 error against the double reference " + ec + ", more than " + FACTOR
+          + " x the baseline's " + eb + " (largest of " + baselines.length + " summation orders; rounding alone: "
+          + er + ")");
+    }
+  }
+
+  /** A scalar (a loss sum): see {@link #assertStates}. */
+  public static void assertScalar(String what, double ref, double[] baselines, double candidate) {
+    float[][] b = new float[baselines.length][];
+    for (int j = 0; j < b.length; j++) {
+      b[j] = new float[] {(float) baselines[j]};
+    }
+    assertArray(what, new double[] {ref}, b, new float[] {(float) candidate});
+  }
+
+  /**
+   * A copy of {@code block} with the rows of each batch [s, s + batch) permuted (seeded): the same
+   * training steps, with every sum over a batch taken in another order.
+   */
+  public static RowBlock permutedWithinBatches(RowBlock block, int batch, long seed) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    int n = block.numFields;
+    int k = block.numNumeric;
+    int[] idx = new int[block.indices.length];
+    float[] num = block.numeric == null ? null : new float[block.numeric.length];
+    float[] labels = block.labels == null ? null : new float[block.rows];
+    float[] w = block.weights == null ? null : new float[block.rows];
+    for (int s = 0; s < block.rows; s += batch) {
+      int c = Math.min(batch, block.rows - s);
+      int[] perm = new int[c];
+      for (int i = 0; i < c; i++) {
+        perm[i] = i;
+      }
+      for (int i = c - 1; i > 0; i--) {
+        int j = rnd.nextInt(i + 1);
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+      }
+      for (int i = 0; i < c; i++) {
+        int from = s + perm[i];
+        int to = s + i;
+        System.arraycopy(block.indices, from * n, idx, to * n, n);
+        if (num != null) {
+          System.arraycopy(block.numeric, from * k, num, to * k, k);
+        }
+        if (labels != null) {
+          labels[to] = block.labels[from];
+        }
+        if (w != null) {
+          w[to] = block.weights[from];
+        }
+      }
+    }
+    return new RowBlock(n, k, block.rows, idx, num, labels, w);
+  }
+}
