@@ -296,7 +296,10 @@ final class ModelIO {
         .initStd(spec.getFloat(spec.fieldIndex("initStd")))
         .seed(spec.getLong(spec.fieldIndex("seed")))
         .build();
-    ModelData.checkInputCols(s, model.getInputCols().length, model.getInputCols(),
+    // version 3: the 'bucket' encoding's bucket fields follow the input columns' in the spec
+    int inputFields = version >= 3 && exists(spark, path + "/data/numeric")
+        ? spark.read().parquet(path + "/data/numeric").first().getInt(1) : s.numFields();
+    ModelData.checkInputCols(s, inputFields, model.getInputCols(),
         "the params in " + path + "/metadata");
     TableLayout l = s.layout();
     float[] tables = new float[Math.toIntExact(l.totalFloats())];
