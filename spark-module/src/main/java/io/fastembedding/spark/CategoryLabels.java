@@ -35,10 +35,17 @@ final class CategoryLabels implements Serializable {
     return new CategoryLabels(new String[fields][]);
   }
 
-  /** The nominal values of {@code cols} in {@code schema}, null for columns without them. */
-  static CategoryLabels fromSchema(StructType schema, String[] cols) {
+  /**
+   * The nominal values of {@code cols} in {@code schema}, null for columns without them and for
+   * hashed columns ({@code hashBuckets[f] > 0}), whose table rows are buckets, not the indices the
+   * metadata names (and whose raw values need not be numeric, as the metadata reader requires).
+   */
+  static CategoryLabels fromSchema(StructType schema, String[] cols, int[] hashBuckets) {
     String[][] out = new String[cols.length][];
     for (int f = 0; f < cols.length; f++) {
+      if (f < hashBuckets.length && hashBuckets[f] > 0) {
+        continue;
+      }
       StructField field = schema.apply(cols[f]);
       Attribute a = Attribute.fromStructField(field);
       if (a instanceof NominalAttribute n && n.values().isDefined()) {

@@ -512,7 +512,8 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
             getCrossFitFolds(), getSeed(), uid));
       }
       MultiEmbeddingModel model = new MultiEmbeddingModel(uid, data);
-      model.setCategoryLabels(CategoryLabels.fromSchema(dataset.schema(), getInputCols()));
+      model.setCategoryLabels(CategoryLabels.fromSchema(dataset.schema(), getInputCols(),
+          hashBuckets()));
       model.setSummary(new TrainingSummary(trained.rounds(), (System.nanoTime() - fitStart) / 1e9,
           b.blocks().getNumPartitions(), trained.bestRound(), trained.stoppedEarly(), refitEpochs,
           getCrossFitFolds()));
