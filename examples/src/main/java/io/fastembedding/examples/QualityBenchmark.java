@@ -45,8 +45,9 @@ public final class QualityBenchmark {
       "emb-score-lr", "emb-score-gbt"};
 
   private static final String USAGE = """
-      QualityBenchmark [--datasets bank,flights] [--bank-features base,date]
-                       [--flights-features base,time] [--split-seed 42]
+      QualityBenchmark [--datasets bank,flights,lending_club,wa_churn,mlc_churn]
+                       [--bank-features base,date] [--flights-features base,time]
+                       [--split-seed 42]
                        [--pipelines onehot-lr,gbt,head,emb-lr,emb-gbt,emb-score-lr,emb-score-gbt,
                                     gbt-emb,gbt-oof]
                        [--bank examples/data/bank-full.csv]
@@ -56,15 +57,21 @@ public final class QualityBenchmark {
                        [--head fm|linear|mlp|deepfm] [--hidden 64,32] [--dim 8] [--dims a,b,..]
                        [--epochs N] [--step S] [--reg L2] [--init STD] [--batch B]
                        [--optimizer adagrad] [--validation-fraction F] [--patience P]
-                       [--standardization true|false]
+                       [--standardization true|false] [--early-stopping auto|on|off]
+                       [--validation-metric loss|auc] [--refit true|false]
+                       [--numeric-encoding linear|bucket|ple] [--num-buckets 10]
+                       [--cross-fit K]
         Feature sets: bank base (9 categorical, 6 numeric columns), date (+ the month-day of the
         last contact as a categorical column); flights base (origin, destination, route, hour,
-        weekday; distance), time (+ month; departure minute of the day).
-        Fetch the flights data first: examples/fetch-flights.sh""";
+        weekday; distance), time (+ month; departure minute of the day); lending_club, wa_churn,
+        mlc_churn: their string columns categorical, the rest numeric.
+        Fetch the data first: examples/fetch-flights.sh, examples/fetch-modeldata.sh""";
 
   /** The options that set one of the stage's params ({@link #stage}); unset: its default. */
   static final String[] STAGE_OPTIONS = {"head", "hidden", "dim", "dims", "epochs", "step", "reg",
-      "init", "batch", "optimizer", "validation-fraction", "patience", "standardization"};
+      "init", "batch", "optimizer", "validation-fraction", "patience", "standardization",
+      "early-stopping", "validation-metric", "refit", "numeric-encoding", "num-buckets",
+      "cross-fit"};
 
   private QualityBenchmark() {}
 
@@ -86,13 +93,10 @@ public final class QualityBenchmark {
       long splitSeed = Long.parseLong(a.get("split-seed"));
       List<String> report = new ArrayList<>();
       for (String ds : a.get("datasets").split(",")) {
-        if (!ds.equals("bank") && !ds.equals("flights")) {
-          throw new IllegalArgumentException("unknown dataset '" + ds + "': bank or flights");
-        }
-        for (String features : a.get(ds + "-features").split(",")) {
-          Data data = ds.equals("bank")
-              ? bank(spark, a.get("bank"), features, splitSeed)
-              : flights(spark, a.get("flights"), features, splitSeed);
+        String[] featureSets = ds.equals("bank") || ds.equals("flights")
+            ? a.get(ds + "-features").split(",") : new String[] {"base"};
+        for (String features : featureSets) {
+          Data data = load(spark, a, ds, features, splitSeed);
           report.addAll(run(spark, data, pipelines, a));
           data.train().unpersist();
           data.test().unpersist();
@@ -108,6 +112,52 @@ public final class QualityBenchmark {
     } finally {
       spark.stop();
     }
+  }
+
+  /** The datasets of the benchmark: bank, flights and those of examples/fetch-modeldata.sh. */
+  static final List<String> MODELDATA = List.of("lending_club", "wa_churn", "mlc_churn");
+
+  /** One dataset with one feature set, split by the seed. */
+  static Data load(SparkSession spark, Map<String, String> a, String ds, String features,
+      long seed) {
+    if (ds.equals("bank")) {
+      return bank(spark, a.getOrDefault("bank", "examples/data/bank-full.csv"), features, seed);
+    }
+    if (ds.equals("flights")) {
+      return flights(spark, a.getOrDefault("flights", "examples/data/flights-3m.parquet"),
+          features, seed);
+    }
+    if (MODELDATA.contains(ds)) {
+      return csv(spark, ds, "examples/data/" + ds + ".csv", seed);
+    }
+    throw new IllegalArgumentException("unknown dataset '" + ds + "': bank, flights, "
+        + String.join(", ", MODELDATA));
+  }
+
+  /**
+   * A CSV of examples/fetch-modeldata.sh: its 0/1 'label' column, its string columns as the
+   * categorical ones and every other column as numeric (empty cells: 0).
+   */
+  static Data csv(SparkSession spark, String name, String path, long seed) {
+    Dataset<Row> all = spark.read().option("header", "true").option("inferSchema", "true")
+        .csv(path);
+    List<String> cats = new ArrayList<>();
+    List<String> nums = new ArrayList<>();
+    for (var f : all.schema().fields()) {
+      if (f.name().equals("label")) {
+        continue;
+      }
+      if (f.dataType() instanceof org.apache.spark.sql.types.StringType) {
+        cats.add(f.name());
+      } else {
+        nums.add(f.name());
+        all = all.withColumn(f.name(), functions.coalesce(functions.col(f.name())
+            .cast("double"), functions.lit(0.0)));
+      }
+    }
+    all = all.withColumn("label", functions.col("label").cast("double"));
+    return split(name + "/base", all, cats.toArray(new String[0]), nums.toArray(new String[0]),
+        seed);
   }
 
   /** A dataset split into training and test rows, with its categorical and numeric columns. */
@@ -354,6 +404,12 @@ public final class QualityBenchmark {
     set(a, "validation-fraction", v -> e.setValidationFraction(Double.parseDouble(v)));
     set(a, "patience", v -> e.setPatience(Integer.parseInt(v)));
     set(a, "standardization", v -> e.setStandardization(Boolean.parseBoolean(v)));
+    set(a, "early-stopping", e::setEarlyStopping);
+    set(a, "validation-metric", e::setValidationMetric);
+    set(a, "refit", v -> e.setRefitOnAllRows(Boolean.parseBoolean(v)));
+    set(a, "numeric-encoding", e::setNumericEncoding);
+    set(a, "num-buckets", v -> e.setNumBuckets(Integer.parseInt(v)));
+    set(a, "cross-fit", v -> e.setCrossFitFolds(Integer.parseInt(v)));
     System.out.println("MultiEmbedding params: " + Arrays.stream(e.params())
         .filter(e::isSet).map(p -> p.name() + "=" + show(e.getOrDefault(p)))
         .collect(Collectors.joining(", ")));

@@ -35,18 +35,19 @@ public final class QualityGrid {
 
   public static void main(String[] argv) throws Exception {
     Map<String, String> a = JobSupport.args(argv, Map.of("dataset", "bank", "configs", "",
-        "local-master", "local[2]", "flights-features", "base", "seeds", "7"), "QualityGrid --dataset bank "
-        + "--configs file (one config per line: key=value ...)");
+        "local-master", "local[2]", "flights-features", "base", "seeds", "7", "train-sample", "1"), "QualityGrid --dataset bank|flights|lending_club|wa_churn|"
+        + "mlc_churn --configs file (one config per line: key=value ...) [--seeds 7,8,9] "
+        + "[--train-sample F: a seeded fraction of the training rows, for a quicker grid]");
     SparkSession spark = JobSupport.session("fast-embedding defaults search", a.get("local-master"));
-    QualityBenchmark.Data d = a.get("dataset").equals("bank")
-        ? QualityBenchmark.bank(spark, "examples/data/bank-full.csv", "base", 42)
-        : QualityBenchmark.flights(spark, "examples/data/flights-3m.parquet",
-            a.get("flights-features"), 42);
+    QualityBenchmark.Data d = QualityBenchmark.load(spark, a, a.get("dataset"),
+        a.get("dataset").equals("flights") ? a.get("flights-features") : "base", 42);
     // validation rows: 20% of the training rows, seeded; the test rows stay unread. Several seeds
     // average out the noise of a small validation set (Bank Marketing's is about 7 200 rows)
     List<Dataset<Row>> trains = new ArrayList<>();
+    double sample = Double.parseDouble(a.get("train-sample"));
+    Dataset<Row> pool = sample < 1 ? d.train().sample(false, sample, 11) : d.train();
     for (String seed : a.get("seeds").split(",")) {
-      Dataset<Row> t = d.train().withColumn("is_validation",
+      Dataset<Row> t = pool.withColumn("is_validation",
           functions.rand(Long.parseLong(seed)).lt(0.2)).cache();
       t.count();
       trains.add(t);
@@ -91,7 +92,9 @@ public final class QualityGrid {
     String buckets = c.getOrDefault("buckets", "");
     if (!buckets.isEmpty()) {
       int nb = Integer.parseInt(c.getOrDefault("nbuckets", "10"));
-      for (String col : buckets.split(",")) {
+      // "all": every numeric column
+      String[] bucketCols = buckets.equals("all") ? d.numeric() : buckets.split(",");
+      for (String col : bucketCols) {
         stages.add(new QuantileDiscretizer().setInputCol(col).setOutputCol(col + "_bkt")
             .setNumBuckets(nb).setHandleInvalid("keep"));
         cats.add(col + "_bkt");

@@ -36,12 +36,16 @@ final class CategoryLabels implements Serializable {
   }
 
   /**
-   * The nominal values of {@code cols} in {@code schema}, null for columns without them. Only
-   * numeric columns carry ML attributes: a raw string or long column (numHashBuckets) has none.
+   * The nominal values of {@code cols} in {@code schema}, null for columns without them and for
+   * hashed columns ({@code hashBuckets[f] > 0}), whose table rows are buckets, not the indices the
+   * metadata names (and whose raw values need not be numeric, as the metadata reader requires).
    */
-  static CategoryLabels fromSchema(StructType schema, String[] cols) {
+  static CategoryLabels fromSchema(StructType schema, String[] cols, int[] hashBuckets) {
     String[][] out = new String[cols.length][];
     for (int f = 0; f < cols.length; f++) {
+      if (f < hashBuckets.length && hashBuckets[f] > 0) {
+        continue;
+      }
       StructField field = schema.apply(cols[f]);
       if (!(field.dataType() instanceof org.apache.spark.sql.types.NumericType)) {
         continue;

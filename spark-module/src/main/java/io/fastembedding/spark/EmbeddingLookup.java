@@ -27,9 +27,22 @@ final class EmbeddingLookup implements Serializable {
   private transient float[] tables;
   private transient float[] firstOrderWeights;
 
+  /** Which values: -1 the model fitted on all rows, else that cross-fitting fold's model. */
+  private final int model;
+
   EmbeddingLookup(Broadcast<ModelData> data, ModelData d, String[] cols, boolean keep,
       boolean withFirstOrder) {
+    this(data, d, cols, keep, withFirstOrder, -1);
+  }
+
+  /**
+   * @param cols the input columns: the output vector holds their fields; fields after them (the
+   *     numeric features' buckets) are looked up by the head only
+   */
+  EmbeddingLookup(Broadcast<ModelData> data, ModelData d, String[] cols, boolean keep,
+      boolean withFirstOrder, int model) {
     this.data = data;
+    this.model = model;
     this.cols = cols.clone();
     this.validCounts = d.validCounts.clone();
     this.keep = keep;
@@ -45,7 +58,9 @@ final class EmbeddingLookup implements Serializable {
       offsets[f] = Math.toIntExact(l.offset(f));
       rowBases[f] = Math.toIntExact(l.rowBase(f));
       outOffsets[f] = w;
-      w += outDim(f);
+      if (f < cols.length) {
+        w += outDim(f);
+      }
     }
     outWidth = w;
   }
@@ -70,7 +85,8 @@ final class EmbeddingLookup implements Serializable {
     if (keep) {
       return validCounts[f];
     }
-    throw new IllegalArgumentException(IndexRules.describe(cols[f], v, validCounts[f],
+    throw new IllegalArgumentException(IndexRules.describe(f < cols.length ? cols[f]
+        : "the bucket of numeric feature " + (f - cols.length), v, validCounts[f],
         "as the model was fit") + "; set handleInvalid to 'skip' (drop such rows) or 'keep' (use "
         + "the reserved row, for a model fit with handleInvalid = 'keep')");
   }
@@ -84,8 +100,8 @@ final class EmbeddingLookup implements Serializable {
     float[] t = tables;
     if (t == null) {
       ModelData d = data.value();
-      t = d.tables;
-      firstOrderWeights = d.firstOrder;
+      t = model < 0 ? d.tables : d.crossFit.tables()[model];
+      firstOrderWeights = model < 0 ? d.firstOrder : d.crossFit.firstOrder()[model];
       tables = t;
     }
     int dim = dims[f];

@@ -25,7 +25,16 @@ final class HeadScorer implements Serializable {
   private transient RowBlock row;
   private transient float[] out;
 
+  /** Which values: -1 the model fitted on all rows, else that cross-fitting fold's model. */
+  private final int model;
+
   HeadScorer(Broadcast<ModelData> data, EmbeddingLookup lookup, int numFields, String numericCol) {
+    this(data, lookup, numFields, numericCol, -1);
+  }
+
+  HeadScorer(Broadcast<ModelData> data, EmbeddingLookup lookup, int numFields, String numericCol,
+      int model) {
+    this.model = model;
     this.data = data;
     this.lookup = lookup;
     this.numFields = numFields;
@@ -34,7 +43,7 @@ final class HeadScorer implements Serializable {
 
   private void open() {
     if (row == null) {
-      ModelData d = data.value();
+      ModelData d = model < 0 ? data.value() : data.value().foldModel(model);
       backend = new CpuBackend(d.scoringSpec(), new BackendOptions(false, 1), d.scoringState());
       int k = d.spec.numNumeric();
       row = new RowBlock(numFields, k, 1, new int[numFields], k > 0 ? new float[k] : null, null,
@@ -84,5 +93,18 @@ final class HeadScorer implements Serializable {
   double predict() {
     backend.predict(row, 0, 1, out, 0);
     return out[0];
+  }
+
+  /** The content hash of the row as set, as cross-fitting computed it for the training rows. */
+  long contentHash(long seed) {
+    open();
+    return io.fastembedding.spark.data.CrossFitFolds.contentHash(seed, row, 0);
+  }
+
+  /** Gives {@code other} (a scorer of another model of the same shape) this row's inputs. */
+  void copyRowTo(HeadScorer other) {
+    open();
+    other.open();
+    row.copyRow(0, other.row, 0);
   }
 }

@@ -4,6 +4,7 @@ import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.spark.data.NumericBuckets;
 import java.io.Serializable;
 
 /**
@@ -39,6 +40,17 @@ final class ModelData implements Serializable {
    * (see {@link HashedColumns}); all 0 when no column is hashed.
    */
   int[] hashBuckets;
+  /** How the numeric features reach the head ({@link NumericEncoding}). */
+  final String numericEncoding;
+  /** The bucket edges of the 'bucket' and 'ple' encodings; null for 'linear'. */
+  final NumericBuckets buckets;
+  /**
+   * The fields of the model's input columns; with the 'bucket' encoding, one field per numeric
+   * feature's bucket follows them (the head reads them, the output vectors do not hold them).
+   */
+  final int numInputFields;
+  /** The fold models and training rows of cross-fitted output; null without. */
+  final CrossFitting.Folds crossFit;
 
   ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables, float[] firstOrder,
       float[] head) {
@@ -48,6 +60,39 @@ final class ModelData implements Serializable {
 
   ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables, float[] firstOrder,
       float[] head, float[] numericMean, float[] numericStd) {
+    this(spec, validCounts, reserved, tables, firstOrder, head, numericMean, numericStd,
+        NumericEncoding.LINEAR, null, spec.numFields(), null);
+  }
+
+  ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables, float[] firstOrder,
+      float[] head, float[] numericMean, float[] numericStd, String numericEncoding,
+      NumericBuckets buckets, int numInputFields, CrossFitting.Folds crossFit) {
+    this(spec, validCounts, reserved, tables, firstOrder, head, numericMean, numericStd,
+        numericEncoding, buckets, numInputFields, crossFit, null, new int[validCounts.length]);
+  }
+
+  /**
+   * Every field: with {@code shards}, {@code tables} and {@code firstOrder} are null (the shards
+   * hold them).
+   */
+  private ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] tables,
+      float[] firstOrder, float[] head, float[] numericMean, float[] numericStd,
+      String numericEncoding, NumericBuckets buckets, int numInputFields,
+      CrossFitting.Folds crossFit, io.fastembedding.spark.shard.ShardStore shards,
+      int[] hashBuckets) {
+    this.numericEncoding = numericEncoding;
+    this.buckets = buckets;
+    this.numInputFields = numInputFields;
+    this.crossFit = crossFit;
+    if (!NumericEncoding.LINEAR.equals(numericEncoding) && buckets == null) {
+      throw new IllegalArgumentException("numeric encoding '" + numericEncoding + "' needs its "
+          + "bucket edges");
+    }
+    int bucketFields = NumericEncoding.BUCKET.equals(numericEncoding) ? buckets.numFeatures() : 0;
+    if (numInputFields + bucketFields != spec.numFields()) {
+      throw new IllegalArgumentException("the model has " + spec.numFields() + " fields but "
+          + numInputFields + " input columns and " + bucketFields + " bucket fields");
+    }
     int k = spec.numNumeric();
     if (numericMean.length != k || numericStd.length != k) {
       throw new IllegalArgumentException("the model has " + k + " numeric features but "
@@ -55,8 +100,8 @@ final class ModelData implements Serializable {
     }
     this.numericMean = numericMean;
     this.numericStd = numericStd;
-    this.shards = null;
-    this.hashBuckets = new int[validCounts.length];
+    this.shards = shards;
+    this.hashBuckets = hashBuckets.clone();
     this.spec = spec;
     this.validCounts = validCounts;
     this.reserved = reserved;
@@ -71,28 +116,17 @@ final class ModelData implements Serializable {
             + (reserved ? " + 1 reserved row" : ""));
       }
     }
-    // ModelState checks every length against the spec
-    scoringState();
+    if (shards == null) {
+      // ModelState checks every length against the spec
+      scoringState();
+    }
   }
 
   /** A model whose tables (values and first-order weights, no optimizer state) are shards. */
-  private ModelData(ModelSpec spec, int[] validCounts, boolean reserved, float[] head,
-      float[] numericMean, float[] numericStd, io.fastembedding.spark.shard.ShardStore shards) {
-    this.spec = spec;
-    this.validCounts = validCounts;
-    this.reserved = reserved;
-    this.tables = null;
-    this.firstOrder = null;
-    this.head = head;
-    this.numericMean = numericMean;
-    this.numericStd = numericStd;
-    this.shards = shards;
-    this.hashBuckets = new int[validCounts.length];
-  }
-
   static ModelData sharded(ModelSpec spec, int[] validCounts, boolean reserved, float[] head,
       float[] numericMean, float[] numericStd, io.fastembedding.spark.shard.ShardStore shards) {
-    return new ModelData(spec, validCounts, reserved, head, numericMean, numericStd, shards);
+    return new ModelData(spec, validCounts, reserved, null, null, head, numericMean, numericStd,
+        NumericEncoding.LINEAR, null, spec.numFields(), null, shards, new int[validCounts.length]);
   }
 
   boolean isSharded() {
@@ -106,16 +140,20 @@ final class ModelData implements Serializable {
     }
     ModelState s = shards.collect(head, null);
     return new ModelData(spec, validCounts, reserved, s.tables, s.firstOrder, head, numericMean,
-        numericStd).withHashBuckets(hashBuckets);
+        numericStd, numericEncoding, buckets, numInputFields, crossFit, null, hashBuckets);
   }
 
-  /** This model, reading its columns hashed into {@code buckets} rows (0: an index column). */
+  /**
+   * This model, reading its columns hashed into {@code buckets} rows (0: an index column); the
+   * fields {@code buckets} does not reach (bucket fields) are index fields.
+   */
   ModelData withHashBuckets(int[] buckets) {
-    if (buckets.length != validCounts.length) {
+    if (buckets.length > validCounts.length) {
       throw new IllegalArgumentException("hashBuckets has " + buckets.length + " entries for "
           + validCounts.length + " fields");
     }
-    this.hashBuckets = buckets.clone();
+    // the input columns' entries; the 'bucket' encoding's fields after them are never hashed
+    this.hashBuckets = java.util.Arrays.copyOf(buckets, validCounts.length);
     return this;
   }
 
@@ -135,8 +173,13 @@ final class ModelData implements Serializable {
    *
    * @param where where the inputCols came from, for the message
    */
-  static void checkInputCols(ModelSpec spec, String[] inputCols, String where) {
-    String[] trained = spec.fieldNames();
+  /**
+   * @param inputFields the fields of input columns (the 'bucket' encoding's bucket fields follow
+   *     them in the spec)
+   */
+  static void checkInputCols(ModelSpec spec, int inputFields, String[] inputCols, String where) {
+    String[] trained = java.util.Arrays.copyOf(spec.fieldNames(),
+        Math.min(inputFields, spec.fieldNames().length));
     if (inputCols.length != trained.length) {
       throw new IllegalArgumentException("inputCols " + java.util.Arrays.toString(inputCols)
           + " (" + where + ") has " + inputCols.length + " entries, but the model has "
@@ -157,6 +200,25 @@ final class ModelData implements Serializable {
       float[] numericStd) {
     return new ModelData(s.spec, validCounts, reserved, s.tables, s.firstOrder, s.head, numericMean,
         numericStd);
+  }
+
+  /** This model with its numeric encoding and edges, for {@code inputFields} input columns. */
+  ModelData withNumericEncoding(String encoding, NumericBuckets edges, int inputFields) {
+    return new ModelData(spec, validCounts, reserved, tables, firstOrder, head, numericMean,
+        numericStd, encoding, edges, inputFields, crossFit, shards, hashBuckets);
+  }
+
+  /** This model with fold models for cross-fitted output. */
+  ModelData withCrossFit(CrossFitting.Folds folds) {
+    return new ModelData(spec, validCounts, reserved, tables, firstOrder, head, numericMean,
+        numericStd, numericEncoding, buckets, numInputFields, folds, shards, hashBuckets);
+  }
+
+  /** Fold f's model as a model of its own (the same tables' shapes, encoding and scaling). */
+  ModelData foldModel(int f) {
+    return new ModelData(spec, validCounts, reserved, crossFit.tables()[f],
+        crossFit.firstOrder()[f], crossFit.head()[f], numericMean, numericStd, numericEncoding,
+        buckets, numInputFields, null, null, hashBuckets);
   }
 
   static float[] identityMean(int k) {

@@ -33,7 +33,12 @@ import org.apache.spark.sql.types.StructType;
  * <ul>
  *   <li>{@code spec}: one row, the layout version and everything that defines the tables and head;
  *   <li>{@code tables}: one row per table row (field, index, vector, firstOrder);
- *   <li>{@code head}: one row, the head's parameters.
+ *   <li>{@code head}: one row, the head's parameters;
+ *   <li>{@code numeric}: one row, the numeric encoding, the number of input columns and the bucket
+ *       edges (version 3);
+ *   <li>{@code crossfit} (cross-fitted models only): {@code meta} (folds, seed), {@code folds} (one
+ *       row per fold model: tables, first-order weights, head) and {@code rows} (the training
+ *       rows' content hashes, in chunks).
  * </ul>
  *
  * A model written with another layout version fails to load with a message saying so; every load
@@ -45,9 +50,12 @@ final class ModelIO {
   /**
    * Bumped whenever the files under data/ change meaning. Version 2 added the numeric features'
    * standardisation (numericMean, numericStd) to the spec; version 1 models have no numeric
-   * features and still load.
+   * features and still load. Version 3 added {@code numeric} and {@code crossfit}; older models
+   * load as 'linear' without fold models. Version 4 holds both unreleased versions 3' parts:
+   * hashBuckets in the spec, and {@code numeric} and {@code crossfit}; a version 3 model loads
+   * with the defaults for the parts it lacks (no hashed columns; 'linear', no fold models).
    */
-  static final int LAYOUT_VERSION = 3;
+  static final int LAYOUT_VERSION = 4;
   static final int OLDEST_READABLE = 1;
   /** Table rows per write task chunk. */
   private static final int CHUNK_ROWS = 65_536;
@@ -90,6 +98,32 @@ final class ModelIO {
   static final StructType HEAD_SCHEMA = new StructType()
       .add("values", DataTypes.createArrayType(DataTypes.FloatType, false), false);
 
+  private static final org.apache.spark.sql.types.DataType DOUBLES =
+      DataTypes.createArrayType(DataTypes.DoubleType, false);
+  private static final org.apache.spark.sql.types.DataType FLOATS =
+      DataTypes.createArrayType(DataTypes.FloatType, false);
+
+  static final StructType NUMERIC_SCHEMA = new StructType()
+      .add("encoding", DataTypes.StringType, false)
+      .add("numInputFields", DataTypes.IntegerType, false)
+      .add("cutCounts", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+      .add("cuts", DOUBLES, false)
+      .add("lo", DOUBLES, false)
+      .add("hi", DOUBLES, false);
+
+  static final StructType CROSSFIT_META_SCHEMA = new StructType()
+      .add("folds", DataTypes.IntegerType, false)
+      .add("seed", DataTypes.LongType, false);
+
+  static final StructType CROSSFIT_FOLDS_SCHEMA = new StructType()
+      .add("fold", DataTypes.IntegerType, false)
+      .add("tables", FLOATS, false)
+      .add("firstOrder", FLOATS, false)
+      .add("head", FLOATS, false);
+
+  static final StructType CROSSFIT_ROWS_SCHEMA = new StructType()
+      .add("hashes", DataTypes.createArrayType(DataTypes.LongType, false), false);
+
   static final class Writer extends MLWriter {
     private final MultiEmbeddingModel model;
 
@@ -127,6 +161,10 @@ final class ModelIO {
         spark.createDataFrame(labels.rows(), CategoryLabels.SCHEMA).repartition(1).write()
             .parquet(path + "/data/labels");
       }
+      writeNumeric(spark, d, path);
+      if (d.crossFit != null) {
+        writeCrossFit(spark, d.crossFit, path);
+      }
 
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       if (d.isSharded()) {
@@ -151,6 +189,51 @@ final class ModelIO {
         bc.destroy();
       }
     }
+  }
+
+  private static void writeNumeric(SparkSession spark, ModelData d, String path) {
+    var b = d.buckets;
+    int k = b == null ? 0 : b.numFeatures();
+    // every feature's cuts in one array, cutCounts[j] of them for feature j
+    int[] counts = new int[k];
+    List<Double> cuts = new ArrayList<>();
+    double[] lo = new double[k];
+    double[] hi = new double[k];
+    for (int j = 0; j < k; j++) {
+      double[] c = b.cuts(j);
+      counts[j] = c.length;
+      for (double x : c) {
+        cuts.add(x);
+      }
+      lo[j] = b.lo(j);
+      hi[j] = b.hi(j);
+    }
+    Row r = RowFactory.create(d.numericEncoding, d.numInputFields, counts,
+        cuts.stream().mapToDouble(Double::doubleValue).toArray(), lo, hi);
+    spark.createDataFrame(List.of(r), NUMERIC_SCHEMA).repartition(1).write()
+        .parquet(path + "/data/numeric");
+  }
+
+  /** Training-row hashes per row of {@code crossfit/rows}. */
+  private static final int HASHES_PER_ROW = 65_536;
+
+  private static void writeCrossFit(SparkSession spark, CrossFitting.Folds c, String path) {
+    spark.createDataFrame(List.of(RowFactory.create(c.folds(), c.seed())), CROSSFIT_META_SCHEMA)
+        .repartition(1).write().parquet(path + "/data/crossfit/meta");
+    List<Row> folds = new ArrayList<>();
+    for (int f = 0; f < c.folds(); f++) {
+      folds.add(RowFactory.create(f, c.tables()[f], c.firstOrder()[f], c.head()[f]));
+    }
+    spark.createDataFrame(folds, CROSSFIT_FOLDS_SCHEMA).write()
+        .parquet(path + "/data/crossfit/folds");
+    List<Row> rows = new ArrayList<>();
+    long[] h = c.trainingRows();
+    for (int i = 0; i < h.length; i += HASHES_PER_ROW) {
+      rows.add(RowFactory.create((Object) java.util.Arrays.copyOfRange(h, i,
+          Math.min(h.length, i + HASHES_PER_ROW))));
+    }
+    spark.createDataFrame(rows, CROSSFIT_ROWS_SCHEMA).write()
+        .parquet(path + "/data/crossfit/rows");
   }
 
   private static Iterator<Row> tableRows(ModelData d, int[] chunk) {
@@ -236,8 +319,21 @@ final class ModelIO {
         .initStd(spec.getFloat(spec.fieldIndex("initStd")))
         .seed(spec.getLong(spec.fieldIndex("seed")))
         .build();
-    ModelData.checkInputCols(s, model.getInputCols(), "the params in " + path + "/metadata");
-    int[] buckets = version >= 3 ? ints(spec, "hashBuckets") : new int[s.numFields()];
+    // version 3 was written by two branches, neither released: one added hashBuckets to the spec,
+    // the other data/numeric and data/crossfit; version 4 holds all of them. A version 3 model
+    // reads like a version 4 one, with the defaults for what it lacks.
+    int[] buckets = version >= 3 && !spec.isNullAt(spec.fieldIndex("hashBuckets"))
+        ? ints(spec, "hashBuckets") : new int[s.numFields()];
+    if (version >= 4) {
+      requireParts(spark, path, "data/numeric");
+    }
+    boolean numericPart = version >= 3 && exists(spark, path + "/data/numeric");
+    // the 'bucket' encoding's bucket fields follow the input columns' in the spec
+    int inputFields = numericPart
+        ? spark.read().parquet(path + "/data/numeric").first().getInt(1) : s.numFields();
+    ModelData.checkInputCols(s, inputFields, model.getInputCols(),
+        "the params in " + path + "/metadata");
+    ModelData d;
     if (loadSharded(spark, s)) {
       int nk = s.numNumeric();
       Row hr = single(spark, path, "data/head", HEAD_SCHEMA);
@@ -246,13 +342,33 @@ final class ModelIO {
       for (int i = 0; i < hd.length; i++) {
         hd[i] = hl.get(i);
       }
-      model.setData(ModelData.sharded(s, ints(spec, "numCategories"),
+      d = ModelData.sharded(s, ints(spec, "numCategories"),
           spec.getBoolean(spec.fieldIndex("reservedRow")), hd,
           version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(nk),
           version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(nk),
-          readShards(spark, s, path)).withHashBuckets(buckets));
-      return model;
+          readShards(spark, s, path));
+    } else {
+      d = readTables(spark, path, spec, s, version);
     }
+    try {
+      d = d.withHashBuckets(buckets);
+      if (numericPart) {
+        d = readNumeric(spark, d, path);
+      }
+      if (version >= 3 && exists(spark, path + "/data/crossfit/meta")) {
+        d = d.withCrossFit(readCrossFit(spark, path));
+      }
+    } catch (IllegalArgumentException e) {
+      throw new CorruptModel(e.getMessage(), e);
+    }
+    model.setData(d);
+    model.setCategoryLabels(readLabels(spark, path + "/data/labels", s.numFields()));
+    return model;
+  }
+
+  /** The tables, first-order weights and head, read to the driver. */
+  private static ModelData readTables(SparkSession spark, String path, Row spec, ModelSpec s,
+      int version) {
     TableLayout l = s.layout();
     float[] tables = new float[Math.toIntExact(l.totalFloats())];
     float[] firstOrder = new float[s.hasFirstOrder() ? Math.toIntExact(l.totalRows()) : 0];
@@ -296,14 +412,11 @@ final class ModelIO {
     float[] mean = version >= 2 ? floats(spec, "numericMean") : ModelData.identityMean(k);
     float[] std = version >= 2 ? floats(spec, "numericStd") : ModelData.identityStd(k);
     try {
-      model.setData(new ModelData(s, ints(spec, "numCategories"),
-          spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head, mean, std)
-          .withHashBuckets(buckets));
+      return new ModelData(s, ints(spec, "numCategories"),
+          spec.getBoolean(spec.fieldIndex("reservedRow")), tables, firstOrder, head, mean, std);
     } catch (IllegalArgumentException e) {
       throw new CorruptModel(e.getMessage(), e);
     }
-    model.setCategoryLabels(readLabels(spark, path + "/data/labels", l.numFields()));
-    return model;
   }
 
   /** Whether a loaded model keeps its tables as shards (see {@link #LOAD_PLACEMENT_CONF}). */
@@ -410,6 +523,52 @@ final class ModelIO {
       throw new UncheckedIOException("cannot read " + labelsPath, e);
     }
     return CategoryLabels.fromRows(spark.read().parquet(labelsPath).collectAsList(), fields);
+  }
+
+  private static ModelData readNumeric(SparkSession spark, ModelData d, String path) {
+    Row r = spark.read().parquet(path + "/data/numeric").first();
+    String encoding = r.getString(0);
+    List<Integer> counts = r.getList(2);
+    List<Double> cuts = r.getList(3);
+    List<Double> lo = r.getList(4);
+    List<Double> hi = r.getList(5);
+    io.fastembedding.spark.data.NumericBuckets b = null;
+    if (!NumericEncoding.LINEAR.equals(encoding)) {
+      double[][] c = new double[counts.size()][];
+      int at = 0;
+      for (int j = 0; j < c.length; j++) {
+        c[j] = new double[counts.get(j)];
+        for (int i = 0; i < c[j].length; i++) {
+          c[j][i] = cuts.get(at++);
+        }
+      }
+      b = new io.fastembedding.spark.data.NumericBuckets(c,
+          lo.stream().mapToDouble(Double::doubleValue).toArray(),
+          hi.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+    return d.withNumericEncoding(encoding, b, r.getInt(1));
+  }
+
+  private static CrossFitting.Folds readCrossFit(SparkSession spark, String path) {
+    Row meta = spark.read().parquet(path + "/data/crossfit/meta").first();
+    int k = meta.getInt(0);
+    float[][] tables = new float[k][];
+    float[][] firstOrder = new float[k][];
+    float[][] head = new float[k][];
+    for (Row r : spark.read().parquet(path + "/data/crossfit/folds").collectAsList()) {
+      int f = r.getInt(0);
+      tables[f] = floats(r, "tables");
+      firstOrder[f] = floats(r, "firstOrder");
+      head[f] = floats(r, "head");
+    }
+    List<long[]> chunks = new ArrayList<>();
+    for (Row r : spark.read().parquet(path + "/data/crossfit/rows").collectAsList()) {
+      List<Long> l = r.getList(0);
+      chunks.add(l.stream().mapToLong(Long::longValue).toArray());
+    }
+    long[] hashes = chunks.stream().flatMapToLong(java.util.Arrays::stream).toArray();
+    return new CrossFitting.Folds(k, meta.getLong(1), tables, firstOrder, head,
+        io.fastembedding.spark.data.CrossFitFolds.distinctSorted(hashes));
   }
 
   private static float[] floats(Row r, String name) {

@@ -4,6 +4,7 @@ import io.fastembedding.backend.Backends;
 import io.fastembedding.model.HeadType;
 import io.fastembedding.model.LossType;
 import io.fastembedding.model.ModelSpec;
+import io.fastembedding.model.ModelState;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
 import io.fastembedding.spark.data.BlockBalancer;
@@ -13,6 +14,8 @@ import io.fastembedding.spark.data.BlockBuilder;
 import io.fastembedding.spark.data.BlockRules;
 import io.fastembedding.spark.data.BlockColumns;
 import io.fastembedding.spark.data.BlockStats;
+import io.fastembedding.spark.data.HeldOutRows;
+import io.fastembedding.spark.data.NumericBuckets;
 import io.fastembedding.spark.data.InputErrors;
 import io.fastembedding.spark.data.PartitionData;
 import io.fastembedding.spark.data.TableSizes;
@@ -306,6 +309,39 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return this;
   }
 
+  /** auto, on or off (case-insensitive). */
+  public MultiEmbedding setEarlyStopping(String v) {
+    set(earlyStopping(), lower(v));
+    return this;
+  }
+
+  /** loss or auc (case-insensitive). */
+  public MultiEmbedding setValidationMetric(String v) {
+    set(validationMetric(), lower(v));
+    return this;
+  }
+
+  public MultiEmbedding setRefitOnAllRows(boolean v) {
+    set(refitOnAllRows(), v);
+    return this;
+  }
+
+  /** linear, bucket or ple (case-insensitive). */
+  public MultiEmbedding setNumericEncoding(String v) {
+    set(numericEncoding(), lower(v));
+    return this;
+  }
+
+  public MultiEmbedding setNumBuckets(int v) {
+    set(numBuckets(), v);
+    return this;
+  }
+
+  public MultiEmbedding setCrossFitFolds(int v) {
+    set(crossFitFolds(), v);
+    return this;
+  }
+
 
   MultiEmbedding setBackendFactory(BackendFactory f) {
     this.backendFactory = f;
@@ -330,12 +366,20 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
   }
 
   /**
-   * The embedding dim of each field: embeddingDims, else embeddingDim when it is set above 0, else
-   * the rule of {@link #dimForCardinality} on each field's categories; the fm head, which needs one
-   * dim, takes the rule's dim of its largest field. Null when the rule needs a count that is not
-   * known ({@code categories[f] < 0}).
+   * Training rows per category below which the rule no longer grows a field's dim: a field counts
+   * as having at most {@code trainingRows / ROWS_PER_CATEGORY} categories. docs/quality.md has the
+   * measurements behind it.
    */
-  int[] fieldDims(int[] categories) {
+  static final long ROWS_PER_CATEGORY = 500;
+
+  /**
+   * The embedding dim of each field: embeddingDims, else embeddingDim when it is set above 0, else
+   * the rule of {@link #dimForCardinality} on each field's categories, counted as at most the
+   * training rows / {@link #ROWS_PER_CATEGORY}, so that a large table on few rows does not get a
+   * large dim; the fm head, which needs one dim, takes the largest field's. Null when the rule
+   * needs a number that is not known ({@code categories[f] < 0} or {@code trainingRows < 0}).
+   */
+  int[] fieldDims(int[] categories, long trainingRows) {
     int n = categories.length;
     if (isDefined(embeddingDims)) {
       return getEmbeddingDims();
@@ -345,11 +389,15 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       Arrays.fill(d, getEmbeddingDim());
       return d;
     }
+    if (trainingRows < 0) {
+      return null;
+    }
+    long supported = Math.max(1, trainingRows / ROWS_PER_CATEGORY);
     for (int f = 0; f < n; f++) {
       if (categories[f] < 0) {
         return null;
       }
-      d[f] = dimForCardinality(categories[f]);
+      d[f] = dimForCardinality(Math.min(categories[f], supported));
     }
     if (HeadType.fromId(getHead()) == HeadType.FM) {
       Arrays.fill(d, Arrays.stream(d).max().orElse(4));
@@ -361,7 +409,9 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
   public StructType transformSchema(StructType schema) {
     return StageSchema.validateAndTransformSchema(this, schema, new StageSchema.BeforeFit(
         isDefined(numCategories) ? getNumCategories() : null,
-        isDefined(embeddingDims) ? getEmbeddingDims() : null, this::fieldDims));
+        isDefined(embeddingDims) ? getEmbeddingDims() : null,
+        // before the fit the training rows are not known, so the rule's dims are not either
+        counts -> fieldDims(counts, -1)));
   }
 
   // ------------------------------------------------------------------ fit
@@ -371,6 +421,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     long fitStart = System.nanoTime();
     transformSchema(dataset.schema(), true);
     SparkContext sc = dataset.sparkSession().sparkContext();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(sc);
     boolean local = GpuConfigCheck.isLocalMode(sc.master());
     GpuTrainingPlan gpuPlan = GpuTrainingPlan.decide(sc.getConf(), sc.version(),
         getGpuResourceName(), getDevice());
@@ -384,9 +435,12 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     List<JavaRDD<?>> cached = new ArrayList<>();
     Blocks b = null;
     try {
-      b = buildBlocks(dataset, sc, cached);
-      ModelSpec spec = ModelSpec.builder(b.tableSizes(), fieldDims(b.sizes().validCounts))
-          .fieldNames(getInputCols()).numNumeric(b.mean().length)
+      Input in = encodeNumeric(dataset, sc);
+      Holdout holdout = holdout(in.data(), sc);
+      b = buildBlocks(in, holdout, sc, cached);
+      ModelSpec spec = ModelSpec.builder(b.tableSizes(), fieldDims(b.sizes().validCounts,
+              b.trainingRows()))
+          .fieldNames(in.cols()).numNumeric(b.mean().length)
           .head(HeadType.fromId(getHead())).hiddenLayers(getHiddenLayers())
           .loss(LossType.fromId(getLoss()))
           .optimizer(OptimizerSpec.of(OptimizerType.fromId(getOptimizer()), (float) getStepSize(),
@@ -399,34 +453,70 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       LOG.info("MultiEmbedding {}: {} tables ({} MiB with optimizer state; {})", uid,
           sharded ? "sharded" : "broadcast", MemoryPlan.modelBytes(spec) >> 20,
           "tablePlacement " + getTablePlacement());
-      FitRounds.Result trained = new FitRounds(JavaSparkContext.fromSparkContext(sc),
-          new FitRounds.Config(uid, fitId, getMaxIter(), getEpochsPerMerge(), getBatchSize(),
-              getSeed(), getDeterministic(), getPatience(), b.validation(),
-              new Divergence.Context(getFailOnDivergence(), getStepSize(), getOptimizer(),
-                  getLoss(), getInitStd(), getLabelCol(), b.targets().labelMin,
-                  b.targets().labelMax),
-              new DeviceRequest(getDevice(), getGpuResourceName(), local), gpuPlan,
-              backendFactory))
-          .run(spec, b.blocks(), sharded, memory);
-      boolean keep = ParamDefs.KEEP.equals(getHandleInvalid());
-      ModelData data;
-      if (trained.sharded()) {
-        // the model keeps the tables on the executors, without the optimizer state
-        ShardStore values = trained.shards().withoutState(ModelData.scoringSpec(spec));
-        if (values.rdd() != trained.shards().rdd()) {
-          values.materialize();
+      if (sharded && getCrossFitFolds() > 0) {
+        // the fold models live in the driver's model data, beside the full model's tables
+        throw new IllegalArgumentException(String.format(Locale.ROOT, "crossFitFolds %d keeps "
+            + "%d fold models on the driver, which the sharded tables cannot: tablePlacement "
+            + "'%s' places this model's tables (%.1f MiB, %.1f MiB with optimizer state) sharded "
+            + "on the executors; set crossFitFolds to 0, or tablePlacement to 'broadcast' with a "
+            + "driver that holds %d + 1 copies of the tables", getCrossFitFolds(),
+            getCrossFitFolds(), getTablePlacement(), MemoryPlan.tableBytes(spec) / 1048576.0,
+            MemoryPlan.modelBytes(spec) / 1048576.0, getCrossFitFolds()));
+      }
+      FitRounds.Config config = new FitRounds.Config(uid, fitId, getMaxIter(), getEpochsPerMerge(),
+          getBatchSize(), getSeed(), getDeterministic(), getPatience(), b.validation(),
+          holdout.stopEarly(), ParamDefs.AUC.equals(getValidationMetric()),
+          new Divergence.Context(getFailOnDivergence(), getStepSize(), getOptimizer(), getLoss(),
+              getInitStd(), getLabelCol(), b.targets().labelMin, b.targets().labelMax),
+          new DeviceRequest(getDevice(), getGpuResourceName(), local), gpuPlan, backendFactory);
+      FitRounds.Result trained = new FitRounds(jsc, config).run(spec, b.blocks(), sharded,
+          memory);
+      FitRounds.Result kept = trained;
+      // the epochs of the kept model, which a refit and the fold models repeat
+      int epochs = Math.min(getMaxIter(), trained.bestRound() * getEpochsPerMerge());
+      JavaRDD<PartitionData> trainedOn = b.blocks();
+      int refitEpochs = 0;
+      if (getRefitOnAllRows() && b.validation()) {
+        if (trained.sharded()) {
+          // the refit's shards replace these
           trained.shards().unpersist();
         }
-        data = ModelData.sharded(spec, b.sizes().validCounts, keep, trained.head().head, b.mean(),
+        JavaRDD<PartitionData> all = b.blocks().map(HeldOutRows::rejoined);
+        all.persist(StorageLevel.MEMORY_AND_DISK());
+        cached.add(all);
+        describe(sc, "refit on every row for " + epochs + " epochs");
+        LOG.info("MultiEmbedding {}: refit on every row, the validation rows included, for {} "
+            + "epochs", uid, epochs);
+        kept = new FitRounds(jsc, config.plain(epochs)).run(spec, all, sharded, memory);
+        trainedOn = all;
+        refitEpochs = epochs;
+      }
+      boolean keep = ParamDefs.KEEP.equals(getHandleInvalid());
+      ModelData data;
+      if (kept.sharded()) {
+        // the model keeps the tables on the executors, without the optimizer state
+        ShardStore values = kept.shards().withoutState(ModelData.scoringSpec(spec));
+        if (values.rdd() != kept.shards().rdd()) {
+          values.materialize();
+          kept.shards().unpersist();
+        }
+        data = ModelData.sharded(spec, b.sizes().validCounts, keep, kept.head().head, b.mean(),
             b.std(), values);
       } else {
-        data = ModelData.of(trained.state(), b.sizes().validCounts, keep, b.mean(), b.std());
+        data = ModelData.of(kept.state(), b.sizes().validCounts, keep, b.mean(), b.std());
       }
-      MultiEmbeddingModel model = new MultiEmbeddingModel(uid,
-          data.withHashBuckets(hashBuckets()));
-      model.setCategoryLabels(CategoryLabels.fromSchema(dataset.schema(), getInputCols()));
+      data = data.withNumericEncoding(getNumericEncoding(), in.buckets(), getInputCols().length)
+          .withHashBuckets(hashBuckets());
+      if (getCrossFitFolds() > 0) {
+        data = data.withCrossFit(CrossFitting.fit(jsc, config.plain(epochs), spec, trainedOn,
+            getCrossFitFolds(), getSeed(), uid));
+      }
+      MultiEmbeddingModel model = new MultiEmbeddingModel(uid, data);
+      model.setCategoryLabels(CategoryLabels.fromSchema(dataset.schema(), getInputCols(),
+          hashBuckets()));
       model.setSummary(new TrainingSummary(trained.rounds(), (System.nanoTime() - fitStart) / 1e9,
-          b.blocks().getNumPartitions(), trained.bestRound(), trained.stoppedEarly()));
+          b.blocks().getNumPartitions(), trained.bestRound(), trained.stoppedEarly(), refitEpochs,
+          getCrossFitFolds()));
       copyValues(model, ParamMap.empty());
       return model.setParent(this);
     } finally {
@@ -447,11 +537,98 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
   }
 
   /**
+   * The data the blocks are built from: the input columns, and after them one index column per
+   * numeric feature's bucket ('bucket'); the numeric column, or its piecewise-linear encoding
+   * ('ple'); and the edges those encodings learned (null for 'linear').
+   */
+  private record Input(Dataset<?> data, String[] cols, int[] numCategories, String numericCol,
+      NumericBuckets buckets) {}
+
+  private Input encodeNumeric(Dataset<?> dataset, SparkContext sc) {
+    String[] cols = getInputCols();
+    int[] counts = isDefined(numCategories) ? getNumCategories() : null;
+    String enc = getNumericEncoding();
+    if (NumericEncoding.LINEAR.equals(enc)) {
+      return new Input(dataset, cols, counts, getNumericCol(), null);
+    }
+    if (getNumericCol().isEmpty()) {
+      throw new IllegalArgumentException("numericEncoding '" + enc + "' encodes the numeric "
+          + "features, but numericCol is empty; set numericCol to their Vector column, or leave "
+          + "numericEncoding at 'linear'");
+    }
+    int k = NumericSize.of(dataset, getNumericCol()).size();
+    describe(sc, "quantiles of " + k + " numeric features for the '" + enc + "' encoding");
+    NumericBuckets buckets = NumericEncoding.learn(dataset, getNumericCol(), k, getNumBuckets());
+    LOG.info("MultiEmbedding {}: numericEncoding {}: {}", uid, enc,
+        NumericEncoding.describe(buckets));
+    Dataset<Row> d = dataset.toDF();
+    Column vec = d.col(getNumericCol());
+    if (NumericEncoding.PLE.equals(enc)) {
+      String col = NumericEncoding.encodedColumn(uid);
+      return new Input(d.withColumn(col, NumericEncoding.ple(vec, buckets)), cols, counts, col,
+          buckets);
+    }
+    String[] all = Arrays.copyOf(cols, cols.length + k);
+    int[] allCounts = counts == null ? null : Arrays.copyOf(counts, cols.length + k);
+    for (int j = 0; j < k; j++) {
+      all[cols.length + j] = NumericEncoding.bucketColumn(uid, j);
+      d = d.withColumn(all[cols.length + j], NumericEncoding.bucket(vec, buckets, j));
+      if (allCounts != null) {
+        allCounts[cols.length + j] = buckets.numBuckets(j);
+      }
+    }
+    return new Input(d, all, allCounts, getNumericCol(), buckets);
+  }
+
+  /** How the rows are held out: the validation rows, and whether the rounds stop early. */
+  private record Holdout(BlockColumns.Validation validation, boolean stopEarly) {}
+
+  /**
+   * earlyStopping: 'off' holds out only an indicator column's rows (evaluated, no stopping); 'on'
+   * holds out the indicator's rows, else validationFraction; 'auto' is 'on' when an indicator column
+   * is given, when validationFraction was set above 0, or when the data has more than
+   * {@link ParamDefs#EARLY_STOPPING_ROWS} rows (counted up to one more than that), else 'off'.
+   */
+  private Holdout holdout(Dataset<?> data, SparkContext sc) {
+    boolean indicator = !getValidationIndicatorCol().isEmpty();
+    String mode = getEarlyStopping();
+    boolean on;
+    if (ParamDefs.OFF.equals(mode)) {
+      on = false;
+    } else if (ParamDefs.ON.equals(mode) || indicator
+        || (isSet(validationFraction()) && getValidationFraction() > 0)) {
+      on = true;
+    } else {
+      describe(sc, "counting rows for earlyStopping 'auto'");
+      on = data.limit((int) ParamDefs.EARLY_STOPPING_ROWS + 1).count()
+          > ParamDefs.EARLY_STOPPING_ROWS;
+      LOG.info("MultiEmbedding {}: earlyStopping 'auto': {}", uid, on
+          ? "more than " + ParamDefs.EARLY_STOPPING_ROWS + " rows, holding out validationFraction "
+              + getValidationFraction() + " of them"
+          : "at most " + ParamDefs.EARLY_STOPPING_ROWS + " rows, training on all of them");
+    }
+    if (indicator) {
+      return new Holdout(BlockColumns.Validation.INDICATOR, on);
+    }
+    if (!on) {
+      return new Holdout(BlockColumns.Validation.NONE, false);
+    }
+    if (getValidationFraction() <= 0) {
+      throw new IllegalArgumentException("earlyStopping is 'on' but there are no validation rows: "
+          + "validationFraction is " + getValidationFraction() + " and validationIndicatorCol is "
+          + "empty; set validationFraction in (0, 1) or validationIndicatorCol");
+    }
+    return new Holdout(BlockColumns.Validation.FRACTION, true);
+  }
+
+  /**
    * The cached training blocks, checked and resolved, with what the fit learned of the data on the
-   * way: table sizes, the numeric features' standardisation, whether there are validation rows.
+   * way: table sizes, the numeric features' standardisation, whether there are validation rows, and
+   * how many rows train.
    */
   private record Blocks(JavaRDD<PartitionData> blocks, TableSizes sizes, int[] tableSizes,
-      float[] mean, float[] std, boolean validation, BlockStats.TargetStats targets) {}
+      float[] mean, float[] std, boolean validation, BlockStats.TargetStats targets,
+      long trainingRows) {}
 
   /**
    * Converts the selected columns into one cached block per training partition, checks the input
@@ -459,23 +636,23 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
    * or maps invalid rows and standardises the numeric features where needed. Every RDD it caches is
    * added to {@code cached}, for the caller to release.
    */
-  private Blocks buildBlocks(Dataset<?> dataset, SparkContext sc, List<JavaRDD<?>> cached) {
-    String[] cols = getInputCols();
+  private Blocks buildBlocks(Input in, Holdout holdout, SparkContext sc,
+      List<JavaRDD<?>> cached) {
+    Dataset<?> dataset = in.data();
+    String[] cols = in.cols();
     int n = cols.length;
     String mode = getHandleInvalid();
     boolean keep = ParamDefs.KEEP.equals(mode);
     boolean hasWeight = !getWeightCol().isEmpty();
-    int[] buckets = hashBuckets();
-    TableSizes known = TableSizes.beforeScan(dataset.schema(), cols,
-        isDefined(numCategories) ? getNumCategories() : null).withHashed(buckets);
-    String numericName = getNumericCol();
+    // hashed columns are input columns: the 'bucket' encoding's fields after them never are
+    int[] buckets = Arrays.copyOf(hashBuckets(), n);
+    TableSizes known = TableSizes.beforeScan(dataset.schema(), cols, in.numCategories())
+        .withHashed(buckets);
+    String numericName = in.numericCol();
     NumericSize numeric = numericName.isEmpty() ? new NumericSize(0, "")
         : NumericSize.of(dataset, numericName);
     int k = numeric.size();
-    BlockColumns.Validation validation = !getValidationIndicatorCol().isEmpty()
-        ? BlockColumns.Validation.INDICATOR
-        : getValidationFraction() > 0 ? BlockColumns.Validation.FRACTION
-            : BlockColumns.Validation.NONE;
+    BlockColumns.Validation validation = holdout.validation();
     List<Column> sel = new ArrayList<>();
     for (int f = 0; f < n; f++) {
       sel.add(buckets[f] > 0
@@ -564,7 +741,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     blocks = balanced(sc, blocks, workers, cached);
     return new Blocks(blocks, sizes, tableSizes, mean, std,
         validation != BlockColumns.Validation.NONE, ParamDefs.SKIP.equals(mode) ? total.targets
-            : total.targets.plus(total.targetsOfInvalidRows));
+            : total.targets.plus(total.targetsOfInvalidRows), total.trainRows());
   }
 
   /**

@@ -85,6 +85,30 @@ public interface MultiEmbeddingParams extends Params {
     return ParamDefs.patience(this);
   }
 
+  default Param<String> earlyStopping() {
+    return ParamDefs.earlyStopping(this);
+  }
+
+  default Param<String> validationMetric() {
+    return ParamDefs.validationMetric(this);
+  }
+
+  default BooleanParam refitOnAllRows() {
+    return ParamDefs.refitOnAllRows(this);
+  }
+
+  default Param<String> numericEncoding() {
+    return ParamDefs.numericEncoding(this);
+  }
+
+  default IntParam numBuckets() {
+    return ParamDefs.numBuckets(this);
+  }
+
+  default IntParam crossFitFolds() {
+    return ParamDefs.crossFitFolds(this);
+  }
+
   default IntParam embeddingDim() {
     return ParamDefs.embeddingDim(this);
   }
@@ -230,6 +254,30 @@ public interface MultiEmbeddingParams extends Params {
 
   default int getPatience() {
     return (Integer) getOrDefault(patience());
+  }
+
+  default String getEarlyStopping() {
+    return getOrDefault(earlyStopping());
+  }
+
+  default String getValidationMetric() {
+    return getOrDefault(validationMetric());
+  }
+
+  default boolean getRefitOnAllRows() {
+    return (Boolean) getOrDefault(refitOnAllRows());
+  }
+
+  default String getNumericEncoding() {
+    return getOrDefault(numericEncoding());
+  }
+
+  default int getNumBuckets() {
+    return (Integer) getOrDefault(numBuckets());
+  }
+
+  default int getCrossFitFolds() {
+    return (Integer) getOrDefault(crossFitFolds());
   }
 
   default int getEmbeddingDim() {

@@ -111,15 +111,70 @@ final class ParamDefs {
 
   static DoubleParam validationFraction(Params o) {
     return new DoubleParam(o.uid(), "validationFraction", "fraction of the rows, drawn at random "
-        + "with the seed, held out for validation when validationIndicatorCol is empty, in [0, 1); "
-        + "0: no validation, no early stopping", ParamCheck.doubleInRange(0, 1)
-            .named("validationFraction"));
+        + "with the seed, held out for early stopping when validationIndicatorCol is empty, in "
+        + "[0, 1); setting it above 0 turns early stopping on under 'auto'",
+        ParamCheck.doubleInRange(0, 1).named("validationFraction"));
   }
 
   static IntParam patience(Params o) {
-    return new IntParam(o.uid(), "patience", "with validation rows: stop when the validation loss "
-        + "has not improved for this many rounds (>= 1), and keep the best round's weights",
+    return new IntParam(o.uid(), "patience", "with validation rows: stop when the validation "
+        + "metric has not improved for this many rounds (>= 1), and keep the best round's weights",
         ParamCheck.intAtLeast(1).named("patience"));
+  }
+
+  static final String ON = "on";
+  static final String OFF = "off";
+  static final String[] EARLY_STOPPING = {AUTO, ON, OFF};
+  /** Training rows above which 'auto' turns early stopping on (scikit-learn's HistGradientBoosting). */
+  static final long EARLY_STOPPING_ROWS = 10_000;
+
+  static Param<String> earlyStopping(Params o) {
+    return new Param<>(o.uid(), "earlyStopping", "'auto' (the default): on when the training data "
+        + "has more than " + EARLY_STOPPING_ROWS + " rows, or when validationIndicatorCol is set "
+        + "or validationFraction was set above 0; 'on': hold out validation rows "
+        + "(validationIndicatorCol, else validationFraction), stop when the validation metric has "
+        + "not improved for patience rounds and keep the best round; 'off': train maxIter epochs "
+        + "on every row (an indicator column's rows are still held out and evaluated)",
+        ParamCheck.oneOf(EARLY_STOPPING).named("earlyStopping"), String.class);
+  }
+
+  static final String LOSS = "loss";
+  static final String AUC = "auc";
+
+  static Param<String> validationMetric(Params o) {
+    return new Param<>(o.uid(), "validationMetric", "what early stopping watches on the "
+        + "validation rows: 'loss' (the training loss) or 'auc' (area under the ROC curve, "
+        + "logistic loss only)", ParamCheck.oneOf(LOSS, AUC).named("validationMetric"),
+        String.class);
+  }
+
+  static BooleanParam refitOnAllRows(Params o) {
+    return new BooleanParam(o.uid(), "refitOnAllRows", "after early stopping, train a fresh model "
+        + "on every row, the validation rows included, for the best round's number of epochs, "
+        + "and keep it (costs a second fit)");
+  }
+
+  static Param<String> numericEncoding(Params o) {
+    return new Param<>(o.uid(), "numericEncoding", "how numeric features reach the head: "
+        + "'linear' (the standardised value), 'bucket' (the value, and its quantile bucket as one "
+        + "more embedded field, so the head can learn thresholds) or 'ple' (the piecewise-linear "
+        + "encoding of the value over its bucket edges, one head input per bucket, in its place)",
+        ParamCheck.oneOf(NumericEncoding.ALL).named("numericEncoding"), String.class);
+  }
+
+  static IntParam numBuckets(Params o) {
+    return new IntParam(o.uid(), "numBuckets", "quantile buckets per numeric feature for the "
+        + "'bucket' and 'ple' encodings (>= 2); a feature with fewer distinct values gets fewer",
+        ParamCheck.intAtLeast(2).named("numBuckets"));
+  }
+
+  static IntParam crossFitFolds(Params o) {
+    return new IntParam(o.uid(), "crossFitFolds", "0 (off), or k >= 2: also fit k models, each "
+        + "on the training rows outside one of k folds, so that the model's outputs for its own "
+        + "training rows come from the fold model that did not see them (as scikit-learn's "
+        + "TargetEncoder.fit_transform); other rows get the model fitted on all rows",
+        ParamCheck.<Object>of(v -> ((Integer) v) == 0 || ((Integer) v) >= 2,
+            "it must be 0 (off) or an integer >= 2").named("crossFitFolds"));
   }
 
   static IntArrayParam numCategories(Params o) {
@@ -264,10 +319,10 @@ final class ParamDefs {
     p.setDefault(p.hiddenLayers(), new int[] {64, 32});
     p.setDefault(p.loss(), LossType.LOGISTIC.id());
     p.setDefault(p.optimizer(), OptimizerType.ADAGRAD.id());
-    p.setDefault(p.stepSize(), 0.1);
+    p.setDefault(p.stepSize(), 0.03);
     p.setDefault(p.regParam(), 1e-4);
     p.setDefault(p.initStd(), 0.01);
-    p.setDefault(p.maxIter(), 10);
+    p.setDefault(p.maxIter(), 50);
     p.setDefault(p.batchSize(), 1024);
     p.setDefault(p.epochsPerMerge(), 1);
     p.setDefault(p.numWorkers(), 0);
@@ -279,8 +334,14 @@ final class ParamDefs {
     p.setDefault(p.standardization(), true);
     p.setDefault(p.probabilityCol(), "");
     p.setDefault(p.validationIndicatorCol(), "");
-    p.setDefault(p.validationFraction(), 0.0);
-    p.setDefault(p.patience(), 2);
+    p.setDefault(p.validationFraction(), 0.1);
+    p.setDefault(p.patience(), 10);
+    p.setDefault(p.earlyStopping(), AUTO);
+    p.setDefault(p.validationMetric(), LOSS);
+    p.setDefault(p.refitOnAllRows(), false);
+    p.setDefault(p.numericEncoding(), NumericEncoding.LINEAR);
+    p.setDefault(p.numBuckets(), 10);
+    p.setDefault(p.crossFitFolds(), 0);
     p.setDefault(p.tablePlacement(), AUTO);
     p.setDefault(p.failOnDivergence(), true);
   }

@@ -50,7 +50,7 @@ final class StageSchema {
     BeforeFit before = tables instanceof BeforeFit b ? b : null;
     ModelData fitted = tables instanceof Fitted f ? f.data() : null;
     if (fitted != null) {
-      ModelData.checkInputCols(fitted.spec, cols, "set on the model");
+      ModelData.checkInputCols(fitted.spec, fitted.numInputFields, cols, "set on the model");
     }
     if (p.isDefined(p.numHashBuckets())) {
       ColumnChecks.requireLength("numHashBuckets", p.getNumHashBuckets().length, n, cols);
@@ -139,7 +139,9 @@ final class StageSchema {
     if (!p.getValidationIndicatorCol().isEmpty()) {
       ColumnChecks.requireBooleanColumn(schema, p.getValidationIndicatorCol(),
           "validationIndicatorCol");
-      if (p.getValidationFraction() > 0) {
+      // the default fraction (for earlyStopping 'auto') gives way to the column; a fraction the
+      // user set as well is a contradiction
+      if (p.isSet(p.validationFraction()) && p.getValidationFraction() > 0) {
         throw new IllegalArgumentException("validationIndicatorCol ('"
             + p.getValidationIndicatorCol() + "') and validationFraction ("
             + p.getValidationFraction() + ") are both set; choose one way of holding rows out");

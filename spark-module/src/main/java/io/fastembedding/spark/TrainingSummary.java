@@ -11,17 +11,25 @@ import java.util.List;
  * @param rounds one entry per round (a round trains every partition, then merges)
  * @param fitSeconds wall time of the whole fit, conversion of the rows included
  * @param numWorkers training partitions
- * @param bestRound the 1-based round whose weights the model kept: the round of the lowest
- *     validation loss with validation rows, else the last round
- * @param stoppedEarly whether training stopped before maxIter because the validation loss had not
- *     improved for {@code patience} rounds
+ * @param bestRound the 1-based round whose weights the model kept: the round of the best
+ *     validation metric (validationMetric) with validation rows, else the last round
+ * @param stoppedEarly whether training stopped before maxIter because the validation metric had
+ *     not improved for {@code patience} rounds
+ * @param refitEpochs with refitOnAllRows, the epochs of the refit on every row (the best round's
+ *     epochs), whose model the fit kept; 0 without a refit
+ * @param crossFitFolds the fold models fitted for cross-fitted output (crossFitFolds), 0 if none
  */
 public record TrainingSummary(List<Round> rounds, double fitSeconds, int numWorkers, int bestRound,
-    boolean stoppedEarly) implements Serializable {
+    boolean stoppedEarly, int refitEpochs, int crossFitFolds) implements Serializable {
 
   /** A summary without validation: the model is the last round's. */
   public TrainingSummary(List<Round> rounds, double fitSeconds, int numWorkers) {
-    this(rounds, fitSeconds, numWorkers, rounds.size(), false);
+    this(rounds, fitSeconds, numWorkers, rounds.size(), false, 0, 0);
+  }
+
+  public TrainingSummary(List<Round> rounds, double fitSeconds, int numWorkers, int bestRound,
+      boolean stoppedEarly) {
+    this(rounds, fitSeconds, numWorkers, bestRound, stoppedEarly, 0, 0);
   }
 
   /**

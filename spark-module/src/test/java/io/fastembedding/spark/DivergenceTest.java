@@ -46,7 +46,7 @@ class DivergenceTest {
 
   @Test
   void squaredLossOnLargeLabelsWithSgdIsAnError() {
-    String m = fitError(squared().setOptimizer("sgd"), large);
+    String m = fitError(squared().setOptimizer("sgd").setStepSize(0.1), large);
     assertMentions(m, "training diverged in round ", "the training loss is ", "stepSize 0.1000 "
         + "with optimizer 'sgd'", "or optimizer 'adagrad'",
         "the squared loss on labels from 0 to 4750 of label column 'label'", "initStd 0.01000",

@@ -211,7 +211,7 @@ class PersistenceAndPipelineTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> MultiEmbeddingModel.load(path));
     assertTrue(e.getMessage().contains("layout version 99"), e.getMessage());
-    assertTrue(e.getMessage().contains("reads layout versions 1 to 3"), e.getMessage());
+    assertTrue(e.getMessage().contains("reads layout versions 1 to 4"), e.getMessage());
 
     IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
         () -> MultiEmbeddingModel.load(tmp.resolve("nothing-here").toString()));

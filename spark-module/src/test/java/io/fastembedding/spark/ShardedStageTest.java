@@ -204,6 +204,33 @@ class ShardedStageTest {
   }
 
   @Test
+  void crossFittingOnShardedTablesFailsBeforeTraining() throws Exception {
+    SparkSession spark = SparkTestSession.get();
+    Dataset<Row> data = SparkTestSession.synthetic(spark, 1000, 5);
+    AtomicInteger rounds = new AtomicInteger();
+    SparkListener l = new SparkListener() {
+      @Override
+      public void onJobStart(SparkListenerJobStart e) {
+        if (e.properties().getProperty("spark.job.description", "").contains(": round ")) {
+          rounds.incrementAndGet();
+        }
+      }
+    };
+    spark.sparkContext().addSparkListener(l);
+    try {
+      String msg = FitFailures.fitError(new MultiEmbedding().setInputCols("a", "b", "c")
+          .setEmbeddingDim(4).setMaxIter(2).setNumWorkers(2).setTablePlacement("sharded")
+          .setCrossFitFolds(3), data);
+      FitFailures.assertMentions(msg, "crossFitFolds 3", "tablePlacement 'sharded'", "MiB",
+          "broadcast");
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+      assertEquals(0, rounds.get(), "no round ran");
+    } finally {
+      spark.sparkContext().removeSparkListener(l);
+    }
+  }
+
+  @Test
   void aModelThatCannotFitFailsBeforeAnyRound() {
     SparkSession spark = SparkTestSession.get();
     // column u takes a new value in every row, so each partition's local model holds its ~1000

@@ -50,12 +50,22 @@ public final class FitRounds {
    * @param stageUid the estimator's uid, for logs and job descriptions
    * @param fitId the key of this fit's pooled backends ({@link BackendPool})
    * @param maxIter epochs in all
-   * @param validate whether the blocks hold validation rows: evaluate each round, stop early
+   * @param validate whether the blocks hold validation rows: evaluate each round
+   * @param stopEarly with validation rows: stop after {@code patience} rounds without a better
+   *     validation metric and keep the best round; otherwise keep the last round
+   * @param byAuc whether the metric is the validation AUC (higher is better) rather than the loss
    */
   public record Config(String stageUid, String fitId, int maxIter, int epochsPerMerge,
       int batchSize, long seed, boolean deterministic, int patience, boolean validate,
-      Divergence.Context divergence, DeviceRequest device, GpuTrainingPlan gpuPlan,
-      BackendFactory backendFactory) {}
+      boolean stopEarly, boolean byAuc, Divergence.Context divergence, DeviceRequest device,
+      GpuTrainingPlan gpuPlan, BackendFactory backendFactory) {
+
+    /** The same fit without validation rows, for {@code epochs} epochs (refit, fold models). */
+    public Config plain(int epochs) {
+      return new Config(stageUid, fitId, epochs, epochsPerMerge, batchSize, seed, deterministic,
+          patience, false, false, false, divergence, device, gpuPlan, backendFactory);
+    }
+  }
 
   /**
    * The model kept (the best round's with validation rows, else the last) and the rounds' record:
@@ -111,7 +121,8 @@ public final class FitRounds {
     List<TrainingSummary.Round> rounds = new ArrayList<>();
     int done = 0;
     int bestRound = 0;
-    double bestLoss = Double.POSITIVE_INFINITY;
+    // the metric, lower is better: the loss, or minus the AUC
+    double bestMetric = Double.POSITIVE_INFINITY;
     boolean stoppedEarly = false;
     for (int r = 0; r < numRounds; r++) {
       int epochs = Math.min(per, epochsTotal - done);
@@ -167,22 +178,24 @@ public final class FitRounds {
           validate ? String.format(Locale.ROOT, "; train sample loss %.5f AUC %.4f, validation "
               + "loss %.5f AUC %.4f", ev.trainLoss(), ev.trainAuc(), ev.validationLoss(),
               ev.validationAuc()) : ""));
-      if (validate) {
-        if (ev.validationLoss() < bestLoss) {
-          bestLoss = ev.validationLoss();
+      if (validate && config.stopEarly()) {
+        double metric = config.byAuc() ? -ev.validationAuc() : ev.validationLoss();
+        if (metric < bestMetric) {
+          bestMetric = metric;
           engine.keepCurrent();
           bestRound = r + 1;
         } else if (r + 1 - bestRound >= config.patience() && r + 1 < numRounds) {
           stoppedEarly = true;
           LOG.info(String.format(Locale.ROOT, "MultiEmbedding %s: stopping after round %d: the "
-              + "validation loss has not improved for %d rounds; keeping round %d (validation "
-              + "loss %.5f)", config.stageUid(), r + 1, r + 1 - bestRound, bestRound, bestLoss));
+              + "validation %s has not improved for %d rounds; keeping round %d (%.5f)",
+              config.stageUid(), r + 1, config.byAuc() ? "AUC" : "loss", r + 1 - bestRound,
+              bestRound, Math.abs(bestMetric)));
           break;
         }
       }
     }
     if (bestRound == 0) {
-      // no validation, or a validation loss that was never finite: the last round's model
+      // no early stopping, or a validation metric that was never finite: the last round's model
       engine.keepCurrent();
       return engine.result(rounds, rounds.size(), false);
     }
