@@ -129,23 +129,22 @@ final class ParamDefs {
   static final long EARLY_STOPPING_ROWS = 10_000;
 
   static Param<String> earlyStopping(Params o) {
-    return new Param<>(o.uid(), "earlyStopping", "'auto' (the default): on when the training data "
+    return SparkCompat.stringParam(o.uid(), "earlyStopping", "'auto' (the default): on when the training data "
         + "has more than " + EARLY_STOPPING_ROWS + " rows, or when validationIndicatorCol is set "
         + "or validationFraction was set above 0; 'on': hold out validation rows "
         + "(validationIndicatorCol, else validationFraction), stop when the validation metric has "
         + "not improved for patience rounds and keep the best round; 'off': train maxIter epochs "
         + "on every row (an indicator column's rows are still held out and evaluated)",
-        ParamCheck.oneOf(EARLY_STOPPING).named("earlyStopping"), String.class);
+        ParamCheck.oneOf(EARLY_STOPPING).named("earlyStopping"));
   }
 
   static final String LOSS = "loss";
   static final String AUC = "auc";
 
   static Param<String> validationMetric(Params o) {
-    return new Param<>(o.uid(), "validationMetric", "what early stopping watches on the "
+    return SparkCompat.stringParam(o.uid(), "validationMetric", "what early stopping watches on the "
         + "validation rows: 'loss' (the training loss) or 'auc' (area under the ROC curve, "
-        + "logistic loss only)", ParamCheck.oneOf(LOSS, AUC).named("validationMetric"),
-        String.class);
+        + "logistic loss only)", ParamCheck.oneOf(LOSS, AUC).named("validationMetric"));
   }
 
   static BooleanParam refitOnAllRows(Params o) {
@@ -155,11 +154,11 @@ final class ParamDefs {
   }
 
   static Param<String> numericEncoding(Params o) {
-    return new Param<>(o.uid(), "numericEncoding", "how numeric features reach the head: "
+    return SparkCompat.stringParam(o.uid(), "numericEncoding", "how numeric features reach the head: "
         + "'linear' (the standardised value), 'bucket' (the value, and its quantile bucket as one "
         + "more embedded field, so the head can learn thresholds) or 'ple' (the piecewise-linear "
         + "encoding of the value over its bucket edges, one head input per bucket, in its place)",
-        ParamCheck.oneOf(NumericEncoding.ALL).named("numericEncoding"), String.class);
+        ParamCheck.oneOf(NumericEncoding.ALL).named("numericEncoding"));
   }
 
   static IntParam numBuckets(Params o) {
@@ -281,12 +280,12 @@ final class ParamDefs {
   }
 
   static Param<String> tablePlacement(Params o) {
-    return new Param<>(o.uid(), "tablePlacement", "where the tables live: 'broadcast' (the driver "
+    return SparkCompat.stringParam(o.uid(), "tablePlacement", "where the tables live: 'broadcast' (the driver "
         + "holds the model and broadcasts it every round; transform broadcasts the tables), "
         + "'sharded' (row-range shards cached on the executors; each task pulls only the rows its "
         + "data uses; transform joins the data's indices with the shards), or 'auto' (sharded when "
         + "the model with its optimizer state is over 256 MiB or does not fit the broadcast path's "
-        + "memory plan)", ParamCheck.oneOf(PLACEMENTS), String.class);
+        + "memory plan)", ParamCheck.oneOf(PLACEMENTS).named("tablePlacement"));
   }
 
   static IntArrayParam numHashBuckets(Params o) {

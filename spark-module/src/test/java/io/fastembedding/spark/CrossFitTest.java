@@ -54,9 +54,12 @@ class CrossFitTest {
     train = coinFlips(3000, 1, 0).cache();
     train.count();
     // new rows: (id, g) pairs the training rows do not have, in the same tables
-    fresh = coinFlips(20_000, 2, 0).join(train.select("id", "g").distinct(),
-        scala.jdk.CollectionConverters.ListHasAsScala(List.of("id", "g")).asScala().toSeq(),
-        "left_anti").limit(1000).cache();
+    // (a condition, not a Seq of names: the same code compiles against Scala 2.12 and 2.13)
+    Dataset<Row> seen = train.select("id", "g").distinct().alias("seen");
+    Dataset<Row> candidates = coinFlips(20_000, 2, 0).alias("c");
+    fresh = candidates.join(seen, functions.col("c.id").equalTo(functions.col("seen.id"))
+        .and(functions.col("c.g").equalTo(functions.col("seen.g"))), "left_anti")
+        .limit(1000).cache();
     fresh.count();
   }
 
