@@ -80,7 +80,7 @@ class MllibParityTest {
         text);
     assertTrue(text.contains("inputCols: ") && text.contains("current: [\"a\",\"b\"]"), text);
     // the other values as Spark writes them
-    assertTrue(text.contains("maxIter: number of epochs over the data (>= 1) (default: 10)"), text);
+    assertTrue(text.contains("maxIter: number of epochs over the data (>= 1) (default: 50)"), text);
     assertTrue(est.explainParam(est.weightCol()).startsWith("weightCol: "),
         est.explainParam(est.weightCol()));
   }
