@@ -10,6 +10,9 @@
 #   JAVA_HOME   the JVM for driver and executors (default: the java on the PATH)
 #   GPUS        GPUs the worker offers (default: as many as nvidia-smi lists)
 #   EXEC_CORES  cores per executor (default 4); EXEC_MEM executor heap (default 12g)
+#   DRIVER_MEM  the driver's heap (default 8g)
+#   MAIN        the job's main class (default io.fastembedding.examples.FlightsDevices; e.g.
+#               io.fastembedding.examples.CriteoBenchmark with --devices gpu:2,cpu:32)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # numbers from the environment are checked as text before any arithmetic: bash evaluates a
@@ -30,6 +33,13 @@ cores="${EXEC_CORES:-4}"
 whole_number EXEC_CORES "$cores"
 exec_mem="${EXEC_MEM:-12g}"
 heap_size EXEC_MEM "$exec_mem"
+driver_mem="${DRIVER_MEM:-8g}"
+heap_size DRIVER_MEM "$driver_mem"
+main="${MAIN:-io.fastembedding.examples.FlightsDevices}"
+if [[ ! "$main" =~ ^[A-Za-z_][A-Za-z0-9_.]*$ ]]; then
+  echo "$0: MAIN must be a class name, got '$main'" >&2
+  exit 2
+fi
 if [[ -n "${GPUS+set}" ]]; then
   whole_number GPUS "$GPUS"
 fi
@@ -50,6 +60,9 @@ if [[ -z "${GPUS+set}" ]]; then
 else
   gpus="$GPUS"
 fi
+# the worker offers each executor its heap, at least 32 GiB
+worker_mb=$(( $(numfmt --from=iec "${exec_mem^^}") >> 20 ))
+worker_mb=$(( worker_mb > 32768 ? worker_mb : 32768 ))
 # local-cluster runs executors from jars, without a Spark install, given these (docs/spark.md)
 export SPARK_HOME="$work" SPARK_SCALA_VERSION=2.13 SPARK_TESTING=1
 source examples/spark-jvm-flags.sh
@@ -58,8 +71,8 @@ echo "local-cluster: one worker offering $gpus GPU(s) from $script, executors of
 # is set, so the training stage's ResourceProfile gives each training task one GPU.
 # Not exec: the EXIT trap must still remove the folder afterwards.
 status=0
-"$java_bin" -Xmx8g "${flags[@]}" -Dlog4j2.configurationFile=examples/log4j2.properties \
-  -Dspark.master="local-cluster[1,$((cores * gpus)),$((32768 * gpus))]" \
+"$java_bin" -Xmx"$driver_mem" "${flags[@]}" -Dlog4j2.configurationFile=examples/log4j2.properties \
+  -Dspark.master="local-cluster[1,$((cores * gpus)),$((worker_mb * gpus))]" \
   -Dspark.driver.host=127.0.0.1 -Dspark.ui.enabled=false \
   -Dspark.executor.cores="$cores" -Dspark.executor.memory="$exec_mem" \
   -Dspark.worker.resource.gpu.amount="$gpus" \
@@ -67,5 +80,6 @@ status=0
   -Dspark.executor.resource.gpu.amount=1 \
   -Dspark.executor.extraClassPath="$cp" \
   -Dspark.executor.extraJavaOptions="${flags[*]}" \
-  -cp "$cp" io.fastembedding.examples.FlightsDevices "$@" || status=$?
+  -Dspark.local.dir="$work" \
+  -cp "$cp" "$main" "$@" || status=$?
 exit "$status"

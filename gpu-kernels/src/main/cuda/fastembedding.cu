@@ -4,3 +4,4 @@
 #include "forward.cuh"
 #include "mlp.cuh"
 #include "backward.cuh"
+#include "shuffle.cuh"

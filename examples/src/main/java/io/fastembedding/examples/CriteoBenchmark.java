@@ -29,8 +29,12 @@ public final class CriteoBenchmark {
   private static final String USAGE = """
       CriteoBenchmark [--rows 10000000] [--test-rows 500000] [--scale 1.0] [--dim 16]
                       [--epochs 3] [--placement auto] [--optimizer rowwise_adagrad]
-                      [--workers 0] [--batch 1024] [--device auto] [--local-master local[2]]
+                      [--workers 0] [--batch 1024] [--device auto] [--devices ITEMS]
+                      [--local-master local[2]]
         --scale multiplies the 26 cardinalities (1.0: Criteo's 33.8 M values)
+        --devices fits once per item, one after another on the same rows, each item being
+          device[:workers[:batch]] (e.g. gpu:2,cpu:32); it replaces --device, --workers, --batch
+        --test-rows 0 skips the test AUC (the join transform of 26 fields is slow)
         examples/criteo-benchmark.sh runs it on local-cluster executors""";
 
   private CriteoBenchmark() {}
@@ -40,7 +44,7 @@ public final class CriteoBenchmark {
         Map.entry("test-rows", "500000"), Map.entry("scale", "1.0"), Map.entry("dim", "16"),
         Map.entry("epochs", "3"), Map.entry("placement", "auto"),
         Map.entry("optimizer", "rowwise_adagrad"), Map.entry("workers", "0"),
-        Map.entry("batch", "1024"), Map.entry("device", "auto"),
+        Map.entry("batch", "1024"), Map.entry("device", "auto"), Map.entry("devices", ""),
         Map.entry("local-master", "local[2]")), USAGE);
     SparkSession spark = JobSupport.session("fast-embedding criteo-shaped benchmark",
         a.get("local-master"));
@@ -57,51 +61,71 @@ public final class CriteoBenchmark {
   }
 
   static void run(SparkSession spark, Map<String, String> a, HeapPeaks peaks) {
-    int workers = Integer.parseInt(a.get("workers"));
-    if (workers <= 0) {
-      workers = spark.sparkContext().defaultParallelism();
+    int defaultWorkers = Integer.parseInt(a.get("workers"));
+    if (defaultWorkers <= 0) {
+      defaultWorkers = spark.sparkContext().defaultParallelism();
     }
+    String items = a.get("devices").isEmpty()
+        ? a.get("device") + ":" + defaultWorkers + ":" + a.get("batch") : a.get("devices");
     double scale = Double.parseDouble(a.get("scale"));
     long rows = Long.parseLong(a.get("rows"));
-    Dataset<Row> train = CriteoShaped.generate(spark, rows, workers, 1, scale);
-    Dataset<Row> test = CriteoShaped.generate(spark, Long.parseLong(a.get("test-rows")), workers,
-        2, scale);
+    long testRows = Long.parseLong(a.get("test-rows"));
     int[] card = CriteoShaped.cardinalities(scale);
     long values = 0;
     for (int c : card) {
       values += c;
     }
-    System.out.println(fmt("criteo-shaped: %d training rows, %d table rows (scale %.3f), dim %s, "
-        + "%s epochs, %d workers, placement %s, optimizer %s, master %s", rows, values, scale,
-        a.get("dim"), a.get("epochs"), workers, a.get("placement"), a.get("optimizer"),
-        spark.sparkContext().master()));
-    MultiEmbedding stage = new MultiEmbedding().setInputCols(CriteoShaped.fields())
-        .setNumCategories(card).setNumericCol("num").setEmbeddingDim(Integer.parseInt(a.get("dim")))
-        .setMaxIter(Integer.parseInt(a.get("epochs"))).setNumWorkers(workers)
-        .setOptimizer(a.get("optimizer")).setBatchSize(Integer.parseInt(a.get("batch")))
-        .setDevice(a.get("device")).setTablePlacement(a.get("placement"))
-        .setPredictionCol("p").setSeed(7);
-    long t0 = System.nanoTime();
-    MultiEmbeddingModel model = stage.fit(train);
-    double fitSeconds = seconds(t0);
-    TrainingSummary s = model.summary();
-    System.out.println(fmt("fit: %.1f s (%s tables)", fitSeconds,
-        model.isSharded() ? "sharded" : "broadcast"));
-    System.out.println("| round | s | rows/s | pulled MB | pushed MB | peak heap MB per JVM |");
-    System.out.println("|---|---|---|---|---|---|");
-    for (TrainingSummary.Round r : s.rounds()) {
-      System.out.println(fmt("| %d | %.1f | %.0f | %.1f | %.1f | %s |", r.round(), r.seconds(),
-          r.rowsPerSecond(), r.pulledBytes() / 1e6, r.pushedBytes() / 1e6,
-          peaks.describe(r.round())));
+    for (String item : items.split(",")) {
+      String[] dw = item.trim().split(":");
+      String device = dw[0];
+      int workers = dw.length > 1 ? Integer.parseInt(dw[1]) : defaultWorkers;
+      int batch = Integer.parseInt(dw.length > 2 ? dw[2] : a.get("batch"));
+      // the rows are generated with the fit's partition count: the same seeded rows whatever it is
+      Dataset<Row> train = CriteoShaped.generate(spark, rows, workers, 1, scale);
+      System.out.println(fmt("criteo-shaped: %d training rows, %d table rows (scale %.3f), dim %s, "
+          + "%s epochs, %d workers, batch %d, device %s, placement %s, optimizer %s, master %s",
+          rows, values, scale, a.get("dim"), a.get("epochs"), workers, batch, device,
+          a.get("placement"), a.get("optimizer"), spark.sparkContext().master()));
+      MultiEmbedding stage = new MultiEmbedding().setInputCols(CriteoShaped.fields())
+          .setNumCategories(card).setNumericCol("num")
+          .setEmbeddingDim(Integer.parseInt(a.get("dim")))
+          .setMaxIter(Integer.parseInt(a.get("epochs"))).setNumWorkers(workers)
+          .setOptimizer(a.get("optimizer")).setBatchSize(batch)
+          .setDevice(device).setTablePlacement(a.get("placement"))
+          .setPredictionCol("p").setSeed(7);
+      long t0 = System.nanoTime();
+      MultiEmbeddingModel model;
+      try {
+        model = stage.fit(train);
+      } catch (RuntimeException ex) {
+        System.out.println(fmt("device %s: fit failed: %s", device, ex));
+        continue;
+      }
+      double fitSeconds = seconds(t0);
+      TrainingSummary s = model.summary();
+      System.out.println(fmt("device %s, %d workers, batch %d: fit %.1f s (%s tables)", device,
+          workers, batch, fitSeconds, model.isSharded() ? "sharded" : "broadcast"));
+      System.out.println("| round | s | rows/s | pulled MB | pushed MB | peak heap MB per JVM |");
+      System.out.println("|---|---|---|---|---|---|");
+      for (TrainingSummary.Round r : s.rounds()) {
+        System.out.println(fmt("| %d | %.1f | %.0f | %.1f | %.1f | %s |", r.round(), r.seconds(),
+            r.rowsPerSecond(), r.pulledBytes() / 1e6, r.pushedBytes() / 1e6,
+            peaks.describe(r.round())));
+      }
+      FlightsDevices.printTaskRates(s);
+      s.devices().forEach(d -> System.out.println("  " + d));
+      if (testRows > 0) {
+        // the join transform reads its input once per field: cache the test rows
+        Dataset<Row> test = CriteoShaped.generate(spark, testRows, workers, 2, scale).cache();
+        test.count();
+        long t1 = System.nanoTime();
+        double auc = new BinaryClassificationEvaluator().setRawPredictionCol("p")
+            .evaluate(model.transform(test));
+        System.out.println(fmt("test AUC %.4f (transform + evaluate %.1f s, %s lookup)", auc,
+            seconds(t1), model.isSharded() ? "join" : "broadcast"));
+        test.unpersist();
+      }
     }
-    // the join transform reads its input once per field: cache the test rows
-    test = test.cache();
-    test.count();
-    long t1 = System.nanoTime();
-    double auc = new BinaryClassificationEvaluator().setRawPredictionCol("p")
-        .evaluate(model.transform(test));
-    System.out.println(fmt("test AUC %.4f (transform + evaluate %.1f s, %s lookup)", auc,
-        seconds(t1), model.isSharded() ? "join" : "broadcast"));
     System.out.println("peak heap over the whole run (MB): " + peaks.describe(-1));
   }
 

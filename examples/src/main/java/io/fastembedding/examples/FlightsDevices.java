@@ -67,25 +67,49 @@ public final class FlightsDevices {
         System.out.println(fmt("device %s, %d partitions, batch %d: fit %.1f s, test AUC %.4f, "
             + "final loss %.4f", device, workers, e.getBatchSize(), fit, auc,
             s.lossHistory()[s.totalRounds() - 1]));
-        for (TrainingSummary.Round r : s.rounds()) {
-          double taskRate = r.tasks().stream().mapToDouble(t -> t.rowsPerSecond()).sum();
-          System.out.println(fmt("  round %2d: %.2f s, %.0f rows/s (tasks' own training: %.0f "
-              + "rows/s summed)", r.round(), r.seconds(), r.rowsPerSecond(), taskRate));
-          // per executor: its rows over its slowest task's training time in the round
-          java.util.TreeMap<String, double[]> perExec = new java.util.TreeMap<>();
-          r.tasks().forEach(t -> {
-            double[] v = perExec.computeIfAbsent(t.executorId() + " " + t.device(),
-                k -> new double[2]);
-            v[0] += t.rows();
-            v[1] = Math.max(v[1], t.trainSeconds());
-          });
-          perExec.forEach((k, v) -> System.out.println(fmt("      executor %s: %.0f rows/s", k,
-              v[0] / v[1])));
-        }
+        printTaskRates(s);
         s.devices().forEach(d -> System.out.println("  " + d));
       }
     } finally {
       spark.stop();
+    }
+  }
+
+  /**
+   * Per round: its wall time and rows/s, the tasks' own training rate summed, and per executor its
+   * rows over its slowest task's training time; then, over rounds 2 to the last, the median and
+   * range of the per-task training rate. A task's training time ({@code TaskReport.trainSeconds})
+   * runs from handing its model (the broadcast, or the local model built from the pulled rows) to
+   * the backend until the touched rows are back in host arrays: the import, the shuffles, the
+   * epochs, the loss read and the export; Spark's scheduling, the broadcast or pull, and the
+   * serialisation of the touched rows are outside it.
+   */
+  static void printTaskRates(TrainingSummary s) {
+    java.util.List<Double> later = new java.util.ArrayList<>();
+    for (TrainingSummary.Round r : s.rounds()) {
+      double taskRate = r.tasks().stream().mapToDouble(t -> t.rowsPerSecond()).sum();
+      System.out.println(fmt("  round %2d: %.2f s, %.0f rows/s (tasks' own training: %.0f "
+          + "rows/s summed)", r.round(), r.seconds(), r.rowsPerSecond(), taskRate));
+      // per executor: its rows over its slowest task's training time in the round
+      java.util.TreeMap<String, double[]> perExec = new java.util.TreeMap<>();
+      r.tasks().forEach(t -> {
+        double[] v = perExec.computeIfAbsent(t.executorId() + " " + t.device(),
+            k -> new double[3]);
+        v[0] += t.rows();
+        v[1] = Math.max(v[1], t.trainSeconds());
+        v[2]++;
+      });
+      perExec.forEach((k, v) -> System.out.println(fmt("      executor %s: %.0f rows/s (%d tasks, "
+          + "slowest %.1f ms)", k, v[0] / v[1], (int) v[2], v[1] * 1e3)));
+      if (r.round() > 1) {
+        r.tasks().forEach(t -> later.add(t.rowsPerSecond()));
+      }
+    }
+    if (!later.isEmpty()) {
+      java.util.Collections.sort(later);
+      System.out.println(fmt("  per-task training rows/s, rounds 2-%d: median %.0f, min %.0f, "
+          + "max %.0f (%d tasks)", s.totalRounds(), later.get(later.size() / 2), later.get(0),
+          later.get(later.size() - 1), later.size()));
     }
   }
 

@@ -43,6 +43,20 @@ public interface Backend extends AutoCloseable {
     }
   }
 
+  /**
+   * One epoch over {@code block}'s rows in the order {@code order} (position i reads row
+   * {@code order.apply(i)}), where the backend can do it without a host copy of the shuffled rows:
+   * the same steps, bit for bit in deterministic mode, as {@link #trainEpoch} on the rows gathered in
+   * that order. A backend may keep {@code block} on its device between calls (the block must then not
+   * change while the backend holds it: the Spark stage's cached blocks do not). Returns false, having
+   * done nothing, where it cannot (the CPU backend; a block the device cannot hold): the caller then
+   * gathers the rows itself and calls {@link #trainEpoch}.
+   */
+  default boolean trainEpochPermuted(RowBlock block, io.fastembedding.train.EpochPermutation order,
+      int batchSize) {
+    return false;
+  }
+
   /** Loss accumulated since the last drain, and reset it. */
   LossSum drainLoss();
 

@@ -6,18 +6,19 @@ import io.fastembedding.backend.LossSum;
 import io.fastembedding.backend.RowBlock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
  * Drives a backend over an in-memory block: epochs, a seeded shuffle per epoch, and mini-batches that
- * are contiguous ranges of the shuffled copy, so a backend reads each batch sequentially and the
- * trainer allocates nothing per batch.
+ * are contiguous ranges of the shuffled order, so a backend reads each batch sequentially and the
+ * trainer allocates nothing per batch. The shuffle is an {@link EpochPermutation} per epoch: a
+ * backend that keeps the block on its device applies it there
+ * ({@link Backend#trainEpochPermuted}); otherwise the trainer gathers the rows into a host copy in the
+ * same order.
  */
 public final class Trainer {
   private final Backend backend;
   private final TrainerConfig config;
   private RowBlock shuffled;
-  private int[] order;
 
   public Trainer(Backend backend, TrainerConfig config) {
     this.backend = backend;
@@ -40,34 +41,27 @@ public final class Trainer {
     backend.drainLoss();
     for (int e = firstEpoch; e < firstEpoch + config.epochs(); e++) {
       long t0 = System.nanoTime();
-      RowBlock data = config.shuffle() ? shuffle(block, e) : block;
-      backend.trainEpoch(data, config.batchSize());
+      if (!config.shuffle()) {
+        backend.trainEpoch(block, config.batchSize());
+      } else {
+        EpochPermutation order = EpochPermutation.forEpoch(block.rows, config.seed(), e);
+        if (!backend.trainEpochPermuted(block, order, config.batchSize())) {
+          backend.trainEpoch(shuffle(block, order), config.batchSize());
+        }
+      }
       LossSum loss = backend.drainLoss();
-      out.add(new EpochStats(e, loss.mean(), data.rows, (System.nanoTime() - t0) / 1e9));
+      out.add(new EpochStats(e, loss.mean(), block.rows, (System.nanoTime() - t0) / 1e9));
     }
     return out;
   }
 
-  private RowBlock shuffle(RowBlock src, int epoch) {
+  private RowBlock shuffle(RowBlock src, EpochPermutation order) {
     int rows = src.rows;
     if (shuffled == null || shuffled.rows != rows || shuffled.numFields != src.numFields
         || shuffled.numNumeric != src.numNumeric || (shuffled.weights == null) != (src.weights == null)) {
       shuffled = RowBlock.allocate(src.numFields, src.numNumeric, rows, src.weights != null);
-      order = new int[rows];
     }
-    for (int i = 0; i < rows; i++) {
-      order[i] = i;
-    }
-    SplittableRandom rnd = new SplittableRandom(config.seed() * 0x9E3779B97F4A7C15L + epoch);
-    for (int i = rows - 1; i > 0; i--) {
-      int j = rnd.nextInt(i + 1);
-      int t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
-    for (int i = 0; i < rows; i++) {
-      src.copyRow(order[i], shuffled, i);
-    }
+    order.gather(src, shuffled);
     return shuffled;
   }
 }

@@ -85,6 +85,12 @@ public final class CudaBackend implements Backend {
   private final DeviceState state;
   private final StagingPipeline staging;
   private final StepGraphs graphs = new StepGraphs();
+  private final ResidentBlocks resident;
+  /**
+   * Keep training blocks on the device between epochs and shuffle them there
+   * ({@code -Dfastembedding.cuda.residentBlocks=false} shuffles on the host and uploads every epoch).
+   */
+  static final boolean RESIDENT = !"false".equals(System.getProperty("fastembedding.cuda.residentBlocks"));
   private int capacityRows;
 
   /**
@@ -176,6 +182,7 @@ public final class CudaBackend implements Backend {
     }
     state = st;
     staging = sp;
+    resident = new ResidentBlocks(ctx);
   }
 
   /** The kernels' code of a loss (KernelConstants.LOSS_*). */
@@ -301,6 +308,49 @@ public final class CudaBackend implements Backend {
       return;
     }
     rowsSinceDrain += rows;
+  }
+
+  /**
+   * The epoch of {@link #trainEpoch} from the block kept on the device ({@link ResidentBlocks}; uploaded
+   * on its first epoch), shuffled there by {@code order}: the host moves no rows, and the steps read the
+   * same bytes as after a host gather and upload, so deterministic results are bit-identical to that.
+   * Returns false when the device cannot hold the block (then the trainer shuffles on the host).
+   */
+  @Override
+  public boolean trainEpochPermuted(RowBlock block, io.fastembedding.train.EpochPermutation order,
+      int batchSize) {
+    checkOpen();
+    if (batchSize <= 0) {
+      throw new IllegalArgumentException("batchSize must be > 0, got " + batchSize);
+    }
+    checkBlock(block, 0, block == null ? 0 : block.rows, true);
+    if (order == null || order.rows() != block.rows) {
+      throw new IllegalArgumentException("the permutation is of " + (order == null ? "no" : order.rows())
+          + " rows; the block has " + block.rows);
+    }
+    if (!RESIDENT) {
+      return false;
+    }
+    int rows = block.rows;
+    if (rows == 0) {
+      return true;
+    }
+    ctx.makeCurrent();
+    int bs = Math.min(batchSize, rows);
+    ensureCapacity(bs);
+    long epochBytes = staging.epochBytes(rows, bs, block.weights != null);
+    ResidentBlocks.Block rb = resident.get(block, epochBytes,
+        () -> streams.syncAll("freeing a resident block"));
+    if (rb == null || !staging.epochResident(rb, order, bs, kernels, this::step)) {
+      return false;
+    }
+    rowsSinceDrain += rows;
+    return true;
+  }
+
+  /** Blocks uploaded to keep on the device so far (tests). */
+  long residentUploads() {
+    return resident.uploads();
   }
 
   @Override
@@ -754,6 +804,7 @@ public final class CudaBackend implements Backend {
 
   private void releaseAll() {
     graphs.clear();
+    resident.release();
     state.release();
     staging.release();
     streams.release();

@@ -19,7 +19,7 @@ final class Kernels {
   /** The kernels these wrappers launch: resolved when a backend opens, checked against the PTX. */
   static final String[] NAMES = {"gather_concat", "linear_forward", "fm_forward", "gemm_tiled", "mlp_output",
       "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_apply_rows", "det_apply_rows_adam",
-      "gather_listed_rows"};
+      "gather_listed_rows", "epoch_gather"};
 
   /** The kind of one kernel parameter. */
   enum Kind {
@@ -185,5 +185,18 @@ final class Kernels {
       CUdeviceptr dst) {
     launcher.launch("gather_listed_rows", grid, 1, 1, THREADS, 0, new Args(6).ptr(src).i64(srcOff).i32(width)
         .ptr(rows).i32(m).ptr(dst));
+  }
+
+  /**
+   * shuffle.cuh: writes the rows of a block resident on the device, in the order of an
+   * EpochPermutation (halfBits, keys), into the staging layout of an epoch's batches of {@code bs}
+   * rows, batch b at byte b * stride of out.
+   */
+  void epochGather(int grid, CUdeviceptr idx, CUdeviceptr labels, CUdeviceptr weights, CUdeviceptr numeric,
+      int rows, int n, int k, int bs, long stride, int halfBits, int key0, int key1, int key2, int key3,
+      CUdeviceptr out) {
+    launcher.launch("epoch_gather", grid, 1, 1, THREADS, 0, new Args(15).ptr(idx).ptr(labels).ptr(weights)
+        .ptr(numeric).i32(rows).i32(n).i32(k).i32(bs).i64(stride).i32(halfBits).i32(key0).i32(key1).i32(key2)
+        .i32(key3).ptr(out));
   }
 }

@@ -190,7 +190,6 @@ final class StagingPipeline {
       Cu.check(JCudaDriver.cuStreamWaitEvent(streams.copy, epochRead, 0), "cuStreamWaitEvent",
           "epoch upload after the previous epoch on " + ctx.describe());
     }
-    CUdeviceptr input = batchDev[0].ptr();
     int p = 0;
     // the first chunks are small and double up to perChunk, so the device starts after a batch's
     // staging rather than a whole chunk's
@@ -214,24 +213,72 @@ final class StagingPipeline {
       chunkSlotUsed[p] = true;
       Cu.check(JCudaDriver.cuStreamWaitEvent(streams.compute, chunkCopied[p], 0), "cuStreamWaitEvent",
           ctx.describe());
-      for (int b = b0; b < b1; b++) {
-        boolean isLast = b == batches - 1;
-        Layout st = isLast ? last : full;
-        int count = isLast ? lastCount : bs;
-        int r = JCudaDriver.cuMemcpyDtoDAsync(input, epochDev.at(b * stride), st.total, streams.compute);
-        if (r != 0) {  // the message only on failure: this is the per-step path
-          Cu.check(r, "cuMemcpyDtoDAsync", "batch " + b + " of the epoch (" + st.total + " bytes) on "
-              + ctx.describe());
-        }
-        run.step(batchDev[0], st, count);
-      }
+      runSteps(b0, b1, batches, bs, lastCount, stride, full, last, run);
     }
+    epochQueued();
+    return true;
+  }
+
+  /** Queues the steps of batches [b0, b1) of the epoch buffer, each copied to device slot 0 first. */
+  private void runSteps(int b0, int b1, int batches, int bs, int lastCount, long stride, Layout full,
+      Layout last, StepRunner run) {
+    CUdeviceptr input = batchDev[0].ptr();
+    for (int b = b0; b < b1; b++) {
+      boolean isLast = b == batches - 1;
+      Layout st = isLast ? last : full;
+      int count = isLast ? lastCount : bs;
+      int r = JCudaDriver.cuMemcpyDtoDAsync(input, epochDev.at(b * stride), st.total, streams.compute);
+      if (r != 0) {  // the message only on failure: this is the per-step path
+        Cu.check(r, "cuMemcpyDtoDAsync", "batch " + b + " of the epoch (" + st.total + " bytes) on "
+            + ctx.describe());
+      }
+      run.step(batchDev[0], st, count);
+    }
+  }
+
+  /** After an epoch's steps: the next upload into the epoch buffer or device slot 0 waits for them. */
+  private void epochQueued() {
     Cu.check(JCudaDriver.cuEventRecord(epochRead, streams.compute), "cuEventRecord", ctx.describe());
     epochReadRecorded = true;
     // the next step's copy into device slot 0 must wait for these steps too
     Cu.check(JCudaDriver.cuEventRecord(computeDone[0], streams.compute), "cuEventRecord", ctx.describe());
     slotUsed[0] = true;
+  }
+
+  /**
+   * The epoch of {@link #epoch} from a block already on the device ({@code resident}), in the order
+   * {@code order}: one kernel writes the permuted rows into the epoch buffer in the staging layout (on
+   * the compute stream, after the steps that last read it), then the steps run as in {@link #epoch},
+   * on the same bytes a host-shuffled upload gives. Returns false, having done nothing, when the
+   * device cannot hold the epoch buffer.
+   */
+  boolean epochResident(ResidentBlocks.Block resident, io.fastembedding.train.EpochPermutation order,
+      int bs, Kernels kernels, StepRunner run) {
+    int rows = resident.rows;
+    int batches = (int) (((long) rows + bs - 1) / bs);
+    int lastCount = rows - (batches - 1) * bs;
+    Layout full = layout(bs, resident.weights != null);
+    Layout last = lastCount == bs ? full : layout(lastCount, resident.weights != null);
+    long stride = (full.total + 255) / 256 * 256;
+    long need = (batches - 1) * stride + last.total;
+    if (!reserveEpochBuffer(need)) {
+      return false;
+    }
+    kernels.epochGather(CudaBackend.gridFor(ctx, rows), resident.idx.ptr(), resident.labels.ptr(),
+        resident.weights == null ? null : resident.weights.ptr(),
+        resident.numeric == null ? null : resident.numeric.ptr(), rows, n, k, bs, stride, order.halfBits(),
+        order.key(0), order.key(1), order.key(2), order.key(3), epochDev.ptr());
+    runSteps(0, batches, batches, bs, lastCount, stride, full, last, run);
+    epochQueued();
     return true;
+  }
+
+  /** Bytes of the epoch buffer for {@code rows} rows in batches of {@code bs}. */
+  long epochBytes(int rows, int bs, boolean weights) {
+    int batches = (int) (((long) rows + bs - 1) / bs);
+    int lastCount = rows - (batches - 1) * bs;
+    long stride = (layout(bs, weights).total + 255) / 256 * 256;
+    return (batches - 1) * stride + layout(lastCount, weights).total;
   }
 
   /**

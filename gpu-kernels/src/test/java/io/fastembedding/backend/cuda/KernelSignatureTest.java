@@ -62,6 +62,7 @@ class KernelSignatureTest {
     k.detApplyRows(1, 32, 0, null, null, null, null, null, null, null, 0, 0, 0, 0, null, 0, 0, null, null, null,
         null, null, KernelConstants.OPT_ROWWISE_ADAM, 0f, 0f);
     k.gatherListedRows(1, null, 0L, 0, null, 0, null);
+    k.epochGather(1, null, null, null, null, 0, 0, 0, 1, 0L, 1, 0, 0, 0, 0, null);
     return calls;
   }
 
@@ -178,7 +179,7 @@ class KernelSignatureTest {
     Map<String, String> kernelOf = Map.of("gatherConcat", "gather_concat", "linearForward", "linear_forward",
         "fmForward", "fm_forward", "gemmTiled", "gemm_tiled", "mlpOutput", "mlp_output", "scatter",
         "scatter_atomic_256", "finishStep", "finish_step", "detApplyRows", "det_apply_rows", "gatherListedRows",
-        "gather_listed_rows");
+        "gather_listed_rows", "epochGather", "epoch_gather");
     int checked = 0;
     for (java.lang.reflect.Method m : Kernels.class.getDeclaredMethods()) {
       if (m.isSynthetic() || java.lang.reflect.Modifier.isPrivate(m.getModifiers())

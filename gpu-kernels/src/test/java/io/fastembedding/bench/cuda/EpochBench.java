@@ -28,7 +28,8 @@ import java.util.SplittableRandom;
  * </ul>
  *
  * Each time is the wall time of one epoch up to {@code drainLoss()} (which waits for the device); the
- * median over the measured epochs is reported. Usage: {@code EpochBench [--rows N] [--epochs E]}.
+ * median over the measured epochs is reported. Usage: {@code EpochBench [--rows N] [--epochs E]
+ * [--only-epoch]} ({@code --only-epoch}: only {@code cuda_epoch}, atomic).
  */
 public final class EpochBench {
   private EpochBench() {}
@@ -36,10 +37,12 @@ public final class EpochBench {
   public static void main(String[] args) {
     int rows = 1_200_000;
     int epochs = 5;
+    boolean onlyEpoch = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--rows" -> rows = Integer.parseInt(args[++i]);
         case "--epochs" -> epochs = Integer.parseInt(args[++i]);
+        case "--only-epoch" -> onlyEpoch = true;
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
@@ -56,10 +59,10 @@ public final class EpochBench {
         "epoch_ms", "rows_per_s", "us_per_step", "host_us_step"));
     for (int batch : new int[] {1024, 8192}) {
       if (gpu) {
-        for (boolean det : new boolean[] {false, true}) {
+        for (boolean det : onlyEpoch ? new boolean[] {false} : new boolean[] {false, true}) {
           RowBlock head = block.slice(0, Math.min(rows, HOST_BATCHES * batch));
           ModelState[] after = new ModelState[2];
-          for (boolean epochCall : new boolean[] {false, true}) {
+          for (boolean epochCall : onlyEpoch ? new boolean[] {true} : new boolean[] {false, true}) {
             try (CudaBackend b = CudaBackend.open(spec, new BackendOptions(det, 0), 0)) {
               double ms = time(b, block, batch, epochs, epochCall);
               after[epochCall ? 1 : 0] = b.exportState();
@@ -72,6 +75,9 @@ public final class EpochBench {
             throw new IllegalStateException("deterministic trainEpoch differs from the trainStep loop");
           }
         }
+      }
+      if (onlyEpoch) {
+        continue;
       }
       try (CpuBackend b = new CpuBackend(spec, new BackendOptions(false, 1))) {
         report("cpu_1t", false, batch, rows, time(b, block, batch, Math.min(epochs, 2), true), Double.NaN);

@@ -47,6 +47,29 @@ public final class BackendPool {
     IDLE.computeIfAbsent(deviceKey, k -> new ArrayDeque<>()).addLast(e);
   }
 
+  /**
+   * Closes the idle backends of {@code fitId} (a device short of memory: their models and resident
+   * blocks go; later rounds open them again) and returns how many.
+   */
+  public static int closeIdle(String fitId) {
+    List<Backend> all = new ArrayList<>();
+    synchronized (BackendPool.class) {
+      if (!fitId.equals(currentFit)) {
+        return 0;
+      }
+      IDLE.values().forEach(q -> q.forEach(e -> all.add(e.backend())));
+      IDLE.clear();
+    }
+    for (Backend b : all) {
+      try {
+        b.close();
+      } catch (RuntimeException e) {
+        LOG.warn("closing a pooled backend failed: {}", e.toString());
+      }
+    }
+    return all.size();
+  }
+
   /** Closes every idle backend of {@code fitId}. */
   public static synchronized void closeFit(String fitId) {
     if (fitId.equals(currentFit)) {

@@ -45,7 +45,7 @@ public final class ShardedTrainRound implements FlatMapFunction2<Iterator<Sharde
   public ShardedTrainRound(TrainRound round, RowSchema schema, ShardPlan plan, HeadPiece head,
       int firstEpoch, CollectionAccumulator<HeadPiece> heads, LongAccumulator pulledBytes,
       LongAccumulator pushedBytes) {
-    this.round = round.unpooled();
+    this.round = round.pooledPerPartition();
     this.schema = schema;
     this.plan = plan;
     this.head = head;

@@ -54,8 +54,11 @@ public final class TrainRound
   private final DeviceRequest deviceRequest;
   private final BackendFactory factory;
   private final CollectionAccumulator<TaskReport> reports;
-  /** Keep backends between rounds (off where each partition's model has its own shape). */
-  private boolean pooled = true;
+  /**
+   * Keep one backend per device between rounds, or (the sharded path, where each partition's local
+   * model has its own shape) one per device and partition.
+   */
+  private boolean perPartition;
   /** Bytes of the touched rows sent to the merge, when counted. */
   private org.apache.spark.util.LongAccumulator pushedBytes;
 
@@ -81,9 +84,12 @@ public final class TrainRound
     return this;
   }
 
-  /** Backends are opened and closed by each task, not pooled (the sharded path). */
-  TrainRound unpooled() {
-    pooled = false;
+  /**
+   * Backends are pooled per device and partition (the sharded path: a partition's local model keeps
+   * its shape from round to round, and its block stays on the device with it).
+   */
+  TrainRound pooledPerPartition() {
+    perPartition = true;
     return this;
   }
 
@@ -269,10 +275,28 @@ public final class TrainRound
   /** Trains {@code block} on one device from the broadcast state and exports what it touched. */
   private Local trainOn(RowBlock block, double weightSum, int shuffleStream, ModelState state,
       DeviceChoice choice, int cpus) {
-    String poolKey = choice.key();
+    String poolKey = perPartition ? choice.key() + "/piece " + shuffleStream : choice.key();
+    // per partition, only GPU backends are kept: the executor's heap is planned for one local model
+    // per running task (MemoryPlan), not one per partition it ever trained
+    boolean pooled = !perPartition || choice.cuda();
     BackendPool.Entry entry = pooled ? BackendPool.take(fitId, poolKey) : null;
+    if (entry != null && !entry.backend().spec().equals(state.spec)) {
+      entry.backend().close();
+      entry = null;
+    }
     if (entry == null) {
-      entry = open(state.spec, choice, cpus);
+      try {
+        entry = open(state.spec, choice, cpus);
+      } catch (RuntimeException e) {
+        // the device may be full of this fit's idle backends (and their resident blocks): free them
+        // and try once more before failing
+        if (!choice.cuda() || BackendPool.closeIdle(fitId) == 0) {
+          throw e;
+        }
+        LOG.info("opening a backend on {} failed ({}); closed this fit's idle backends and retrying",
+            choice.key(), e.toString());
+        entry = open(state.spec, choice, cpus);
+      }
     }
     Backend backend = entry.backend();
     boolean ok = false;

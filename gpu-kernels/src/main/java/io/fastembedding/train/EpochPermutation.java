@@ -1,0 +1,118 @@
+package io.fastembedding.train;
+
+/**
+ * The order in which an epoch visits a block's rows: a pseudo-random permutation of {@code [0, rows)}
+ * computed per position, so that the CPU (here) and the GPU ({@code epoch_gather} in
+ * src/main/cuda/shuffle.cuh) produce the same order without a host-side Fisher-Yates pass or a
+ * permutation array. Position {@code i} of the epoch reads row {@link #apply}(i).
+ *
+ * <p>The permutation is a balanced Feistel network of {@link #ROUNDS} rounds over {@code 2h}-bit
+ * values ({@code 4^h} the smallest power of four not below {@code rows}), each round mixing one half
+ * with a murmur3 finaliser keyed by a round key, restricted to {@code [0, rows)} by cycle walking
+ * (apply the network again while the value lies outside): a Feistel network is a bijection of its
+ * domain whatever its round function, and cycle walking keeps a bijection of any subset. The domain
+ * is at most 4 times {@code rows}, so a position takes at most a few walks on average. The round keys
+ * come from the seed by SplitMix64. All arithmetic is on 32-bit unsigned values, the same on both
+ * sides; the two must be changed together (ShuffleKernelTest and the GPU test check them).
+ */
+public final class EpochPermutation {
+  /** Feistel rounds: four give a pseudo-random permutation (Luby-Rackoff) of the domain. */
+  public static final int ROUNDS = 4;
+
+  private final int rows;
+  private final int halfBits;
+  private final int[] keys;
+
+  private EpochPermutation(int rows, int halfBits, int[] keys) {
+    this.rows = rows;
+    this.halfBits = halfBits;
+    this.keys = keys;
+  }
+
+  /** The permutation of {@code rows} rows for {@code seed} (one per partition and epoch). */
+  public static EpochPermutation of(int rows, long seed) {
+    if (rows < 0) {
+      throw new IllegalArgumentException("rows must be >= 0, got " + rows);
+    }
+    int bits = 1;
+    while ((1L << (2 * bits)) < rows) {
+      bits++;
+    }
+    int[] k = new int[ROUNDS];
+    long s = seed;
+    for (int r = 0; r < ROUNDS; r++) {
+      s += 0x9E3779B97F4A7C15L;
+      long z = s;
+      z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+      z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+      k[r] = (int) (z ^ (z >>> 31));
+    }
+    return new EpochPermutation(rows, bits, k);
+  }
+
+  /**
+   * The permutation of epoch {@code epoch} of a trainer seeded {@code trainerSeed}: the seed the
+   * trainer gave its epoch's shuffle before (one stream per partition and epoch).
+   */
+  public static EpochPermutation forEpoch(int rows, long trainerSeed, int epoch) {
+    return of(rows, trainerSeed * 0x9E3779B97F4A7C15L + epoch);
+  }
+
+  public int rows() {
+    return rows;
+  }
+
+  /** Bits of each Feistel half (the domain is {@code 2^(2 * halfBits)}). */
+  public int halfBits() {
+    return halfBits;
+  }
+
+  /** Round key {@code r} (as the kernel takes it: 32 bits, unsigned there). */
+  public int key(int r) {
+    return keys[r];
+  }
+
+  /** The row that position {@code i} of the epoch reads. */
+  public int apply(int i) {
+    if (i < 0 || i >= rows) {
+      throw new IndexOutOfBoundsException("position " + i + " of a permutation of " + rows);
+    }
+    long x = i;
+    do {
+      x = feistel(x);
+    } while (x >= rows);
+    return (int) x;
+  }
+
+  private long feistel(long x) {
+    int h = halfBits;
+    long mask = (1L << h) - 1;
+    long left = x >>> h;
+    long right = x & mask;
+    for (int r = 0; r < ROUNDS; r++) {
+      long f = mix((int) right ^ keys[r]) & mask;
+      long next = left ^ f;
+      left = right;
+      right = next;
+    }
+    return (left << h) | right;
+  }
+
+  /** murmur3's 32-bit finaliser, as unsigned 32-bit arithmetic. */
+  static long mix(int v) {
+    int x = v;
+    x ^= x >>> 16;
+    x *= 0x85EBCA6B;
+    x ^= x >>> 13;
+    x *= 0xC2B2AE35;
+    x ^= x >>> 16;
+    return x & 0xFFFFFFFFL;
+  }
+
+  /** Writes the rows of {@code src} in this order into {@code dst} (a block of the same shape). */
+  public void gather(io.fastembedding.backend.RowBlock src, io.fastembedding.backend.RowBlock dst) {
+    for (int i = 0; i < rows; i++) {
+      src.copyRow(apply(i), dst, i);
+    }
+  }
+}

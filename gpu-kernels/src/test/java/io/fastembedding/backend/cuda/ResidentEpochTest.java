@@ -1,0 +1,166 @@
+package io.fastembedding.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.fastembedding.backend.BackendOptions;
+import io.fastembedding.backend.LossSum;
+import io.fastembedding.backend.RowBlock;
+import io.fastembedding.backend.cpu.CpuBackend;
+import io.fastembedding.model.HeadType;
+import io.fastembedding.model.ModelSpec;
+import io.fastembedding.model.ModelState;
+import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.reference.ReferenceModel;
+import io.fastembedding.testutil.FloatAgreement;
+import io.fastembedding.train.EpochPermutation;
+import io.fastembedding.train.Trainer;
+import io.fastembedding.train.TrainerConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Epochs from a block kept on the device and shuffled there ({@link CudaBackend#trainEpochPermuted})
+ * against the same epochs with the rows gathered on the host and uploaded each time
+ * ({@link CudaBackend#trainEpoch}): bit for bit in deterministic mode; in atomic mode within the
+ * GPU-vs-CPU agreement of {@link FloatAgreement} against the double reference. Also: the device's
+ * permutation is the host's, a block is uploaded once for all its epochs, and the trainer uses the
+ * resident path. Skipped without a GPU.
+ */
+class ResidentEpochTest {
+  private static final long SEED = io.fastembedding.testutil.TestSeeds.base(ResidentEpochTest.class);
+  /** Not a multiple of the batch: the last batch of each epoch is short. */
+  private static final int ROWS = 2500;
+  private static final int BATCH = 256;
+
+  @BeforeEach
+  void needGpu() {
+    assumeTrue(CudaDevices.count() > 0,
+        () -> "GPU tests skipped: no CUDA device (" + CudaDevices.unavailableReason() + ")");
+  }
+
+  static RowBlock gathered(RowBlock src, EpochPermutation order) {
+    RowBlock out = RowBlock.allocate(src.numFields, src.numNumeric, src.rows, src.weights != null);
+    order.gather(src, out);
+    return out;
+  }
+
+  /** Epochs 0 and 1 of block a, epoch 2 of block b, epoch 3 of a again (its upload reused). */
+  static EpochPermutation[] orders(long seed) {
+    EpochPermutation[] p = new EpochPermutation[4];
+    for (int e = 0; e < 4; e++) {
+      p[e] = EpochPermutation.forEpoch(ROWS, seed, e);
+    }
+    return p;
+  }
+
+  static RowBlock[] blocks(RowBlock a, RowBlock b) {
+    return new RowBlock[] {a, a, b, a};
+  }
+
+  @ParameterizedTest(name = "{0} {1} weights={2} numeric={3}")
+  @MethodSource("io.fastembedding.backend.cuda.CudaTrainEpochTest#cases")
+  void deterministicResidentEpochsAreBitIdenticalToFreshUploads(HeadType head, OptimizerType opt,
+      boolean weights, boolean numeric, boolean unused) {
+    long seed = SEED + 41L * (head.ordinal() * 10 + opt.ordinal());
+    String what = head.id() + "/" + opt.id() + " weights=" + weights + " numeric=" + numeric + " (seed " + seed
+        + ")";
+    ModelSpec spec = CudaTrainEpochTest.spec(head, opt, numeric, seed);
+    SplittableRandom rnd = new SplittableRandom(seed);
+    RowBlock a = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
+    RowBlock b = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
+    EpochPermutation[] p = orders(seed);
+    RowBlock[] blk = blocks(a, b);
+    try (CudaBackend resident = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
+        CudaBackend fresh = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+      for (int e = 0; e < p.length; e++) {
+        assertTrue(resident.trainEpochPermuted(blk[e], p[e], BATCH), what + ": the block fits the device");
+        fresh.trainEpoch(gathered(blk[e], p[e]), BATCH);
+      }
+      assertEquals(2, resident.residentUploads(), what + ": blocks a and b uploaded once each");
+      ModelState s = fresh.exportState();
+      assertFalse(s.bitEquals(ModelState.initial(spec)), what + ": training changed nothing");
+      assertTrue(resident.exportState().bitEquals(s), what + ": resident epochs differ from fresh uploads");
+      LossSum lr = resident.drainLoss();
+      assertEquals(fresh.drainLoss(), lr, what + ": loss sums");
+      assertEquals(4L * ROWS, lr.rows(), what + ": rows");
+    }
+  }
+
+  @ParameterizedTest(name = "{0} {1} weights={2} numeric={3}")
+  @MethodSource("io.fastembedding.backend.cuda.CudaTrainEpochTest#cases")
+  void atomicResidentEpochsAgreeWithTheCpu(HeadType head, OptimizerType opt, boolean weights, boolean numeric,
+      boolean unused) {
+    long seed = SEED + 43L * (head.ordinal() * 10 + opt.ordinal());
+    String what = head.id() + "/" + opt.id() + " atomic (seed " + seed + ")";
+    ModelSpec spec = CudaTrainEpochTest.spec(head, opt, numeric, seed);
+    SplittableRandom rnd = new SplittableRandom(seed);
+    RowBlock a = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
+    RowBlock b = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
+    EpochPermutation[] p = orders(seed);
+    RowBlock[] blk = blocks(a, b);
+    RowBlock[] host = new RowBlock[p.length];
+    for (int e = 0; e < p.length; e++) {
+      host[e] = gathered(blk[e], p[e]);
+    }
+    try (CudaBackend resident = CudaBackend.open(spec, new BackendOptions(false, 0), 0)) {
+      for (int e = 0; e < p.length; e++) {
+        assertTrue(resident.trainEpochPermuted(blk[e], p[e], BATCH), what + ": the block fits the device");
+      }
+      ReferenceModel ref = ReferenceModel.initial(spec);
+      double refLoss = 0;
+      int orders = CudaBackendTest.CpuBaselines.ORDERS;
+      double[] cpuLoss = new double[orders];
+      List<ModelState> cpuStates = new ArrayList<>();
+      for (int i = 0; i < orders; i++) {
+        try (CpuBackend cpu = new CpuBackend(spec, new BackendOptions(true, 2))) {
+          for (int e = 0; e < host.length; e++) {
+            RowBlock h = i == 0 ? host[e] : FloatAgreement.permutedWithinBatches(host[e], BATCH, seed * 31 + i + e);
+            for (int s = 0; s < h.rows; s += BATCH) {
+              int c = Math.min(BATCH, h.rows - s);
+              if (i == 0) {
+                refLoss += ref.weightedLossSum(h, s, c);
+                ref.step(h, s, c);
+              }
+              cpu.trainStep(h, s, c);
+            }
+          }
+          cpuLoss[i] = cpu.drainLoss().weightedLoss();
+          cpuStates.add(cpu.exportState());
+        }
+      }
+      FloatAgreement.assertStates(what + " resident epochs", ref, cpuStates, resident.exportState());
+      LossSum lr = resident.drainLoss();
+      assertEquals(4L * ROWS, lr.rows(), what + ": rows");
+      FloatAgreement.assertScalar(what + ": loss sum", refLoss, cpuLoss, lr.weightedLoss());
+    }
+  }
+
+  /** The trainer on the GPU takes the resident path, and gives what it gives on host-gathered rows. */
+  @Test
+  void trainerUsesTheResidentPathWithTheHostOrder() {
+    ModelSpec spec = CudaTrainEpochTest.spec(HeadType.FM, OptimizerType.ADAGRAD, true, SEED);
+    RowBlock block = CudaBackendTest.data(spec, ROWS, "UNIFORM", true, new SplittableRandom(SEED));
+    TrainerConfig config = new TrainerConfig(BATCH, 3, true, SEED);
+    try (CudaBackend viaTrainer = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
+        CudaBackend byHand = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+      new Trainer(viaTrainer, config).trainValidated(block, 5);
+      assertEquals(1, viaTrainer.residentUploads(), "one upload for three epochs");
+      for (int e = 5; e < 8; e++) {
+        byHand.trainEpoch(gathered(block, EpochPermutation.forEpoch(ROWS, SEED, e)), BATCH);
+      }
+      assertTrue(viaTrainer.exportState().bitEquals(byHand.exportState()),
+          "the trainer's resident epochs differ from the host order (seed " + SEED + ")");
+      EpochPermutation wrong = EpochPermutation.of(ROWS + 1, 1);
+      assertThrows(IllegalArgumentException.class, () -> viaTrainer.trainEpochPermuted(block, wrong, BATCH));
+    }
+  }
+}
