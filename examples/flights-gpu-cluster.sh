@@ -11,6 +11,7 @@
 #   GPUS        GPUs the worker offers (default: as many as nvidia-smi lists)
 #   EXEC_CORES  cores per executor (default 4); EXEC_MEM executor heap (default 12g)
 #   DRIVER_MEM  the driver's heap (default 8g)
+#   EXEC_JAVA_OPTS  extra JVM options of the executors, e.g. -Dfastembedding.cuda.residentBlocks=false
 #   MAIN        the job's main class (default io.fastembedding.examples.FlightsDevices; e.g.
 #               io.fastembedding.examples.CriteoBenchmark with --devices gpu:2,cpu:32)
 set -euo pipefail
@@ -79,7 +80,7 @@ status=0
   -Dspark.worker.resource.gpu.discoveryScript="$script" \
   -Dspark.executor.resource.gpu.amount=1 \
   -Dspark.executor.extraClassPath="$cp" \
-  -Dspark.executor.extraJavaOptions="${flags[*]}" \
+  -Dspark.executor.extraJavaOptions="${flags[*]}${EXEC_JAVA_OPTS:+ $EXEC_JAVA_OPTS}" \
   -Dspark.local.dir="$work" \
   -cp "$cp" "$main" "$@" || status=$?
 exit "$status"

@@ -10,6 +10,8 @@
 #            gpu:2:1024,cpu:32:1024,gpu:2:8192,cpu:32:8192), 10 epochs
 #   criteo   the same cluster, CriteoBenchmark with CRITEO_ARGS (default --rows 5000000
 #            --test-rows 0 --epochs 2 --devices gpu:2,cpu:32)
+#   flights-host  the GPU fits of flights as before this change: blocks shuffled on the host and
+#            uploaded every epoch (-Dfastembedding.cuda.residentBlocks=false in the executors)
 #   smoke    a 2-epoch flights fit on gpu:2 only (checks the staging end to end)
 #
 # Logs go to $OUT (the device tool's folder; default a mktemp folder). Environment: EXEC_CORES
@@ -42,7 +44,12 @@ for step in "$@"; do
     flights)
       (cd "$app" && examples/flights-gpu-cluster.sh --input examples/data/flights-3m.parquet --epochs 10 \
         --devices "${FLIGHTS_DEVICES:-gpu:2:1024,cpu:32:1024,gpu:2:8192,cpu:32:8192}") > "$out/flights-gpu-cluster.log" 2>&1
-      echo "exit $?"; grep -v ' INFO \| WARN ' "$out/flights-gpu-cluster.log" | grep -v '^\s*executor\|^\s*round' | tail -40 ;;
+      echo "exit $?"; grep 'device \|per-task\|failed' "$out/flights-gpu-cluster.log" ;;
+    flights-host)
+      (cd "$app" && EXEC_JAVA_OPTS=-Dfastembedding.cuda.residentBlocks=false examples/flights-gpu-cluster.sh \
+        --input examples/data/flights-3m.parquet --epochs 10 --devices gpu:2:1024,gpu:2:8192) \
+        > "$out/flights-host-shuffle.log" 2>&1
+      echo "exit $?"; grep 'device gpu\|per-task' "$out/flights-host-shuffle.log" ;;
     criteo)
       (cd "$app" && MAIN=io.fastembedding.examples.CriteoBenchmark examples/flights-gpu-cluster.sh \
         ${CRITEO_ARGS:---rows 5000000 --test-rows 0 --epochs 2 --devices gpu:2,cpu:32}) > "$out/criteo-gpu-cluster.log" 2>&1

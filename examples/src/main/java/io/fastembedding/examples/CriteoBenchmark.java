@@ -75,13 +75,24 @@ public final class CriteoBenchmark {
     for (int c : card) {
       values += c;
     }
-    for (String item : items.split(",")) {
+    String[] list = items.split(",");
+    Dataset<Row> shared = null;
+    if (list.length > 1) {
+      // several fits: generate the rows once (each row's draws come from its id, so the partitioning
+      // does not change them) and cache them; each fit deals them to its own workers
+      shared = CriteoShaped.generate(spark, rows, spark.sparkContext().defaultParallelism(), 1, scale)
+          .cache();
+      long t = System.nanoTime();
+      System.out.println(fmt("criteo-shaped: %d rows generated and cached in %.1f s", shared.count(),
+          seconds(t)));
+    }
+    for (String item : list) {
       String[] dw = item.trim().split(":");
       String device = dw[0];
       int workers = dw.length > 1 ? Integer.parseInt(dw[1]) : defaultWorkers;
       int batch = Integer.parseInt(dw.length > 2 ? dw[2] : a.get("batch"));
-      // the rows are generated with the fit's partition count: the same seeded rows whatever it is
-      Dataset<Row> train = CriteoShaped.generate(spark, rows, workers, 1, scale);
+      Dataset<Row> train = shared != null ? shared
+          : CriteoShaped.generate(spark, rows, workers, 1, scale);
       System.out.println(fmt("criteo-shaped: %d training rows, %d table rows (scale %.3f), dim %s, "
           + "%s epochs, %d workers, batch %d, device %s, placement %s, optimizer %s, master %s",
           rows, values, scale, a.get("dim"), a.get("epochs"), workers, batch, device,
