@@ -5,7 +5,8 @@
 #
 #   bench    EpochBench --only-epoch: trainEpoch on a bare JVM (1.2 M flights-like rows, batch 1024
 #            and 8192), the reference rate of docs/benchmarks.md
-#   tests    the GPU tests named in GPU_TESTS (JUnit console; default ResidentEpochTest)
+#   tests    the GPU tests named in GPU_TESTS (JUnit console; default ResidentEpochTest and
+#            CudaTrainEpochTest), base seed TEST_SEED (default 1)
 #   flights  examples/flights-gpu-cluster.sh: one application, the fits of FLIGHTS_DEVICES (default
 #            gpu:2:1024,cpu:32:1024,gpu:2:8192,cpu:32:8192), 10 epochs
 #   criteo   the same cluster, CriteoBenchmark with CRITEO_ARGS (default --rows 5000000
@@ -38,9 +39,10 @@ for step in "$@"; do
         --only-epoch --epochs 7 2>&1 | tee "$out/epoch-bench.txt" ;;
     tests)
       "$java" -Dfastembedding.test.seed="${TEST_SEED:-1}" -jar "$app/junit-console.jar" execute \
-        --class-path "$app/jars/gpu-kernels-0.1.0-SNAPSHOT.jar:$app/gk-test-classes:${deps%:}" \
-        $(for t in ${GPU_TESTS:-io.fastembedding.backend.cuda.ResidentEpochTest}; do printf -- '--select-class %s ' "$t"; done) \
-        --details=tree --disable-banner 2>&1 | tail -60 | tee "$out/gpu-tests.txt" ;;
+        --class-path "$app/jars/gpu-kernels-0.1.0-SNAPSHOT.jar:$app/gk-test-classes:$(ls "$d"/d[0-9]/*.jar | tr '\n' ':')" \
+        $(for t in ${GPU_TESTS:-io.fastembedding.backend.cuda.ResidentEpochTest io.fastembedding.backend.cuda.CudaTrainEpochTest}; do printf -- '--select-class %s ' "$t"; done) \
+        --details=tree --disable-banner --disable-ansi-colors > "$out/gpu-tests.txt" 2>&1
+      echo "exit $?"; grep -E 'base seed|✘|tests (successful|failed|aborted|found)' "$out/gpu-tests.txt" | head -40 ;;
     flights)
       (cd "$app" && examples/flights-gpu-cluster.sh --input examples/data/flights-3m.parquet --epochs 10 \
         --devices "${FLIGHTS_DEVICES:-gpu:2:1024,cpu:32:1024,gpu:2:8192,cpu:32:8192}") > "$out/flights-gpu-cluster.log" 2>&1
