@@ -24,6 +24,8 @@ import java.util.SplittableRandom;
  * <ul>
  *   <li>{@code cuda_steps}: the old path, {@code trainStep} per batch from the Java arrays;
  *   <li>{@code cuda_epoch}: {@code trainEpoch}, the block uploaded once and the steps run from the device;
+ *   <li>{@code cuda_resident}: {@code trainEpochPermuted}, the block kept on the device and shuffled
+ *       there each epoch (what a Spark task runs since issue 11);
  *   <li>{@code cpu_1t}: the CPU backend with one thread, for reference.
  * </ul>
  *
@@ -68,6 +70,11 @@ public final class EpochBench {
               after[epochCall ? 1 : 0] = b.exportState();
               double host = hostMicrosPerStep(b, head, batch, epochCall);
               report(epochCall ? "cuda_epoch" : "cuda_steps", det, batch, rows, ms, host);
+            }
+          }
+          if (!det) {
+            try (CudaBackend b = CudaBackend.open(spec, new BackendOptions(false, 0), 0)) {
+              report("cuda_resident", false, batch, rows, timeResident(b, block, batch, epochs), Double.NaN);
             }
           }
           if (det && !after[0].bitEquals(after[1])) {
@@ -126,6 +133,31 @@ public final class EpochBench {
     for (int e = -2; e < epochs; e++) {
       long t0 = System.nanoTime();
       run(b, block, batch, epochCall);
+      double loss = b.drainLoss().mean();
+      if (!Double.isFinite(loss)) {
+        throw new IllegalStateException("loss " + loss);
+      }
+      if (e >= 0) {
+        ms[e] = (System.nanoTime() - t0) / 1e6;
+      }
+    }
+    Arrays.sort(ms);
+    return ms[epochs / 2];
+  }
+
+  /**
+   * Median wall milliseconds of an epoch from the block kept on the device and shuffled there
+   * ({@code trainEpochPermuted}, a new permutation each epoch), up to {@code drainLoss()}, after two
+   * warm-up epochs (the first uploads the block).
+   */
+  static double timeResident(Backend b, RowBlock block, int batch, int epochs) {
+    double[] ms = new double[epochs];
+    for (int e = -2; e < epochs; e++) {
+      long t0 = System.nanoTime();
+      if (!b.trainEpochPermuted(block, io.fastembedding.train.EpochPermutation.forEpoch(block.rows, 7, e + 2),
+          batch)) {
+        throw new IllegalStateException("the block did not stay on the device");
+      }
       double loss = b.drainLoss().mean();
       if (!Double.isFinite(loss)) {
         throw new IllegalStateException("loss " + loss);
