@@ -9,7 +9,7 @@
 #            CudaTrainEpochTest), base seed TEST_SEED (default 1)
 #   flights  examples/flights-gpu-cluster.sh: one application, the fits of FLIGHTS_DEVICES (default
 #            gpu:2:1024,cpu:32:1024,gpu:2:8192,cpu:32:8192), 10 epochs
-#   criteo   the same cluster, CriteoBenchmark with CRITEO_ARGS (default --rows 5000000
+#   criteo   the same cluster, CriteoBenchmark with CRITEO_ARGS (default --rows 5000000 --placement sharded
 #            --test-rows 0 --epochs 2 --devices gpu:2,cpu:32)
 #   flights-host  the GPU fits of flights as before this change: blocks shuffled on the host and
 #            uploaded every epoch (-Dfastembedding.cuda.residentBlocks=false in the executors)
@@ -54,7 +54,7 @@ for step in "$@"; do
       echo "exit $?"; grep 'device gpu\|per-task' "$out/flights-host-shuffle.log" ;;
     criteo)
       (cd "$app" && MAIN=io.fastembedding.examples.CriteoBenchmark examples/flights-gpu-cluster.sh \
-        ${CRITEO_ARGS:---rows 5000000 --test-rows 0 --epochs 2 --devices gpu:2,cpu:32}) > "$out/criteo-gpu-cluster.log" 2>&1
+        ${CRITEO_ARGS:---rows 5000000 --test-rows 0 --epochs 2 --placement sharded --devices gpu:2,cpu:32}) > "$out/criteo-gpu-cluster.log" 2>&1
       echo "exit $?"; grep -v ' INFO \| WARN ' "$out/criteo-gpu-cluster.log" | tail -40 ;;
     smoke)
       (cd "$app" && examples/flights-gpu-cluster.sh --input examples/data/flights-3m.parquet --epochs 2 \
