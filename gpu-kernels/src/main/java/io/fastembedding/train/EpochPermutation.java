@@ -22,11 +22,19 @@ public final class EpochPermutation {
   private final int rows;
   private final int halfBits;
   private final int[] keys;
+  private final int k0;
+  private final int k1;
+  private final int k2;
+  private final int k3;
 
   private EpochPermutation(int rows, int halfBits, int[] keys) {
     this.rows = rows;
     this.halfBits = halfBits;
     this.keys = keys;
+    k0 = keys[0];
+    k1 = keys[1];
+    k2 = keys[2];
+    k3 = keys[3];
   }
 
   /** The permutation of {@code rows} rows for {@code seed} (one per partition and epoch). */
@@ -77,6 +85,11 @@ public final class EpochPermutation {
     if (i < 0 || i >= rows) {
       throw new IndexOutOfBoundsException("position " + i + " of a permutation of " + rows);
     }
+    return walk(i);
+  }
+
+  /** Cycle walking: the network again while the value lies outside [0, rows). */
+  private int walk(int i) {
     long x = i;
     do {
       x = feistel(x);
@@ -86,33 +99,40 @@ public final class EpochPermutation {
 
   private long feistel(long x) {
     int h = halfBits;
-    long mask = (1L << h) - 1;
-    long left = x >>> h;
-    long right = x & mask;
-    for (int r = 0; r < ROUNDS; r++) {
-      long f = mix((int) right ^ keys[r]) & mask;
-      long next = left ^ f;
-      left = right;
-      right = next;
-    }
-    return (left << h) | right;
+    int mask = (int) ((1L << h) - 1);
+    // halves of at most 16 bits: int arithmetic, as the kernel's unsigned 32-bit values
+    int left = (int) (x >>> h);
+    int right = (int) x & mask;
+    int next = left ^ (mix(right ^ k0) & mask);
+    left = right;
+    right = next;
+    next = left ^ (mix(right ^ k1) & mask);
+    left = right;
+    right = next;
+    next = left ^ (mix(right ^ k2) & mask);
+    left = right;
+    right = next;
+    next = left ^ (mix(right ^ k3) & mask);
+    left = right;
+    right = next;
+    return ((long) left << h) | right;
   }
 
-  /** murmur3's 32-bit finaliser, as unsigned 32-bit arithmetic. */
-  static long mix(int v) {
+  /** murmur3's 32-bit finaliser (unsigned 32-bit arithmetic; Java's int wraps the same way). */
+  static int mix(int v) {
     int x = v;
     x ^= x >>> 16;
     x *= 0x85EBCA6B;
     x ^= x >>> 13;
     x *= 0xC2B2AE35;
     x ^= x >>> 16;
-    return x & 0xFFFFFFFFL;
+    return x;
   }
 
   /** Writes the rows of {@code src} in this order into {@code dst} (a block of the same shape). */
   public void gather(io.fastembedding.backend.RowBlock src, io.fastembedding.backend.RowBlock dst) {
     for (int i = 0; i < rows; i++) {
-      src.copyRow(apply(i), dst, i);
+      src.copyRow(walk(i), dst, i);
     }
   }
 }
