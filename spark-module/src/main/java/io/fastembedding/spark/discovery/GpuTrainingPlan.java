@@ -28,13 +28,21 @@ public final class GpuTrainingPlan {
   private final StageLevelScheduling.Availability availability;
   private final String description;
   private final List<String> warnings;
+  /** Training tasks an executor runs at once when each holds a whole GPU, else 0 (unknown). */
+  private final int gpuTasksPerExecutor;
 
   private GpuTrainingPlan(ResourceProfile profile, StageLevelScheduling.Availability availability,
       String description, List<String> warnings) {
+    this(profile, availability, description, warnings, 0);
+  }
+
+  private GpuTrainingPlan(ResourceProfile profile, StageLevelScheduling.Availability availability,
+      String description, List<String> warnings, int gpuTasksPerExecutor) {
     this.profile = profile;
     this.availability = availability;
     this.description = description;
     this.warnings = List.copyOf(warnings);
+    this.gpuTasksPerExecutor = gpuTasksPerExecutor;
   }
 
   /**
@@ -92,7 +100,20 @@ public final class GpuTrainingPlan {
     ResourceProfile profile = useProfile
         ? TrainingResourceProfiles.forTraining(conf, resourceName, availability.mode())
         : null;
-    return new GpuTrainingPlan(profile, availability, description, warnings);
+    // one whole GPU per training task (the profile, or a task amount of 1): an executor runs at
+    // most as many training tasks at once as it has GPUs
+    int gpuTasks = executorsHaveGpus && (useProfile || oneEachAlready)
+        ? (int) Math.min(Integer.MAX_VALUE, c.executorAmount()) : 0;
+    return new GpuTrainingPlan(profile, availability, description, warnings, gpuTasks);
+  }
+
+  /**
+   * Training tasks one executor runs at once when each holds a whole GPU (its GPU count), for the
+   * memory plan of the training tasks; empty when training tasks are not bounded by GPUs.
+   */
+  public java.util.OptionalInt trainingTasksPerExecutor() {
+    return gpuTasksPerExecutor > 0 ? java.util.OptionalInt.of(gpuTasksPerExecutor)
+        : java.util.OptionalInt.empty();
   }
 
   /** The training stage's profile, when it gets one. */

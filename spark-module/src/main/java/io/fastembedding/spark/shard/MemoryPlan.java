@@ -63,6 +63,16 @@ public final class MemoryPlan {
           / Math.max(1, tasksPerExecutor));
     }
 
+    /**
+     * This memory with at most {@code tasks} tasks at once per executor: the training stage when
+     * each of its tasks holds a whole GPU (an executor then runs one training task per GPU, however
+     * many cores it has).
+     */
+    public Memory withTasksAtMost(int tasks) {
+      return new Memory(executorHeap, Math.max(1, Math.min(tasksPerExecutor, tasks)),
+          memoryFraction, driverHeap, local);
+    }
+
     /** Bytes the driver may hold outside Spark's own memory. */
     public long driverBudget() {
       return (long) (Math.max(0, driverHeap - RESERVED) * (1 - memoryFraction));
@@ -203,7 +213,18 @@ public final class MemoryPlan {
    */
   public static void checkSharded(ModelSpec spec, ShardPlan plan, long[] localBytes,
       long[] pushedBytes, Memory m) {
+    checkSharded(spec, plan, localBytes, pushedBytes, m, m);
+  }
+
+  /**
+   * {@link #checkSharded(ModelSpec, ShardPlan, long[], long[], Memory)} where the training tasks run
+   * under {@code training} (fewer at once per executor when each holds a whole GPU) and the merge
+   * tasks under {@code m}.
+   */
+  public static void checkSharded(ModelSpec spec, ShardPlan plan, long[] localBytes,
+      long[] pushedBytes, Memory m, Memory training) {
     long budget = m.taskBudget();
+    long trainBudget = training.taskBudget();
     int worstPart = 0;
     for (int p = 1; p < localBytes.length; p++) {
       if (localBytes[p] > localBytes[worstPart]) {
@@ -220,7 +241,7 @@ public final class MemoryPlan {
         worstShard = s;
       }
     }
-    if (train <= budget && merge <= budget) {
+    if (train <= trainBudget && merge <= budget) {
       return;
     }
     StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "the model (tables %s, with %s "
@@ -228,10 +249,15 @@ public final class MemoryPlan {
         + "may hold %s (%s, (heap - 300 MiB) x (1 - spark.memory.fraction %.2f) / tasks)",
         dimsText(spec), spec.optimizer().type().id(), mib(tableBytes(spec)), plan.numShards(),
         mib(maxShard(spec, plan)), mib(budget), m.describe(), m.memoryFraction));
-    if (train > budget) {
+    if (train > trainBudget) {
       sb.append(String.format(Locale.ROOT, ", but training partition %d needs %s (%d copies of "
           + "its local model of %s: the rows its data uses)", worstPart, mib(train), TASK_COPIES,
           mib(localBytes[worstPart])));
+      if (training.tasksPerExecutor != m.tasksPerExecutor) {
+        sb.append(String.format(Locale.ROOT, " and a training task may hold %s (%d training "
+            + "tasks at once per executor, one per GPU)", mib(trainBudget),
+            training.tasksPerExecutor));
+      }
     }
     if (merge > budget) {
       sb.append(String.format(Locale.ROOT, ", but merging shard %d needs %s (the shard twice and "

@@ -296,12 +296,17 @@ public final class FitRounds {
       boolean ok = false;
       try {
         ShardedTraining.Footprint fp = training.footprint();
-        MemoryPlan.checkSharded(spec, plan, fp.localBytes(), fp.shardTraffic(), memory);
+        // a training task holding a whole GPU has its executor's memory shared by fewer tasks
+        MemoryPlan.Memory training = config.gpuPlan() == null ? memory
+            : config.gpuPlan().trainingTasksPerExecutor().stream()
+                .mapToObj(memory::withTasksAtMost).findFirst().orElse(memory);
+        MemoryPlan.checkSharded(spec, plan, fp.localBytes(), fp.shardTraffic(), memory, training);
         LOG.info(String.format(Locale.ROOT, "MultiEmbedding %s: sharded tables: %s in %d shards; "
             + "local models of %s per partition at most; %s", config.stageUid(),
             mib(MemoryPlan.tableBytes(spec)), plan.numShards(),
             mib(java.util.Arrays.stream(fp.localBytes()).max().orElse(0)),
-            "task budget " + mib(memory.taskBudget())));
+            "task budget " + mib(memory.taskBudget()) + (training == memory ? ""
+                : ", training task budget " + mib(training.taskBudget()))));
         ok = true;
       } finally {
         if (!ok) {

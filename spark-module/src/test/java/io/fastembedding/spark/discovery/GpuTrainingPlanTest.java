@@ -128,6 +128,13 @@ class GpuTrainingPlanTest {
     GpuTrainingPlan plan = GpuTrainingPlan.decide(conf("yarn",
         "spark.executor.resource.gpu.amount", "1"), SPARK, "gpu", "gpu");
     assertTrue(plan.profile().isPresent());
+    // one training task per GPU: the memory plan gives it the executor's memory
+    assertEquals(1, plan.trainingTasksPerExecutor().getAsInt());
+    assertEquals(2, GpuTrainingPlan.decide(conf("yarn", "spark.executor.resource.gpu.amount", "2",
+        "spark.task.resource.gpu.amount", "1"), SPARK, "gpu", "auto").trainingTasksPerExecutor()
+        .getAsInt());
+    assertTrue(GpuTrainingPlan.decide(conf("yarn", "spark.executor.resource.gpu.amount", "1"),
+        SPARK, "gpu", "cpu").trainingTasksPerExecutor().isEmpty());
   }
 
   @Test

@@ -85,4 +85,31 @@ class MemoryPlanTest {
     assertTrue(msg.contains("training partition 1 needs") && msg.contains("numWorkers")
         && msg.contains("spark.executor.memory") && msg.contains("embeddingDim"), msg);
   }
+
+  @Test
+  void trainingTasksHoldingAWholeGpuShareTheExecutorWithFewerTasks() {
+    ModelSpec s = spec(OptimizerType.ROWWISE_ADAGRAD); // 76 MB
+    // executors of 4 GiB and 8 cores: (4096 - 300) x 0.4 / 8 = 189.8 MiB per task
+    MemoryPlan.Memory m = new MemoryPlan.Memory(4096 * MIB, 8, 0.6, 1024 * MIB, false);
+    ShardPlan plan = new ShardPlan(s.layout(), 4);
+    long row = 4L * 19;
+    long local = 500_000 * row; // 36.2 MiB; 6 copies 217 MiB: more than 189.8 MiB
+    long[] locals = {local, local};
+    long[] pushed = {100_000 * row, 100_000 * row, 0, 0};
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> MemoryPlan.checkSharded(s, plan, locals, pushed, m));
+    assertTrue(e.getMessage().contains("training partition 0 needs"), e.getMessage());
+    // one training task per executor (one GPU each): 1518.4 MiB for it, the merge still at 8
+    MemoryPlan.Memory oneGpu = m.withTasksAtMost(1);
+    assertEquals(1, oneGpu.tasksPerExecutor());
+    assertEquals(8 * m.taskBudget(), oneGpu.taskBudget(), 8);
+    MemoryPlan.checkSharded(s, plan, locals, pushed, m, oneGpu);
+    assertEquals(8, m.withTasksAtMost(16).tasksPerExecutor(), "never more tasks than cores");
+    // a local model too large even for one task per executor names the training budget
+    long huge = 4_000_000 * row;
+    IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class,
+        () -> MemoryPlan.checkSharded(s, plan, new long[] {huge, local}, pushed, m, oneGpu));
+    assertTrue(e2.getMessage().contains("1 training tasks at once per executor, one per GPU"),
+        e2.getMessage());
+  }
 }
