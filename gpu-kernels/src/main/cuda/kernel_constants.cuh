@@ -31,3 +31,4 @@
 #define SCATTER_TILE_SMALL 256  // batch rows per tile of scatter_atomic_256
 #define SCATTER_TILE_LARGE 1024 // batch rows per tile of scatter_atomic_1024
 #define DET_RECORD_INTS 2       // det_apply_rows: shared ints per record-list entry
+#define DET_SUBLISTS 8          // deterministic mode: record lists per row (by range of tiles)

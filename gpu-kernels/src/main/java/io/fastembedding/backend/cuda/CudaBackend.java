@@ -455,8 +455,8 @@ public final class CudaBackend implements Backend {
     if (deterministic) {
       // a row's record list (one record per tile) must fit det_apply_rows' shared memory
       int tile = deterministicTile(cap);
-      long maxList = (cap + tile - 1) / tile;
-      if ((long) DET_RECORD_BYTES * maxList > DET_LIST_SHARED_BYTES) {
+      int maxList = (cap + tile - 1) / tile;
+      if (detGroupBytes(maxList) > DET_LIST_SHARED_BYTES) {
         throw new IllegalArgumentException("deterministic mode takes batches of at most "
             + (DET_LIST_SHARED_BYTES / DET_RECORD_BYTES * tile) + " rows on the GPU, got " + cap
             + "; use smaller batches or the atomic mode");
@@ -657,6 +657,14 @@ public final class CudaBackend implements Backend {
   private static final int DET_ROW_LANES = Integer.getInteger("fastembedding.cuda.detRowLanes", 0);
 
   /**
+   * det_apply_rows walks a row's sub-lists one after the other and rank-sorts the records (the walk it
+   * uses when the lanes cannot take a sub-list each) instead of walking them at once. Both give the same
+   * order, so the same bits; tests compare them, and {@code fastembedding.cuda.detSerialWalk} sets it
+   * for benchmarks.
+   */
+  static volatile boolean serialDetWalk = Boolean.getBoolean("fastembedding.cuda.detSerialWalk");
+
+  /**
    * Deterministic backward: the scatter in record mode (each tile's runs of equal indices summed in a
    * fixed order, written as records and linked per row), then one warp per touched row sums its records
    * in tile order and applies the optimizer.
@@ -668,29 +676,42 @@ public final class CudaBackend implements Backend {
     kernels.scatter(tile, n * tilesPerField, state.tables.ptr(), fm ? state.firstOrder.ptr() : null, 1f,
         state.meta.ptr(), n, count, tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, state.gy.ptr(),
         state.head.ptr(), implicitGrad ? null : state.grad.ptr(), sumDims, fm ? state.grad1.ptr() : null,
-        state.counts.ptr(), 0, null, state.touchedList.ptr(), state.touchedCount.ptr(), 1, state.listHead.ptr(),
-        state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null, implicitGrad ? null : state.recG.ptr(),
-        fm ? state.recS1.ptr() : null);
+        state.counts.ptr(), 0, state.touchedFlag.ptr(), state.touchedList.ptr(), state.touchedCount.ptr(), 1,
+        state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
+        implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null);
     int maxList = tilesPerField;
-    // lanes per row: enough for the widest row (narrow tables put several rows in a warp), but each
-    // warp's groups must find their record lists room in shared memory
+    // lanes per row: enough for the widest row (narrow tables put several rows in a warp) and at least one
+    // per sub-list (they walk them at once), but each warp's groups must find their record lists room in
+    // shared memory
     int g = 1;
-    while (g < 32 && g < (DET_ROW_LANES > 0 ? DET_ROW_LANES : maxDim)) {
+    int want = DET_ROW_LANES > 0 ? DET_ROW_LANES : Math.max(maxDim, KernelConstants.DET_SUBLISTS);
+    while (g < 32 && g < want) {
       g <<= 1;
     }
-    while (g < 32 && (32L / g) * DET_RECORD_BYTES * maxList > DET_LIST_SHARED_BYTES) {
+    long groupBytes = detGroupBytes(maxList);
+    while (g < 32 && (32L / g) * groupBytes > DET_LIST_SHARED_BYTES) {
       g <<= 1;
     }
     int perWarp = 32 / g;
-    int groups = (int) Math.min(THREADS / g, DET_LIST_SHARED_BYTES / ((long) DET_RECORD_BYTES * maxList));
+    int groups = (int) Math.min(THREADS / g, DET_LIST_SHARED_BYTES / groupBytes);
     groups = Math.max(perWarp, groups / perWarp * perWarp);
     long maxTouched = Math.min((long) count * n, state.totalRows);
     int blocks = (int) Math.max(1, Math.min((maxTouched + groups - 1) / groups, 16L * ctx.multiprocessors));
-    kernels.detApplyRows(blocks, groups * g, groups * DET_RECORD_BYTES * maxList, state.touchedList.ptr(),
-        state.touchedCount.ptr(), state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
-        implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null, count, sumDims, maxList, g,
-        state.meta.ptr(), n, implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum),
-        ptr(state.firstOrder), ptr(state.foAccum), opt, lr, eps);
+    kernels.detApplyRows(blocks, groups * g, (int) (groups * groupBytes), state.touchedList.ptr(),
+        state.touchedCount.ptr(), state.touchedFlag.ptr(), state.listHead.ptr(), state.recNext.ptr(),
+        implicitGrad ? state.recS.ptr() : null, implicitGrad ? null : state.recG.ptr(),
+        fm ? state.recS1.ptr() : null, count, sumDims, maxList, g, tile, serialDetWalk ? 1 : 0, state.meta.ptr(), n,
+        implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum), ptr(state.firstOrder),
+        ptr(state.foAccum), opt, lr, eps);
+  }
+
+  /**
+   * Shared memory of one row group of det_apply_rows: a slot per tile of the row's sub-lists (rounded up
+   * to whole sub-lists) and the ordered record ids (maxList).
+   */
+  static long detGroupBytes(int maxList) {
+    int k = KernelConstants.DET_SUBLISTS;
+    return 4L * ((long) k * ((maxList + k - 1) / k) + maxList);
   }
 
   private void finish(int count) {

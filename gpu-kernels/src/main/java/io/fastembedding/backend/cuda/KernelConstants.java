@@ -71,6 +71,11 @@ public final class KernelConstants {
   public static final int SCATTER_TILE_LARGE = 1024;
   /** Shared-memory ints per entry of det_apply_rows' record lists (record id, record index). */
   public static final int DET_RECORD_INTS = 2;
+  /**
+   * Deterministic mode: record lists per row, sub-list k for the k-th of DET_SUBLISTS equal ranges of a
+   * field's tiles, so that det_apply_rows walks a hot row's records with that many lanes at once.
+   */
+  public static final int DET_SUBLISTS = 8;
 
   /** Name, value and comment of each #define of the header, in order. */
   static final Object[][] DEFINES = {
@@ -103,6 +108,7 @@ public final class KernelConstants {
       {"SCATTER_TILE_SMALL", SCATTER_TILE_SMALL, "batch rows per tile of scatter_atomic_256"},
       {"SCATTER_TILE_LARGE", SCATTER_TILE_LARGE, "batch rows per tile of scatter_atomic_1024"},
       {"DET_RECORD_INTS", DET_RECORD_INTS, "det_apply_rows: shared ints per record-list entry"},
+      {"DET_SUBLISTS", DET_SUBLISTS, "deterministic mode: record lists per row (by range of tiles)"},
   };
 
   /** The text of kernel_constants.cuh. */
