@@ -83,15 +83,7 @@ __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int
       if (a.recS1 != nullptr) {
         a.recS1[rec] = acc1;
       }
-      // the row's sub-list of this tile's range of tiles (DET_SUBLISTS heads per row)
-      const int sub = ((int)blockIdx.x - field * a.tilesPerField) / det_tiles_per_sublist(a.tilesPerField);
-      int prev = atomicExch(a.listHead + (size_t)row * DET_SUBLISTS + sub, rec);
-      a.recNext[rec] = prev;
-      // the first push of a row in the step (only a sub-list's first can be) lists it as touched;
-      // det_apply_rows clears the flag
-      if (prev < 0 && a.touchedFlag[row] == 0 && atomicExch(a.touchedFlag + row, 1) == 0) {
-        sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
-      }
+      // det_push_runs links the record to its row once the tile's runs are summed
     }
     return;
   }
@@ -121,6 +113,29 @@ __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int
     }
     if (a.markTouched) {
       if (a.touchedFlag[row] == 0 && atomicExch(a.touchedFlag + row, 1) == 0) {
+        sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
+      }
+    }
+  }
+}
+
+// Record mode, after a tile's runs are summed: pushes each run's record onto its row's sub-list (the one
+// of this tile's range of tiles) and lists the rows the step touches first. Every thread takes run starts
+// of the sorted tile at once: pushed from the run's summing lane instead, each push (an atomic whose
+// result the next store needs) waited in turn in that group's walk of its stretch, up to 32 per group.
+template <int BLOCK>
+__device__ __forceinline__ void det_push_runs(const ScatterArgs& a, const unsigned* sKey, int valid, int field,
+                                              int tile, int r0, int rowBase, int* sNew, int* sNewCount) {
+  const int sub = tile / det_tiles_per_sublist(a.tilesPerField);
+  for (int q = threadIdx.x; q < valid; q += BLOCK) {
+    const unsigned key = sKey[q];
+    if (q == 0 || sKey[q - 1] != key) {
+      const int row = rowBase + (int)key;
+      const int rec = field * a.B + r0 + q;  // the run's first position: the record scatter_flush wrote
+      const int prev = atomicExch(a.listHead + (size_t)row * DET_SUBLISTS + sub, rec);
+      a.recNext[rec] = prev;
+      // only a sub-list's first push can be the row's first in the step; det_apply_rows clears the flag
+      if (prev < 0 && a.touchedFlag[row] == 0 && atomicExch(a.touchedFlag + row, 1) == 0) {
         sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
       }
     }
@@ -341,7 +356,11 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
     }
     __syncthreads();  // the continuation buffer is reused by the next pass
   }
-  if (sNewCount > 0) {  // set in the first pass, visible after its closing barrier
+  if (a.recordMode) {
+    det_push_runs<BLOCK>(a, sKey, valid, field, tile, r0, rowBase, sNew, &sNewCount);
+    __syncthreads();
+  }
+  if (sNewCount > 0) {  // set in the first pass (or the pushes), visible after the closing barrier
     if (threadIdx.x == 0) {
       sNewBase = atomicAdd(a.touchedCount, sNewCount);
     }
@@ -362,12 +381,14 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
                 gy,      head,  G,     gStride, G1,        counts, markTouched,   touchedFlag, touchedList,  \
                 touchedCount, recordMode, listHead, recNext, recS, recG, recS1}
 
-extern "C" __global__ void __launch_bounds__(KERNEL_THREADS) scatter_atomic_256(SCATTER_PARAMS) {
+// Launch bounds (256, 3): three blocks per SM, as the 80 registers of the atomic path alone gave; the
+// record-mode pushes took the kernel to 96 registers (two blocks) without them, and 74 with them, no spills.
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) scatter_atomic_256(SCATTER_PARAMS) {
   SCATTER_ARGS;
   scatter_tile<KERNEL_THREADS, SCATTER_TILE_SMALL / KERNEL_THREADS>(a);
 }
 
-extern "C" __global__ void __launch_bounds__(KERNEL_THREADS) scatter_atomic_1024(SCATTER_PARAMS) {
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) scatter_atomic_1024(SCATTER_PARAMS) {
   SCATTER_ARGS;
   scatter_tile<KERNEL_THREADS, SCATTER_TILE_LARGE / KERNEL_THREADS>(a);
 }
@@ -491,7 +512,7 @@ __device__ __forceinline__ float group_sum(float v, int G, unsigned mask) {
 // The row's gradient elements f0 + gl + G m (explicit mode) summed over its ordered records, the
 // implicit sum of gy (s) and the first-order sum (s1); s and s1 are the same in every lane.
 __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBase, int dim, int dimOff,
-                                            bool implicitMode, const float* __restrict__ recS,
+                                            bool implicitMode, bool inlineValues, const float* __restrict__ recS,
                                             const float* __restrict__ recG, int gStride,
                                             const float* __restrict__ recS1, int f0, int G, int gl,
                                             float (&acc)[DET_MAXF], float& s, float& s1) {
@@ -503,6 +524,12 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBa
   s1 = 0.f;
   if (implicitMode) {
     // the loads are independent, the sum in order: unrolled, they are in flight together
+    if (inlineValues) {  // ord holds the records' values (the walk loaded them)
+      for (int i = 0; i < len; i++) {
+        s += __int_as_float(ord[i]);
+      }
+      return;
+    }
 #pragma unroll 4
     for (int i = 0; i < len; i++) {
       const int rec = ord[i];
@@ -542,6 +569,8 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBa
 //   no particular order), drops each record id into the slot of its tile in buf[k C, (k + 1) C) and marks
 //   the slot in a 64-bit mask; a scan of the lanes' counts then writes the ids in tile order to sorted.
 //   So a hot row's list of up to B / tile records costs C dependent loads, not B / tile, and no sort.
+//   With implicit gradients (one float per record, no first-order sums) the lane loads the record's
+//   value with its link and keeps the value instead of the id: the sum then reads only shared memory.
 //   Serial walk (otherwise, or serialWalk = 1): one list after the other into buf, then a rank sort.
 // Both give the same order, hence the same sums bit for bit. Dynamic shared memory per group:
 // det_group_ints(maxList) ints, maxList = the most records a row can have (its field's tiles per step).
@@ -576,7 +605,9 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
     const int fieldBase = field * B;
     int* heads = listHead + (size_t)row * DET_SUBLISTS;
     int len;
+    bool inlineValues = false;
     if (parallelWalk) {
+      inlineValues = implicitMode && recS1 == nullptr;
       unsigned long long slots = 0ull;
       int* mine = buf + gl * C;
       if (gl < DET_SUBLISTS) {
@@ -587,7 +618,8 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
           if ((unsigned)s >= (unsigned)C || ((slots >> s) & 1ull)) {
             __trap();  // a record outside its sub-list's tiles, or two in one tile: a broken list
           }
-          mine[s] = id;
+          // implicit gradients: the record's value, loaded alongside the next link, instead of its id
+          mine[s] = inlineValues ? __float_as_int(__ldg(recS + id)) : id;
           slots |= 1ull << s;
         }
       }
@@ -654,7 +686,7 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
           float* st = R::state(tableAccum, base, row, dim);
           float sq = 0.f;
           for (int f0 = 0; f0 < dim; f0 += perPass) {
-            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc,
+            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
                         s, s1);
 #pragma unroll
             for (int m = 0; m < DET_MAXF; m++) {
@@ -668,7 +700,7 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
           sq = group_sum(sq, G, mask);
           const RowScalars r = R::begin(st, dim, sq, lr, eps);
           for (int f0 = 0; f0 < dim; f0 += perPass) {
-            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc,
+            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
                         s, s1);
 #pragma unroll
             for (int m = 0; m < DET_MAXF; m++) {
@@ -688,7 +720,7 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
     } else {
       const RowScalars none = {0.f, 0.f};
       for (int f0 = 0; f0 < dim; f0 += perPass) {
-        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
+        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc, s,
                     s1);
 #pragma unroll
         for (int m = 0; m < DET_MAXF; m++) {

@@ -51,6 +51,8 @@ public final class CudaBackend implements Backend {
   private static final int DET_LIST_SHARED_BYTES = 46 * 1024;
   /** Shared-memory bytes per entry of a record list in det_apply_rows. */
   private static final int DET_RECORD_BYTES = 4 * KernelConstants.DET_RECORD_INTS;
+  /** Floats of a row each lane of det_apply_rows sums per pass over the records (DET_MAXF in backward.cuh). */
+  private static final int DET_MAXF = 8;
   private static final int DEFAULT_SHARED_BYTES = 46 * 1024;
   /** Replay each step's kernels as one CUDA graph (-Dfastembedding.cuda.graphs=false turns it off). */
   private static final boolean GRAPHS = !DeviceStreams.SYNC_EACH_LAUNCH
@@ -680,11 +682,13 @@ public final class CudaBackend implements Backend {
         state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
         implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null);
     int maxList = tilesPerField;
-    // lanes per row: enough for the widest row (narrow tables put several rows in a warp) and at least one
-    // per sub-list (they walk them at once), but each warp's groups must find their record lists room in
-    // shared memory
+    // lanes per row: one per sub-list (they walk them at once), and enough for the widest row to take one
+    // pass of DET_MAXF floats per lane; no more, since a group takes its rows one after the other and
+    // each costs a few dependent loads (a warp per row on single d = 32 tables left 4 times fewer rows in
+    // flight). Each warp's groups must also find their record lists room in shared memory.
     int g = 1;
-    int want = DET_ROW_LANES > 0 ? DET_ROW_LANES : Math.max(maxDim, KernelConstants.DET_SUBLISTS);
+    int want = DET_ROW_LANES > 0 ? DET_ROW_LANES
+        : Math.max(KernelConstants.DET_SUBLISTS, (maxDim + DET_MAXF - 1) / DET_MAXF);
     while (g < 32 && g < want) {
       g <<= 1;
     }
