@@ -571,16 +571,18 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBa
 //   So a hot row's list of up to B / tile records costs C dependent loads, not B / tile, and no sort.
 //   With implicit gradients (one float per record, no first-order sums) the lane loads the record's
 //   value with its link and keeps the value instead of the id: the sum then reads only shared memory.
-//   Serial walk (otherwise, or serialWalk = 1): one list after the other into buf, then a rank sort.
+//   Serial walk (otherwise, or walkMode has DET_WALK_SERIAL): one list after the other into buf, then a
+//   rank sort. walkMode's other bits are benchmark variants of the parallel walk (kernel_constants.cuh).
 // Both give the same order, hence the same sums bit for bit. Dynamic shared memory per group:
-// det_group_ints(maxList) ints, maxList = the most records a row can have (its field's tiles per step).
+// DET_SUBLISTS C + maxList + DET_SUBLISTS ints (slots, ordered records, sub-list counts), maxList = the
+// most records a row can have (its field's tiles per step); CudaBackend.detGroupBytes.
 template <unsigned kRules>
 __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touchedList, const int* __restrict__ touchedCount,
                                           int* __restrict__ touchedFlag, int* __restrict__ listHead,
                                           const int* __restrict__ recNext,
                                           const float* __restrict__ recS, const float* __restrict__ recG,
                                           const float* __restrict__ recS1, int B, int gStride, int maxList,
-                                          int G, int tileRows, int serialWalk, const int* __restrict__ meta, int n,
+                                          int G, int tileRows, int walkMode, const int* __restrict__ meta, int n,
                                           int gradMode, const float* __restrict__ head, float* __restrict__ tables,
                                           float* __restrict__ tableAccum, float* __restrict__ firstOrder,
                                           float* __restrict__ foAccum, int opt, float lr, float eps) {
@@ -592,9 +594,9 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
   const int groupsPerBlock = blockDim.x / G;
   const int nGroups = gridDim.x * groupsPerBlock;
   const int C = det_tiles_per_sublist(maxList);
-  int* buf = detShared + groupInBlock * (DET_SUBLISTS * C + maxList);
+  int* buf = detShared + groupInBlock * (DET_SUBLISTS * C + maxList + DET_SUBLISTS);
   int* sorted = buf + DET_SUBLISTS * C;
-  const bool parallelWalk = !serialWalk && G >= DET_SUBLISTS && C <= 64;
+  const bool parallelWalk = (walkMode & DET_WALK_SERIAL) == 0 && G >= DET_SUBLISTS && C <= 64;
   const int tileShift = __ffs(tileRows) - 1;  // tileRows: a power of two
   const bool implicitMode = gradMode == 0;
   const int count = *touchedCount;
@@ -607,33 +609,68 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
     int len;
     bool inlineValues = false;
     if (parallelWalk) {
-      inlineValues = implicitMode && recS1 == nullptr;
+      inlineValues = implicitMode && recS1 == nullptr && (walkMode & DET_WALK_NO_INLINE) == 0;
       unsigned long long slots = 0ull;
       int* mine = buf + gl * C;
+      int id = -1;
       if (gl < DET_SUBLISTS) {
-        int id = heads[gl];
+        id = heads[gl];
         heads[gl] = -1;  // reset for the next step (only this lane reads it)
-        for (; id >= 0; id = recNext[id]) {
-          const int s = (((id - fieldBase) >> tileShift)) - gl * C;  // the record's tile within the sub-list
-          if ((unsigned)s >= (unsigned)C || ((slots >> s) & 1ull)) {
-            __trap();  // a record outside its sub-list's tiles, or two in one tile: a broken list
+      }
+      // one record of this lane's sub-list: its slot is its tile within the sub-list's range
+      auto take = [&](int rec) {
+        const int s = ((rec - fieldBase) >> tileShift) - gl * C;
+        if ((unsigned)s >= (unsigned)C || ((slots >> s) & 1ull)) {
+          __trap();  // a record outside its sub-list's tiles, or two in one tile: a broken list
+        }
+        // implicit gradients: the record's value instead of its id (loaded beside the next link)
+        mine[s] = inlineValues ? __float_as_int(__ldg(recS + rec)) : rec;
+        slots |= 1ull << s;
+      };
+      if (walkMode & DET_WALK_UNIFORM) {
+        // the group steps together until its longest sub-list ends
+        while (__any_sync(mask, id >= 0)) {
+          if (id >= 0) {
+            const int next = recNext[id];
+            take(id);
+            id = next;
           }
-          // implicit gradients: the record's value, loaded alongside the next link, instead of its id
-          mine[s] = inlineValues ? __float_as_int(__ldg(recS + id)) : id;
-          slots |= 1ull << s;
+        }
+      } else {
+        while (id >= 0) {
+          const int next = recNext[id];
+          take(id);
+          id = next;
         }
       }
       // exclusive scan of the lanes' counts (lanes >= DET_SUBLISTS have none), in lane = tile order
       const int c = __popcll(slots);
-      int incl = c;
-      for (int o = 1; o < G; o <<= 1) {
-        const int y = __shfl_up_sync(mask, incl, o, G);
-        if (gl >= o) {
-          incl += y;
+      int j;
+      if (walkMode & DET_WALK_SMEM_SCAN) {  // through shared memory, no shuffles
+        int* counts = sorted + maxList;
+        if (gl < DET_SUBLISTS) {
+          counts[gl] = c;
         }
+        __syncwarp(mask);
+        j = 0;
+        len = 0;
+#pragma unroll
+        for (int k = 0; k < DET_SUBLISTS; k++) {
+          const int v = counts[k];
+          j += k < gl ? v : 0;
+          len += v;
+        }
+      } else {
+        int incl = c;
+        for (int o = 1; o < G; o <<= 1) {
+          const int y = __shfl_up_sync(mask, incl, o, G);
+          if (gl >= o) {
+            incl += y;
+          }
+        }
+        len = __shfl_sync(mask, incl, G - 1, G);
+        j = incl - c;
       }
-      len = __shfl_sync(mask, incl, G - 1, G);
-      int j = incl - c;
       while (slots != 0ull) {  // this lane's own slots: no other lane wrote them
         const int s = __ffsll((long long)slots) - 1;
         slots &= slots - 1ull;
@@ -751,12 +788,12 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
   const int *__restrict__ touchedList, const int *__restrict__ touchedCount, int *__restrict__ touchedFlag,     \
       int *__restrict__ listHead, const int *__restrict__ recNext, const float *__restrict__ recS,              \
       const float *__restrict__ recG, const float *__restrict__ recS1, int B, int gStride, int maxList, int G,   \
-      int tileRows, int serialWalk, const int *__restrict__ meta, int n, int gradMode,                          \
+      int tileRows, int walkMode, const int *__restrict__ meta, int n, int gradMode,                            \
       const float *__restrict__ head, float *__restrict__ tables, float *__restrict__ tableAccum,               \
       float *__restrict__ firstOrder, float *__restrict__ foAccum, int opt, float lr, float eps
 #define DET_APPLY_ARGS                                                                                       \
   touchedList, touchedCount, touchedFlag, listHead, recNext, recS, recG, recS1, B, gStride, maxList, G,        \
-      tileRows, serialWalk, meta, n, gradMode, head, tables, tableAccum, firstOrder, foAccum, opt, lr, eps
+      tileRows, walkMode, meta, n, gradMode, head, tables, tableAccum, firstOrder, foAccum, opt, lr, eps
 
 // SGD, Adagrad and row-wise Adagrad. With the sub-list walk it needs more registers than (256, 5) gives
 // (48: about 300 bytes of spill stores, ptxas -v, sm_90, nvcc 13.0); (256, 4) gives 64 and 8 bytes.

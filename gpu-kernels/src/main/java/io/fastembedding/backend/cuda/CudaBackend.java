@@ -49,10 +49,10 @@ public final class CudaBackend implements Backend {
   private static final int MLP_MAX_CHUNKS = 32;
   /** Deterministic mode: shared memory det_apply_rows may take for its per-warp record lists. */
   private static final int DET_LIST_SHARED_BYTES = 46 * 1024;
-  /** Shared-memory bytes per entry of a record list in det_apply_rows. */
-  private static final int DET_RECORD_BYTES = 4 * KernelConstants.DET_RECORD_INTS;
   /** Floats of a row each lane of det_apply_rows sums per pass over the records (DET_MAXF in backward.cuh). */
   private static final int DET_MAXF = 8;
+  /** det_apply_rows' walk mode by default (DET_WALK_* bits). */
+  static final int DET_WALK_DEFAULT = 0;
   private static final int DEFAULT_SHARED_BYTES = 46 * 1024;
   /** Replay each step's kernels as one CUDA graph (-Dfastembedding.cuda.graphs=false turns it off). */
   private static final boolean GRAPHS = !DeviceStreams.SYNC_EACH_LAUNCH
@@ -459,8 +459,12 @@ public final class CudaBackend implements Backend {
       int tile = deterministicTile(cap);
       int maxList = (cap + tile - 1) / tile;
       if (detGroupBytes(maxList) > DET_LIST_SHARED_BYTES) {
+        int most = maxList;
+        while (most > 1 && detGroupBytes(most) > DET_LIST_SHARED_BYTES) {
+          most--;
+        }
         throw new IllegalArgumentException("deterministic mode takes batches of at most "
-            + (DET_LIST_SHARED_BYTES / DET_RECORD_BYTES * tile) + " rows on the GPU, got " + cap
+            + ((long) most * tile) + " rows on the GPU, got " + cap
             + "; use smaller batches or the atomic mode");
       }
     }
@@ -659,12 +663,12 @@ public final class CudaBackend implements Backend {
   private static final int DET_ROW_LANES = Integer.getInteger("fastembedding.cuda.detRowLanes", 0);
 
   /**
-   * det_apply_rows walks a row's sub-lists one after the other and rank-sorts the records (the walk it
-   * uses when the lanes cannot take a sub-list each) instead of walking them at once. Both give the same
-   * order, so the same bits; tests compare them, and {@code fastembedding.cuda.detSerialWalk} sets it
-   * for benchmarks.
+   * det_apply_rows' walk (KernelConstants.DET_WALK_*): by default the lanes of a row walk its sub-lists at
+   * once; DET_WALK_SERIAL walks them one after the other and rank-sorts the records, the walk used when
+   * the lanes cannot take a sub-list each. Every mode gives the same order, so the same bits; tests
+   * compare them, and {@code fastembedding.cuda.detWalkMode} sets it for benchmarks.
    */
-  static volatile boolean serialDetWalk = Boolean.getBoolean("fastembedding.cuda.detSerialWalk");
+  static volatile int detWalkMode = Integer.getInteger("fastembedding.cuda.detWalkMode", DET_WALK_DEFAULT);
 
   /**
    * Deterministic backward: the scatter in record mode (each tile's runs of equal indices summed in a
@@ -704,18 +708,18 @@ public final class CudaBackend implements Backend {
     kernels.detApplyRows(blocks, groups * g, (int) (groups * groupBytes), state.touchedList.ptr(),
         state.touchedCount.ptr(), state.touchedFlag.ptr(), state.listHead.ptr(), state.recNext.ptr(),
         implicitGrad ? state.recS.ptr() : null, implicitGrad ? null : state.recG.ptr(),
-        fm ? state.recS1.ptr() : null, count, sumDims, maxList, g, tile, serialDetWalk ? 1 : 0, state.meta.ptr(), n,
+        fm ? state.recS1.ptr() : null, count, sumDims, maxList, g, tile, detWalkMode, state.meta.ptr(), n,
         implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum), ptr(state.firstOrder),
         ptr(state.foAccum), opt, lr, eps);
   }
 
   /**
    * Shared memory of one row group of det_apply_rows: a slot per tile of the row's sub-lists (rounded up
-   * to whole sub-lists) and the ordered record ids (maxList).
+   * to whole sub-lists), the ordered records (maxList) and a count per sub-list.
    */
   static long detGroupBytes(int maxList) {
     int k = KernelConstants.DET_SUBLISTS;
-    return 4L * ((long) k * ((maxList + k - 1) / k) + maxList);
+    return 4L * ((long) k * ((maxList + k - 1) / k) + maxList + k);
   }
 
   private void finish(int count) {

@@ -76,6 +76,16 @@ public final class KernelConstants {
    * field's tiles, so that det_apply_rows walks a hot row's records with that many lanes at once.
    */
   public static final int DET_SUBLISTS = 8;
+  /**
+   * det_apply_rows' walkMode bits: walk the sub-lists one after the other and rank-sort (the fallback);
+   * keep record ids, not implicit-gradient values (benchmark variant); step the row's lanes together
+   * until its longest sub-list ends.
+   */
+  public static final int DET_WALK_SERIAL = 1;
+  public static final int DET_WALK_NO_INLINE = 2;
+  public static final int DET_WALK_UNIFORM = 4;
+  /** det_apply_rows walkMode bit: the sub-lists' record counts summed through shared memory, not shuffles. */
+  public static final int DET_WALK_SMEM_SCAN = 8;
 
   /** Name, value and comment of each #define of the header, in order. */
   static final Object[][] DEFINES = {
@@ -109,6 +119,10 @@ public final class KernelConstants {
       {"SCATTER_TILE_LARGE", SCATTER_TILE_LARGE, "batch rows per tile of scatter_atomic_1024"},
       {"DET_RECORD_INTS", DET_RECORD_INTS, "det_apply_rows: shared ints per record-list entry"},
       {"DET_SUBLISTS", DET_SUBLISTS, "deterministic mode: record lists per row (by range of tiles)"},
+      {"DET_WALK_SERIAL", DET_WALK_SERIAL, "det_apply_rows walkMode: sub-lists one after the other, rank sort"},
+      {"DET_WALK_NO_INLINE", DET_WALK_NO_INLINE, "det_apply_rows walkMode: record ids, not values"},
+      {"DET_WALK_UNIFORM", DET_WALK_UNIFORM, "det_apply_rows walkMode: a row's lanes step together"},
+      {"DET_WALK_SMEM_SCAN", DET_WALK_SMEM_SCAN, "det_apply_rows walkMode: counts summed in shared memory"},
   };
 
   /** The text of kernel_constants.cuh. */

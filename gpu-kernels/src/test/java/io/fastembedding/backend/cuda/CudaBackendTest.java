@@ -347,20 +347,21 @@ class CudaBackendTest {
         RowBlock block = data(spec, rows, "UNI_AND_BINOMIAL", true, rnd);
         String what = head + "/" + opt + " (seed " + SEED + ")";
         CudaBackend.forcedScatterTile = 256;
+        int mode = CudaBackend.detWalkMode;
         try (CudaBackend parallel = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
           parallel.trainStep(block, 0, rows);
           parallel.trainStep(block, 0, rows);
-          CudaBackend.serialDetWalk = true;
+          CudaBackend.detWalkMode = KernelConstants.DET_WALK_SERIAL;
           try (CudaBackend serial = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
             serial.trainStep(block, 0, rows);
             serial.trainStep(block, 0, rows);
             assertTrue(parallel.exportState().bitEquals(serial.exportState()),
-                what + ": the sub-list walk and the serial walk differ");
+                what + ": the sub-list walk (mode " + mode + ") and the serial walk differ");
             assertEquals(parallel.drainLoss(), serial.drainLoss(), what);
           }
         } finally {
           CudaBackend.forcedScatterTile = 0;
-          CudaBackend.serialDetWalk = false;
+          CudaBackend.detWalkMode = mode;
         }
       }
     }
