@@ -596,10 +596,15 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
   const int C = det_tiles_per_sublist(maxList);
   int* buf = detShared + groupInBlock * (DET_SUBLISTS * C + maxList + DET_SUBLISTS);
   int* sorted = buf + DET_SUBLISTS * C;
-  const bool parallelWalk = (walkMode & DET_WALK_SERIAL) == 0 && G >= DET_SUBLISTS && C <= 64;
   const int tileShift = __ffs(tileRows) - 1;  // tileRows: a power of two
   const bool implicitMode = gradMode == 0;
   const int count = *touchedCount;
+  // By default the parallel walk only while the step touched fewer than DET_PARALLEL_WALK_MAX_ROWS rows:
+  // on the H200 it cost more per row than the serial walk on steps of many rows with short lists (single
+  // tables of 1M rows at batch 131072, 20 narrow tables) and far less on rows of long lists. The count is
+  // a function of the batch, and both walks give the same bits.
+  const bool parallelWalk = (walkMode & DET_WALK_SERIAL) == 0 && G >= DET_SUBLISTS && C <= 64 &&
+                            ((walkMode & DET_WALK_PARALLEL) != 0 || count < DET_PARALLEL_WALK_MAX_ROWS);
   const int perPass = G * DET_MAXF;
   for (int t = blockIdx.x * groupsPerBlock + groupInBlock; t < count; t += nGroups) {
     const int row = touchedList[t];

@@ -36,3 +36,5 @@
 #define DET_WALK_NO_INLINE 2    // det_apply_rows walkMode: record ids, not values
 #define DET_WALK_UNIFORM 4      // det_apply_rows walkMode: a row's lanes step together
 #define DET_WALK_SMEM_SCAN 8    // det_apply_rows walkMode: counts summed in shared memory
+#define DET_WALK_PARALLEL 16    // det_apply_rows walkMode: parallel walk at any row count
+#define DET_PARALLEL_WALK_MAX_ROWS 49152 // det_apply_rows: walkMode 0 walks in parallel below

@@ -663,10 +663,11 @@ public final class CudaBackend implements Backend {
   private static final int DET_ROW_LANES = Integer.getInteger("fastembedding.cuda.detRowLanes", 0);
 
   /**
-   * det_apply_rows' walk (KernelConstants.DET_WALK_*): by default the lanes of a row walk its sub-lists at
-   * once; DET_WALK_SERIAL walks them one after the other and rank-sorts the records, the walk used when
-   * the lanes cannot take a sub-list each. Every mode gives the same order, so the same bits; tests
-   * compare them, and {@code fastembedding.cuda.detWalkMode} sets it for benchmarks.
+   * det_apply_rows' walk (KernelConstants.DET_WALK_*): by default (0) the lanes of a row walk its sub-lists
+   * at once while the step touched fewer than DET_PARALLEL_WALK_MAX_ROWS rows, and one after the other,
+   * then a rank sort, on larger steps (DET_WALK_SERIAL forces that walk, also used when the lanes cannot
+   * take a sub-list each; DET_WALK_PARALLEL forces the other). Every mode gives the same order, so the
+   * same bits; tests compare them, and {@code fastembedding.cuda.detWalkMode} sets it for benchmarks.
    */
   static volatile int detWalkMode = Integer.getInteger("fastembedding.cuda.detWalkMode", DET_WALK_DEFAULT);
 

@@ -77,15 +77,24 @@ public final class KernelConstants {
    */
   public static final int DET_SUBLISTS = 8;
   /**
-   * det_apply_rows' walkMode bits: walk the sub-lists one after the other and rank-sort (the fallback);
-   * keep record ids, not implicit-gradient values (benchmark variant); step the row's lanes together
-   * until its longest sub-list ends.
+   * det_apply_rows' walkMode bits (0: the parallel walk below DET_PARALLEL_WALK_MAX_ROWS touched rows, else
+   * the serial one): walk the sub-lists one after the other and rank-sort (also the fallback); and three
+   * benchmark variants of the parallel walk, measured no faster (docs/benchmarks.md): keep record ids, not
+   * implicit-gradient values; step the row's lanes together until its longest sub-list ends.
    */
   public static final int DET_WALK_SERIAL = 1;
   public static final int DET_WALK_NO_INLINE = 2;
   public static final int DET_WALK_UNIFORM = 4;
   /** det_apply_rows walkMode bit: the sub-lists' record counts summed through shared memory, not shuffles. */
   public static final int DET_WALK_SMEM_SCAN = 8;
+  /** det_apply_rows walkMode bit: the parallel walk whatever the number of touched rows. */
+  public static final int DET_WALK_PARALLEL = 16;
+  /**
+   * det_apply_rows walks in parallel (walkMode 0) only while a step touched fewer rows than this: chosen on
+   * the H200 benchmark grid of 2026-11-30 (docs/benchmarks.md), where the serial walk was the faster one
+   * on the steps of more touched rows measured (61 454 and up) and the parallel one below 48 230.
+   */
+  public static final int DET_PARALLEL_WALK_MAX_ROWS = 49152;
 
   /** Name, value and comment of each #define of the header, in order. */
   static final Object[][] DEFINES = {
@@ -123,6 +132,8 @@ public final class KernelConstants {
       {"DET_WALK_NO_INLINE", DET_WALK_NO_INLINE, "det_apply_rows walkMode: record ids, not values"},
       {"DET_WALK_UNIFORM", DET_WALK_UNIFORM, "det_apply_rows walkMode: a row's lanes step together"},
       {"DET_WALK_SMEM_SCAN", DET_WALK_SMEM_SCAN, "det_apply_rows walkMode: counts summed in shared memory"},
+      {"DET_WALK_PARALLEL", DET_WALK_PARALLEL, "det_apply_rows walkMode: parallel walk at any row count"},
+      {"DET_PARALLEL_WALK_MAX_ROWS", DET_PARALLEL_WALK_MAX_ROWS, "det_apply_rows: walkMode 0 walks in parallel below"},
   };
 
   /** The text of kernel_constants.cuh. */

@@ -348,6 +348,7 @@ class CudaBackendTest {
         String what = head + "/" + opt + " (seed " + SEED + ")";
         CudaBackend.forcedScatterTile = 256;
         int mode = CudaBackend.detWalkMode;
+        CudaBackend.detWalkMode = mode | KernelConstants.DET_WALK_PARALLEL;
         try (CudaBackend parallel = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
           parallel.trainStep(block, 0, rows);
           parallel.trainStep(block, 0, rows);
@@ -356,7 +357,8 @@ class CudaBackendTest {
             serial.trainStep(block, 0, rows);
             serial.trainStep(block, 0, rows);
             assertTrue(parallel.exportState().bitEquals(serial.exportState()),
-                what + ": the sub-list walk (mode " + mode + ") and the serial walk differ");
+                what + ": the sub-list walk (mode " + (mode | KernelConstants.DET_WALK_PARALLEL)
+                    + ") and the serial walk differ");
             assertEquals(parallel.drainLoss(), serial.drainLoss(), what);
           }
         } finally {
