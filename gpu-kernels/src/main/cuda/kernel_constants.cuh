@@ -30,7 +30,6 @@
 #define KERNEL_THREADS 256      // threads per block (launch bounds)
 #define SCATTER_TILE_SMALL 256  // batch rows per tile of scatter_atomic_256
 #define SCATTER_TILE_LARGE 1024 // batch rows per tile of scatter_atomic_1024
-#define DET_RECORD_INTS 2       // det_apply_rows: shared ints per record-list entry
 #define DET_SUBLISTS 8          // deterministic mode: record lists per row (by range of tiles)
 #define DET_WALK_SERIAL 1       // det_apply_rows walkMode: sub-lists one after the other, rank sort
 #define DET_WALK_NO_INLINE 2    // det_apply_rows walkMode: record ids, not values

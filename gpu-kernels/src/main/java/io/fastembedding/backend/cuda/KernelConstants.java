@@ -69,8 +69,6 @@ public final class KernelConstants {
   /** Batch rows per scatter tile: scatter_atomic_256 and scatter_atomic_1024. */
   public static final int SCATTER_TILE_SMALL = 256;
   public static final int SCATTER_TILE_LARGE = 1024;
-  /** Shared-memory ints per entry of det_apply_rows' record lists (record id, record index). */
-  public static final int DET_RECORD_INTS = 2;
   /**
    * Deterministic mode: record lists per row, sub-list k for the k-th of DET_SUBLISTS equal ranges of a
    * field's tiles, so that det_apply_rows walks a hot row's records with that many lanes at once.
@@ -126,7 +124,6 @@ public final class KernelConstants {
       {"KERNEL_THREADS", KERNEL_THREADS, "threads per block (launch bounds)"},
       {"SCATTER_TILE_SMALL", SCATTER_TILE_SMALL, "batch rows per tile of scatter_atomic_256"},
       {"SCATTER_TILE_LARGE", SCATTER_TILE_LARGE, "batch rows per tile of scatter_atomic_1024"},
-      {"DET_RECORD_INTS", DET_RECORD_INTS, "det_apply_rows: shared ints per record-list entry"},
       {"DET_SUBLISTS", DET_SUBLISTS, "deterministic mode: record lists per row (by range of tiles)"},
       {"DET_WALK_SERIAL", DET_WALK_SERIAL, "det_apply_rows walkMode: sub-lists one after the other, rank sort"},
       {"DET_WALK_NO_INLINE", DET_WALK_NO_INLINE, "det_apply_rows walkMode: record ids, not values"},
