@@ -16,15 +16,17 @@ __device__ __forceinline__ unsigned int perm_mix(unsigned int x) {
 
 __device__ __forceinline__ unsigned int perm_apply(unsigned int i, unsigned int rows, int h, unsigned int k0,
                                                    unsigned int k1, unsigned int k2, unsigned int k3) {
-  unsigned int mask = h >= 32 ? 0xFFFFFFFFu : ((1u << h) - 1u);
+  unsigned int mask = (1u << h) - 1u;
   unsigned int keys[4] = {k0, k1, k2, k3};
+  // 4 rounds; 8 for halves of at most 5 bits (blocks of at most 1024 rows), where 4 are biased
+  int rounds = h <= 5 ? 8 : 4;
   unsigned long long x = i;
   do {
     unsigned int left = (unsigned int)(x >> h);
     unsigned int right = (unsigned int)(x & mask);
-#pragma unroll
-    for (int r = 0; r < 4; r++) {
-      unsigned int f = perm_mix(right ^ keys[r]) & mask;
+    for (int r = 0; r < rounds; r++) {
+      unsigned int key = keys[r & 3] + (unsigned int)(r >> 2) * 0x9E3779B9u;
+      unsigned int f = perm_mix(right ^ key) & mask;
       unsigned int next = left ^ f;
       left = right;
       right = next;

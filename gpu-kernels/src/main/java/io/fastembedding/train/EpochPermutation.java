@@ -6,7 +6,8 @@ package io.fastembedding.train;
  * src/main/cuda/shuffle.cuh) produce the same order without a host-side Fisher-Yates pass or a
  * permutation array. Position {@code i} of the epoch reads row {@link #apply}(i).
  *
- * <p>The permutation is a balanced Feistel network of {@link #ROUNDS} rounds over {@code 2h}-bit
+ * <p>The permutation is a balanced Feistel network of {@link #ROUNDS} rounds (twice that for blocks of
+ * at most 1024 rows, see {@link #rounds}) over {@code 2h}-bit
  * values ({@code 4^h} the smallest power of four not below {@code rows}), each round mixing one half
  * with a murmur3 finaliser keyed by a round key, restricted to {@code [0, rows)} by cycle walking
  * (apply the network again while the value lies outside): a Feistel network is a bijection of its
@@ -22,20 +23,31 @@ public final class EpochPermutation {
   private final int rows;
   private final int halfBits;
   private final int[] keys;
-  private final int k0;
-  private final int k1;
-  private final int k2;
-  private final int k3;
+  /** The key of each round: {@link #rounds} of them. */
+  private final int[] roundKeys;
 
   private EpochPermutation(int rows, int halfBits, int[] keys) {
     this.rows = rows;
     this.halfBits = halfBits;
     this.keys = keys;
-    k0 = keys[0];
-    k1 = keys[1];
-    k2 = keys[2];
-    k3 = keys[3];
+    roundKeys = new int[rounds(halfBits)];
+    for (int r = 0; r < roundKeys.length; r++) {
+      roundKeys[r] = keys[r & 3] + (r >>> 2) * 0x9E3779B9;
+    }
   }
+
+  /**
+   * Feistel rounds over halves of {@code halfBits} bits: {@link #ROUNDS}, but twice that for blocks of
+   * at most 1024 rows (halves of at most 5 bits), where four rounds are measurably biased (where row 0
+   * lands, over 200 000 seeds: chi-square 412 on 4 degrees of freedom for 5 rows, 100 on 39 for 40
+   * rows; with 8 rounds 4.3 and 40.6).
+   */
+  static int rounds(int halfBits) {
+    return halfBits <= SMALL_HALF_BITS ? 2 * ROUNDS : ROUNDS;
+  }
+
+  /** Halves of at most this many bits get {@code 2 * ROUNDS} rounds. */
+  static final int SMALL_HALF_BITS = 5;
 
   /** The permutation of {@code rows} rows for {@code seed} (one per partition and epoch). */
   public static EpochPermutation of(int rows, long seed) {
@@ -75,7 +87,10 @@ public final class EpochPermutation {
     return halfBits;
   }
 
-  /** Round key {@code r} (as the kernel takes it: 32 bits, unsigned there). */
+  /**
+   * Key {@code r} of the four the kernel takes (32 bits, unsigned there); round {@code q} uses key
+   * {@code q & 3} plus {@code (q >>> 2) * 0x9E3779B9}.
+   */
   public int key(int r) {
     return keys[r];
   }
@@ -103,18 +118,11 @@ public final class EpochPermutation {
     // halves of at most 16 bits: int arithmetic, as the kernel's unsigned 32-bit values
     int left = (int) (x >>> h);
     int right = (int) x & mask;
-    int next = left ^ (mix(right ^ k0) & mask);
-    left = right;
-    right = next;
-    next = left ^ (mix(right ^ k1) & mask);
-    left = right;
-    right = next;
-    next = left ^ (mix(right ^ k2) & mask);
-    left = right;
-    right = next;
-    next = left ^ (mix(right ^ k3) & mask);
-    left = right;
-    right = next;
+    for (int key : roundKeys) {
+      int next = left ^ (mix(right ^ key) & mask);
+      left = right;
+      right = next;
+    }
     return ((long) left << h) | right;
   }
 

@@ -163,4 +163,24 @@ class ResidentEpochTest {
       assertThrows(IllegalArgumentException.class, () -> viaTrainer.trainEpochPermuted(block, wrong, BATCH));
     }
   }
+
+  /** Blocks of at most 1024 rows take the longer network (8 rounds) on both sides, and a 1-row block. */
+  @Test
+  void smallBlocksTakeTheSameOrderOnTheDevice() {
+    ModelSpec spec = CudaTrainEpochTest.spec(HeadType.FM, OptimizerType.ADAGRAD, true, SEED);
+    SplittableRandom rnd = new SplittableRandom(SEED);
+    for (int rows : new int[] {1, 7, 300, 1024, 1025}) {
+      RowBlock block = CudaBackendTest.data(spec, rows, "UNIFORM", true, rnd);
+      try (CudaBackend resident = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
+          CudaBackend fresh = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+        for (int e = 0; e < 2; e++) {
+          EpochPermutation p = EpochPermutation.forEpoch(rows, SEED, e);
+          assertTrue(resident.trainEpochPermuted(block, p, 64), "rows " + rows);
+          fresh.trainEpoch(gathered(block, p), 64);
+        }
+        assertTrue(resident.exportState().bitEquals(fresh.exportState()),
+            "rows " + rows + ": the device's order differs from the host's (seed " + SEED + ")");
+      }
+    }
+  }
 }
