@@ -309,6 +309,11 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return this;
   }
 
+  public MultiEmbedding setTol(double v) {
+    set(tol(), v);
+    return this;
+  }
+
   /** auto, on or off (case-insensitive). */
   public MultiEmbedding setEarlyStopping(String v) {
     set(earlyStopping(), lower(v));
@@ -464,7 +469,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
             MemoryPlan.modelBytes(spec) / 1048576.0, getCrossFitFolds()));
       }
       FitRounds.Config config = new FitRounds.Config(uid, fitId, getMaxIter(), getEpochsPerMerge(),
-          getBatchSize(), getSeed(), getDeterministic(), getPatience(), b.validation(),
+          getBatchSize(), getSeed(), getDeterministic(), getPatience(), getTol(), b.validation(),
           holdout.stopEarly(), ParamDefs.AUC.equals(getValidationMetric()),
           new Divergence.Context(getFailOnDivergence(), getStepSize(), getOptimizer(), getLoss(),
               getInitStd(), getLabelCol(), b.targets().labelMin, b.targets().labelMax),

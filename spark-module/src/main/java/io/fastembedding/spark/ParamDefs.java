@@ -122,6 +122,14 @@ final class ParamDefs {
         ParamCheck.intAtLeast(1).named("patience"));
   }
 
+  static DoubleParam tol(Params o) {
+    return new DoubleParam(o.uid(), "tol", "with early stopping: the least improvement of the "
+        + "validation metric (a decrease of the loss, an increase of the AUC), absolute, over the "
+        + "last round that improved by more than it, for a round to restart patience's count "
+        + "(>= 0; 0: any improvement), as scikit-learn's HistGradientBoosting tol; the best round "
+        + "is kept whatever its margin", ParamCheck.doubleAtLeast(0).named("tol"));
+  }
+
   static final String ON = "on";
   static final String OFF = "off";
   static final String[] EARLY_STOPPING = {AUTO, ON, OFF};
@@ -335,6 +343,7 @@ final class ParamDefs {
     p.setDefault(p.validationIndicatorCol(), "");
     p.setDefault(p.validationFraction(), 0.1);
     p.setDefault(p.patience(), 10);
+    p.setDefault(p.tol(), 0.0);
     p.setDefault(p.earlyStopping(), AUTO);
     p.setDefault(p.validationMetric(), LOSS);
     p.setDefault(p.refitOnAllRows(), false);
