@@ -19,6 +19,7 @@ import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.classification.LogisticRegression;
 import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
+import org.apache.spark.ml.feature.OneHotEncoder;
 import org.apache.spark.ml.feature.QuantileDiscretizer;
 import org.apache.spark.ml.feature.StringIndexer;
 import org.apache.spark.ml.feature.VectorAssembler;
@@ -75,10 +76,10 @@ public final class QualityGrid {
         Result r = runOne(d, t, c);
         sum += r.keptAuc();
         lrSum += r.lrAuc();
-        each.append(trains.size() > 1 && !c.containsKey("final") ? fmt(" %.4f", r.keptAuc())
+        each.append(trains.size() > 1 && !c.containsKey("final") && !c.containsKey("onehot") ? fmt(" %.4f", r.keptAuc())
             : r.line());
       }
-      results.add(fmt("%-70s mean %s AUC %.4f%s |%s", line, c.containsKey("final") ? "head"
+      results.add(fmt("%-70s mean %s AUC %.4f%s |%s", line, c.containsKey("onehot") ? "onehot-lr" : c.containsKey("final") ? "head"
           : "kept", sum / trains.size(), c.containsKey("lr") ? fmt(" emb-lr %.4f",
           lrSum / trains.size()) : "", each));
       System.out.println("RESULT " + results.get(results.size() - 1));
@@ -153,6 +154,22 @@ public final class QualityGrid {
     Map<String, String> opts = new HashMap<>();
     for (String k : QualityBenchmark.STAGE_OPTIONS) {
       opts.put(k, c.getOrDefault(k, ""));
+    }
+    if (c.containsKey("onehot")) {
+      // the baseline on the same rows: one-hot + LogisticRegression, fitted on the training rows
+      String[] ohe = toIndex.stream().map(x -> x + "_ohe").toArray(String[]::new);
+      String[] in = toIndex.stream().map(x -> x + "_idx").toArray(String[]::new);
+      List<String> features = new ArrayList<>(Arrays.asList(ohe));
+      features.addAll(nums);
+      stages.add(new OneHotEncoder().setInputCols(in).setOutputCols(ohe));
+      stages.add(new VectorAssembler().setInputCols(features.toArray(new String[0]))
+          .setOutputCol("features"));
+      stages.add(new LogisticRegression());
+      PipelineModel m = new Pipeline().setStages(stages.toArray(new PipelineStage[0]))
+          .fit(tr.where(functions.not(functions.col("is_validation"))));
+      double v = new BinaryClassificationEvaluator().setRawPredictionCol("rawPrediction")
+          .evaluate(m.transform(tr.where(functions.col("is_validation"))));
+      return new Result(v, Double.NaN, fmt("| onehot-lr %.4f |", v));
     }
     if (c.containsKey("final")) {
       // "final": the stage fits the training rows as a user's would, by its own rules (early
