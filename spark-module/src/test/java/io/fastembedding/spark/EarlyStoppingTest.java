@@ -131,7 +131,8 @@ class EarlyStoppingTest {
 
   @Test
   void withoutValidationTheSummaryHasNoValidationMetricsAndKeepsTheLastRound() {
-    MultiEmbeddingModel m = overfitting().setValidationIndicatorCol("").setMaxIter(2).fit(data);
+    MultiEmbeddingModel m = overfitting().setValidationIndicatorCol("").setEarlyStopping("off")
+        .setMaxIter(2).fit(data);
     TrainingSummary s = m.summary();
     assertEquals(2, s.bestRound());
     assertFalse(s.stoppedEarly());
