@@ -443,9 +443,10 @@ public final class QualityBenchmark {
 
   static void printSummary(String data, MultiEmbeddingModel model) {
     TrainingSummary s = model.summary();
-    System.out.println(fmt("%s: MultiEmbedding %s dims %s, %d rounds in %.1f s (kept round %d%s)",
+    System.out.println(fmt("%s: MultiEmbedding %s dims %s, %d rounds in %.1f s (kept round %d%s%s)",
         data, model.modelSpec().head().id(), Arrays.toString(model.embeddingDims()),
-        s.totalRounds(), s.fitSeconds(), s.bestRound(), s.stoppedEarly() ? ", stopped early" : ""));
+        s.totalRounds(), s.fitSeconds(), s.bestRound(), s.stoppedEarly() ? ", stopped early" : "",
+        s.refitEpochs() > 0 ? "; refit on every row for " + s.refitEpochs() + " epochs" : ""));
     for (TrainingSummary.Round r : s.rounds()) {
       System.out.println(fmt("  round %2d: %.2f s, train loss %.5f%s", r.round(), r.seconds(),
           r.loss(), Double.isNaN(r.validationLoss()) ? "" : fmt("; after merge: train sample loss "
