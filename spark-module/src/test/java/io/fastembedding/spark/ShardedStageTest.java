@@ -126,12 +126,9 @@ class ShardedStageTest {
   void bucketAndPleOnShardedTablesTransformByJoinAsByBroadcast() {
     SparkSession spark = SparkTestSession.get();
     Dataset<Row> data = SparkTestSession.synthetic(spark, 3000, 12).withColumn("num",
-        org.apache.spark.sql.functions.array(org.apache.spark.sql.functions.rand(4),
-            org.apache.spark.sql.functions.randn(5)));
-    data = data.withColumn("num", org.apache.spark.sql.functions.udf(
-        (org.apache.spark.sql.api.java.UDF1<scala.collection.Seq<Double>, Vector>) a ->
-            org.apache.spark.ml.linalg.Vectors.dense(a.apply(0), a.apply(1)),
-        org.apache.spark.ml.linalg.SQLDataTypes.VectorType()).apply(data.col("num"))).cache();
+        org.apache.spark.ml.functions.array_to_vector(org.apache.spark.sql.functions.array(
+            org.apache.spark.sql.functions.rand(4), org.apache.spark.sql.functions.randn(5))))
+        .cache();
     Dataset<Row> test = withIds(data.limit(400)).cache();
     for (String enc : new String[] {"bucket", "ple"}) {
       MultiEmbedding e = stage("broadcast").setNumericCol("num").setNumericEncoding(enc)
@@ -256,6 +253,23 @@ class ShardedStageTest {
     for (int k = 0; k < 4; k++) {
       assertEquals(reserved[4096 * 4 + k], nullUser.apply(k), 0.0);
     }
+    // sharded: the same model, and the join transform hashes the raw values as the broadcast
+    // transform does (the null user included)
+    MultiEmbeddingModel sharded = new MultiEmbedding().setInputCols("user", "item")
+        .setNumHashBuckets(4096, 64).setEmbeddingDim(4).setMaxIter(4).setNumWorkers(2)
+        .setHandleInvalid("keep").setPredictionCol("p").setSeed(3).setDeterministic(true)
+        .setTablePlacement("sharded").fit(data);
+    MultiEmbeddingModel broadcast = new MultiEmbedding().setInputCols("user", "item")
+        .setNumHashBuckets(4096, 64).setEmbeddingDim(4).setMaxIter(4).setNumWorkers(2)
+        .setHandleInvalid("keep").setPredictionCol("p").setSeed(3).setDeterministic(true)
+        .setTablePlacement("broadcast").fit(data);
+    assertTrue(sharded.isSharded());
+    Dataset<Row> withId = withIds(data).cache();
+    assertSameOutputs(sharded.setTablePlacement("sharded").transform(withId),
+        broadcast.transform(withId), sharded.getOutputCol());
+    assertFalse(sharded.tablesCollected());
+    sharded.unpersist();
+    withId.unpersist();
     // a hashed column of another type is refused, naming it
     String msg = FitFailures.messages(org.junit.jupiter.api.Assertions.assertThrows(
         IllegalArgumentException.class, () -> new MultiEmbedding().setInputCols("label")
