@@ -22,5 +22,16 @@ cp -r "$root/gpu-kernels/target/test-classes" "$dest/test-classes"
 cp "$m2/org/jcuda/jcuda/12.6.0/jcuda-12.6.0.jar" "$m2/org/jcuda/jcuda-natives/12.6.0/jcuda-natives-12.6.0-linux-x86_64.jar" "$dest/lib/"
 cp "$m2/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar" "$dest/junit-console.jar"
 cp "$baseline" "$dest/torch_baseline.py"
-cp "$here/ratios.py" "$here/run-gpu.sh" "$here/run-epoch-gpu.sh" "$dest/"
+cp "$here/ratios.py" "$here/run-gpu.sh" "$here/run-epoch-gpu.sh" "$here/run-issue11.sh" "$here/run-det-variants.sh" \
+  "$here/run-det11.sh" "$here/run-det-walks.sh" "$dest/"
+# the same classes with PTX carrying line info, for compute-sanitizer reports that name source lines
+rm -rf "$dest/classes-lineinfo"
+cp -r "$dest/classes" "$dest/classes-lineinfo"
+if command -v nvcc >/dev/null 2>&1; then
+  for arch in 75 90; do
+    nvcc -ptx -lineinfo -arch=compute_$arch -O3 -std=c++17 \
+      -o "$dest/classes-lineinfo/io/fastembedding/backend/cuda/fastembedding_compute_$arch.ptx" \
+      "$root/gpu-kernels/src/main/cuda/fastembedding.cu"
+  done
+fi
 du -sh "$dest"

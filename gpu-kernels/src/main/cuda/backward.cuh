@@ -12,6 +12,13 @@
 // V floats per pass, and wider rows take more passes.
 #define SCATTER_MAXM 4
 
+// Deterministic mode: each row has DET_SUBLISTS record lists; sub-list k holds the records of the tiles
+// [k C, (k + 1) C) of its field, C = det_tiles_per_sublist(tiles per field), so that the lanes of the row's
+// group walk them at once (a row has at most one record per tile).
+__device__ __forceinline__ int det_tiles_per_sublist(int tilesPerField) {
+  return (tilesPerField + DET_SUBLISTS - 1) / DET_SUBLISTS;
+}
+
 struct ScatterArgs {
   float* dst;          // tables (SGD) or the gradient scratch (Adagrad)
   float* dst1;         // first-order weights (SGD) or their scratch; null without first-order weights
@@ -76,11 +83,7 @@ __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int
       if (a.recS1 != nullptr) {
         a.recS1[rec] = acc1;
       }
-      int prev = atomicExch(a.listHead + row, rec);
-      a.recNext[rec] = prev;
-      if (prev < 0) {
-        sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
-      }
+      // det_push_runs links the record to its row once the tile's runs are summed
     }
     return;
   }
@@ -110,6 +113,29 @@ __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int
     }
     if (a.markTouched) {
       if (a.touchedFlag[row] == 0 && atomicExch(a.touchedFlag + row, 1) == 0) {
+        sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
+      }
+    }
+  }
+}
+
+// Record mode, after a tile's runs are summed: pushes each run's record onto its row's sub-list (the one
+// of this tile's range of tiles) and lists the rows the step touches first. Every thread takes run starts
+// of the sorted tile at once: pushed from the run's summing lane instead, each push (an atomic whose
+// result the next store needs) waited in turn in that group's walk of its stretch, up to 32 per group.
+template <int BLOCK>
+__device__ __forceinline__ void det_push_runs(const ScatterArgs& a, const unsigned* sKey, int valid, int field,
+                                              int tile, int r0, int rowBase, int* sNew, int* sNewCount) {
+  const int sub = tile / det_tiles_per_sublist(a.tilesPerField);
+  for (int q = threadIdx.x; q < valid; q += BLOCK) {
+    const unsigned key = sKey[q];
+    if (q == 0 || sKey[q - 1] != key) {
+      const int row = rowBase + (int)key;
+      const int rec = field * a.B + r0 + q;  // the run's first position: the record scatter_flush wrote
+      const int prev = atomicExch(a.listHead + (size_t)row * DET_SUBLISTS + sub, rec);
+      a.recNext[rec] = prev;
+      // only a sub-list's first push can be the row's first in the step; det_apply_rows clears the flag
+      if (prev < 0 && a.touchedFlag[row] == 0 && atomicExch(a.touchedFlag + row, 1) == 0) {
         sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
       }
     }
@@ -330,7 +356,11 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
     }
     __syncthreads();  // the continuation buffer is reused by the next pass
   }
-  if (sNewCount > 0) {  // set in the first pass, visible after its closing barrier
+  if (a.recordMode) {
+    det_push_runs<BLOCK>(a, sKey, valid, field, tile, r0, rowBase, sNew, &sNewCount);
+    __syncthreads();
+  }
+  if (sNewCount > 0) {  // set in the first pass (or the pushes), visible after the closing barrier
     if (threadIdx.x == 0) {
       sNewBase = atomicAdd(a.touchedCount, sNewCount);
     }
@@ -351,12 +381,14 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
                 gy,      head,  G,     gStride, G1,        counts, markTouched,   touchedFlag, touchedList,  \
                 touchedCount, recordMode, listHead, recNext, recS, recG, recS1}
 
-extern "C" __global__ void __launch_bounds__(KERNEL_THREADS) scatter_atomic_256(SCATTER_PARAMS) {
+// Launch bounds (256, 3): three blocks per SM, as the 80 registers of the atomic path alone gave; the
+// record-mode pushes took the kernel to 96 registers (two blocks) without them, and 74 with them, no spills.
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) scatter_atomic_256(SCATTER_PARAMS) {
   SCATTER_ARGS;
   scatter_tile<KERNEL_THREADS, SCATTER_TILE_SMALL / KERNEL_THREADS>(a);
 }
 
-extern "C" __global__ void __launch_bounds__(KERNEL_THREADS) scatter_atomic_1024(SCATTER_PARAMS) {
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) scatter_atomic_1024(SCATTER_PARAMS) {
   SCATTER_ARGS;
   scatter_tile<KERNEL_THREADS, SCATTER_TILE_LARGE / KERNEL_THREADS>(a);
 }
@@ -480,7 +512,7 @@ __device__ __forceinline__ float group_sum(float v, int G, unsigned mask) {
 // The row's gradient elements f0 + gl + G m (explicit mode) summed over its ordered records, the
 // implicit sum of gy (s) and the first-order sum (s1); s and s1 are the same in every lane.
 __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBase, int dim, int dimOff,
-                                            bool implicitMode, const float* __restrict__ recS,
+                                            bool implicitMode, bool inlineValues, const float* __restrict__ recS,
                                             const float* __restrict__ recG, int gStride,
                                             const float* __restrict__ recS1, int f0, int G, int gl,
                                             float (&acc)[DET_MAXF], float& s, float& s1) {
@@ -490,11 +522,27 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBa
   }
   s = 0.f;
   s1 = 0.f;
+  if (implicitMode) {
+    // the loads are independent, the sum in order: unrolled, they are in flight together
+    if (inlineValues) {  // ord holds the records' values (the walk loaded them)
+      for (int i = 0; i < len; i++) {
+        s += __int_as_float(ord[i]);
+      }
+      return;
+    }
+#pragma unroll 4
+    for (int i = 0; i < len; i++) {
+      const int rec = ord[i];
+      s += __ldg(recS + rec);
+      if (recS1 != nullptr) {
+        s1 += __ldg(recS1 + rec);
+      }
+    }
+    return;
+  }
   for (int i = 0; i < len; i++) {
     int rec = ord[i];
-    if (implicitMode) {
-      s += __ldg(recS + rec);
-    } else {
+    {
       const float* gr = recG + (size_t)(rec - fieldBase) * gStride + dimOff;
 #pragma unroll
       for (int m = 0; m < DET_MAXF; m++) {
@@ -510,22 +558,32 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBa
   }
 }
 
-// Launch bounds (on the entries below): with G a run-time value the compiler took 67 registers (3 blocks
-// of 256 per SM) where the warp-per-row version took 48; this kernel is bound by the latency of its
-// dependent loads (list walk, records, row), so it wants the warps: (256, 5) gives 48 registers.
+// Launch bounds (on the entries below): this kernel is bound by the latency of its dependent loads (list
+// walk, records, row), so it wants the warps; without bounds the compiler took 67 registers (3 blocks of
+// 256 per SM).
 // kRules: the optimizers (bits 1 << OPT_*) this entry compiles; with_rule traps on any other.
-// A group of G lanes per touched row (grid-stride over the touched list; G fits the widest row, so
-// narrow tables put several rows in a warp). The group collects the row's records (pushed in no
-// particular order), ranks them by id, sums them in that order and applies the optimizer. Dynamic
-// shared memory: 2 * maxList ints per group, maxList = the most records a row can have (its field's
-// tiles per step).
+// A group of G lanes per touched row (grid-stride over the touched list; G fits the widest row, at least
+// DET_SUBLISTS lanes, so narrow tables put several rows in a warp). The group collects the row's records
+// in record-id (= tile) order, sums them in that order and applies the optimizer.
+//   Parallel walk (G >= DET_SUBLISTS and C <= 64): lane k walks sub-list k (at most C records, pushed in
+//   no particular order), drops each record id into the slot of its tile in buf[k C, (k + 1) C) and marks
+//   the slot in a 64-bit mask; a scan of the lanes' counts then writes the ids in tile order to sorted.
+//   So a hot row's list of up to B / tile records costs C dependent loads, not B / tile, and no sort.
+//   With implicit gradients (one float per record, no first-order sums) the lane loads the record's
+//   value with its link and keeps the value instead of the id: the sum then reads only shared memory.
+//   Serial walk (otherwise, or walkMode has DET_WALK_SERIAL): one list after the other into buf, then a
+//   rank sort. walkMode's other bits are benchmark variants of the parallel walk (kernel_constants.cuh).
+// Both give the same order, hence the same sums bit for bit. Dynamic shared memory per group:
+// DET_SUBLISTS C + maxList + DET_SUBLISTS ints (slots, ordered records, sub-list counts), maxList = the
+// most records a row can have (its field's tiles per step); CudaBackend.detGroupBytes.
 template <unsigned kRules>
 __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touchedList, const int* __restrict__ touchedCount,
-                                          int* __restrict__ listHead, const int* __restrict__ recNext,
+                                          int* __restrict__ touchedFlag, int* __restrict__ listHead,
+                                          const int* __restrict__ recNext,
                                           const float* __restrict__ recS, const float* __restrict__ recG,
                                           const float* __restrict__ recS1, int B, int gStride, int maxList,
-                                          int G, const int* __restrict__ meta, int n, int gradMode,
-                                          const float* __restrict__ head, float* __restrict__ tables,
+                                          int G, int tileRows, int walkMode, const int* __restrict__ meta, int n,
+                                          int gradMode, const float* __restrict__ head, float* __restrict__ tables,
                                           float* __restrict__ tableAccum, float* __restrict__ firstOrder,
                                           float* __restrict__ foAccum, int opt, float lr, float eps) {
   extern __shared__ int detShared[];
@@ -535,26 +593,113 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
   const int groupInBlock = threadIdx.x / G;
   const int groupsPerBlock = blockDim.x / G;
   const int nGroups = gridDim.x * groupsPerBlock;
-  int* buf = detShared + groupInBlock * DET_RECORD_INTS * maxList;
-  int* sorted = buf + maxList;
+  const int C = det_tiles_per_sublist(maxList);
+  int* buf = detShared + groupInBlock * (DET_SUBLISTS * C + maxList + DET_SUBLISTS);
+  int* sorted = buf + DET_SUBLISTS * C;
+  const int tileShift = __ffs(tileRows) - 1;  // tileRows: a power of two
   const bool implicitMode = gradMode == 0;
   const int count = *touchedCount;
+  // By default the parallel walk only while the step touched fewer than DET_PARALLEL_WALK_MAX_ROWS rows:
+  // on the H200 it cost more per row than the serial walk on steps of many rows with short lists (single
+  // tables of 1M rows at batch 131072, 20 narrow tables) and far less on rows of long lists. The count is
+  // a function of the batch, and both walks give the same bits.
+  const bool parallelWalk = (walkMode & DET_WALK_SERIAL) == 0 && G >= DET_SUBLISTS && C <= 64 &&
+                            ((walkMode & DET_WALK_PARALLEL) != 0 || count < DET_PARALLEL_WALK_MAX_ROWS);
   const int perPass = G * DET_MAXF;
   for (int t = blockIdx.x * groupsPerBlock + groupInBlock; t < count; t += nGroups) {
     const int row = touchedList[t];
-    int len = 0;
-    for (int id = listHead[row]; id >= 0; id = recNext[id]) {
-      if (len == maxList) {
-        __trap();  // more records than tiles: a broken list (never seen); fail loudly, never corrupt
+    const int field = field_of_row(meta, n, row);
+    const int fieldBase = field * B;
+    int* heads = listHead + (size_t)row * DET_SUBLISTS;
+    int len;
+    bool inlineValues = false;
+    if (parallelWalk) {
+      inlineValues = implicitMode && recS1 == nullptr && (walkMode & DET_WALK_NO_INLINE) == 0;
+      unsigned long long slots = 0ull;
+      int* mine = buf + gl * C;
+      int id = -1;
+      if (gl < DET_SUBLISTS) {
+        id = heads[gl];
+        heads[gl] = -1;  // reset for the next step (only this lane reads it)
       }
-      if (gl == (len & (G - 1))) {
-        buf[len] = id;
+      // one record of this lane's sub-list: its slot is its tile within the sub-list's range
+      auto take = [&](int rec) {
+        const int s = ((rec - fieldBase) >> tileShift) - gl * C;
+        if ((unsigned)s >= (unsigned)C || ((slots >> s) & 1ull)) {
+          __trap();  // a record outside its sub-list's tiles, or two in one tile: a broken list
+        }
+        // implicit gradients: the record's value instead of its id (loaded beside the next link)
+        mine[s] = inlineValues ? __float_as_int(__ldg(recS + rec)) : rec;
+        slots |= 1ull << s;
+      };
+      if (walkMode & DET_WALK_UNIFORM) {
+        // the group steps together until its longest sub-list ends
+        while (__any_sync(mask, id >= 0)) {
+          if (id >= 0) {
+            const int next = recNext[id];
+            take(id);
+            id = next;
+          }
+        }
+      } else {
+        while (id >= 0) {
+          const int next = recNext[id];
+          take(id);
+          id = next;
+        }
       }
-      len++;
-    }
-    __syncwarp(mask);
-    const int* ord = buf;
-    if (len > 1) {
+      // exclusive scan of the lanes' counts (lanes >= DET_SUBLISTS have none), in lane = tile order
+      const int c = __popcll(slots);
+      int j;
+      if (walkMode & DET_WALK_SMEM_SCAN) {  // through shared memory, no shuffles
+        int* counts = sorted + maxList;
+        if (gl < DET_SUBLISTS) {
+          counts[gl] = c;
+        }
+        __syncwarp(mask);
+        j = 0;
+        len = 0;
+#pragma unroll
+        for (int k = 0; k < DET_SUBLISTS; k++) {
+          const int v = counts[k];
+          j += k < gl ? v : 0;
+          len += v;
+        }
+      } else {
+        int incl = c;
+        for (int o = 1; o < G; o <<= 1) {
+          const int y = __shfl_up_sync(mask, incl, o, G);
+          if (gl >= o) {
+            incl += y;
+          }
+        }
+        len = __shfl_sync(mask, incl, G - 1, G);
+        j = incl - c;
+      }
+      while (slots != 0ull) {  // this lane's own slots: no other lane wrote them
+        const int s = __ffsll((long long)slots) - 1;
+        slots &= slots - 1ull;
+        sorted[j++] = mine[s];
+      }
+    } else {
+      len = 0;
+      for (int k = 0; k < DET_SUBLISTS; k++) {
+        for (int id = heads[k]; id >= 0; id = recNext[id]) {
+          if (len == maxList) {
+            __trap();  // more records than tiles: a broken list (never seen); fail loudly, never corrupt
+          }
+          if (gl == (len & (G - 1))) {
+            buf[len] = id;
+          }
+          len++;
+        }
+      }
+      __syncwarp(mask);  // every lane has read the heads
+      if (gl < DET_SUBLISTS) {
+        for (int k = gl; k < DET_SUBLISTS; k += G) {
+          heads[k] = -1;
+        }
+      }
       // rank sort: record ids are distinct
       for (int i = gl; i < len; i += G) {
         int key = buf[i];
@@ -564,11 +709,9 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
         }
         sorted[rank] = key;
       }
-      __syncwarp(mask);
-      ord = sorted;
     }
-    const int field = field_of_row(meta, n, row);
-    const int fieldBase = field * B;
+    __syncwarp(mask);  // sorted is complete
+    const int* ord = sorted;
     const int dim = meta_get(meta, n, META_DIM, field);
     const int dimOff = meta_get(meta, n, META_DIMOFF, field);
     const int rowBase = meta_get(meta, n, META_ROWBASE, field);
@@ -585,7 +728,7 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
           float* st = R::state(tableAccum, base, row, dim);
           float sq = 0.f;
           for (int f0 = 0; f0 < dim; f0 += perPass) {
-            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc,
+            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
                         s, s1);
 #pragma unroll
             for (int m = 0; m < DET_MAXF; m++) {
@@ -599,7 +742,7 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
           sq = group_sum(sq, G, mask);
           const RowScalars r = R::begin(st, dim, sq, lr, eps);
           for (int f0 = 0; f0 < dim; f0 += perPass) {
-            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc,
+            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
                         s, s1);
 #pragma unroll
             for (int m = 0; m < DET_MAXF; m++) {
@@ -619,7 +762,7 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
     } else {
       const RowScalars none = {0.f, 0.f};
       for (int f0 = 0; f0 < dim; f0 += perPass) {
-        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, recS, recG, gStride, recS1, f0, G, gl, acc, s,
+        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc, s,
                     s1);
 #pragma unroll
         for (int m = 0; m < DET_MAXF; m++) {
@@ -640,32 +783,33 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
       with_rule<kRules>(opt, [&](auto rule) { decltype(rule)::scalar(firstOrder + row, foAccum + row, s1, lr, eps); });
     }
     if (gl == 0) {
-      listHead[row] = -1;
+      touchedFlag[row] = 0;
     }
     __syncwarp(mask);  // buf and sorted are reused by this group's next row
   }
 }
 
 #define DET_APPLY_PARAMS                                                                                     \
-  const int *__restrict__ touchedList, const int *__restrict__ touchedCount, int *__restrict__ listHead,        \
-      const int *__restrict__ recNext, const float *__restrict__ recS, const float *__restrict__ recG,         \
-      const float *__restrict__ recS1, int B, int gStride, int maxList, int G, const int *__restrict__ meta,   \
-      int n, int gradMode, const float *__restrict__ head, float *__restrict__ tables,                         \
-      float *__restrict__ tableAccum, float *__restrict__ firstOrder, float *__restrict__ foAccum, int opt,     \
-      float lr, float eps
+  const int *__restrict__ touchedList, const int *__restrict__ touchedCount, int *__restrict__ touchedFlag,     \
+      int *__restrict__ listHead, const int *__restrict__ recNext, const float *__restrict__ recS,              \
+      const float *__restrict__ recG, const float *__restrict__ recS1, int B, int gStride, int maxList, int G,   \
+      int tileRows, int walkMode, const int *__restrict__ meta, int n, int gradMode,                            \
+      const float *__restrict__ head, float *__restrict__ tables, float *__restrict__ tableAccum,               \
+      float *__restrict__ firstOrder, float *__restrict__ foAccum, int opt, float lr, float eps
 #define DET_APPLY_ARGS                                                                                       \
-  touchedList, touchedCount, listHead, recNext, recS, recG, recS1, B, gStride, maxList, G, meta, n, gradMode, \
-      head, tables, tableAccum, firstOrder, foAccum, opt, lr, eps
+  touchedList, touchedCount, touchedFlag, listHead, recNext, recS, recG, recS1, B, gStride, maxList, G,        \
+      tileRows, walkMode, meta, n, gradMode, head, tables, tableAccum, firstOrder, foAccum, opt, lr, eps
 
-// SGD, Adagrad and row-wise Adagrad: 48 registers under (256, 5), no spills.
-extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 5) det_apply_rows(DET_APPLY_PARAMS) {
+// SGD, Adagrad and row-wise Adagrad. With the sub-list walk it needs more registers than (256, 5) gives
+// (48: about 300 bytes of spill stores, ptxas -v, sm_90, nvcc 13.0); (256, 4) gives 64 and 8 bytes.
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 4) det_apply_rows(DET_APPLY_PARAMS) {
   det_apply_rows_body<RULES_ALL & ~(1u << OPT_ROWWISE_ADAM)>(DET_APPLY_ARGS);
 }
 
-// Row-wise Adam, in its own kernel: compiled into det_apply_rows it made the whole kernel spill (60 to
-// 150 bytes under (256, 5), every optimizer paying for it), and alone under (256, 5) it still spills
-// about 56 bytes; under (256, 4) it needs no spills (64 registers, 4 blocks of 256 per SM).
-extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 4) det_apply_rows_adam(DET_APPLY_PARAMS) {
+// Row-wise Adam, in its own kernel: compiled into det_apply_rows it made the whole kernel spill (every
+// optimizer paying for it); alone, with the sub-list walk, it spills 52 bytes under (256, 4) and 12 under
+// (256, 3) (80 registers).
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) det_apply_rows_adam(DET_APPLY_PARAMS) {
   det_apply_rows_body<(1u << OPT_ROWWISE_ADAM)>(DET_APPLY_ARGS);
 }
 

@@ -30,4 +30,10 @@
 #define KERNEL_THREADS 256      // threads per block (launch bounds)
 #define SCATTER_TILE_SMALL 256  // batch rows per tile of scatter_atomic_256
 #define SCATTER_TILE_LARGE 1024 // batch rows per tile of scatter_atomic_1024
-#define DET_RECORD_INTS 2       // det_apply_rows: shared ints per record-list entry
+#define DET_SUBLISTS 8          // deterministic mode: record lists per row (by range of tiles)
+#define DET_WALK_SERIAL 1       // det_apply_rows walkMode: sub-lists one after the other, rank sort
+#define DET_WALK_NO_INLINE 2    // det_apply_rows walkMode: record ids, not values
+#define DET_WALK_UNIFORM 4      // det_apply_rows walkMode: a row's lanes step together
+#define DET_WALK_SMEM_SCAN 8    // det_apply_rows walkMode: counts summed in shared memory
+#define DET_WALK_PARALLEL 16    // det_apply_rows walkMode: parallel walk at any row count
+#define DET_PARALLEL_WALK_MAX_ROWS 49152 // det_apply_rows: walkMode 0 walks in parallel below

@@ -49,8 +49,10 @@ public final class CudaBackend implements Backend {
   private static final int MLP_MAX_CHUNKS = 32;
   /** Deterministic mode: shared memory det_apply_rows may take for its per-warp record lists. */
   private static final int DET_LIST_SHARED_BYTES = 46 * 1024;
-  /** Shared-memory bytes per entry of a record list in det_apply_rows. */
-  private static final int DET_RECORD_BYTES = 4 * KernelConstants.DET_RECORD_INTS;
+  /** Floats of a row each lane of det_apply_rows sums per pass over the records (DET_MAXF in backward.cuh). */
+  private static final int DET_MAXF = 8;
+  /** det_apply_rows' walk mode by default (DET_WALK_* bits). */
+  static final int DET_WALK_DEFAULT = 0;
   private static final int DEFAULT_SHARED_BYTES = 46 * 1024;
   /** Replay each step's kernels as one CUDA graph (-Dfastembedding.cuda.graphs=false turns it off). */
   private static final boolean GRAPHS = !DeviceStreams.SYNC_EACH_LAUNCH
@@ -455,10 +457,14 @@ public final class CudaBackend implements Backend {
     if (deterministic) {
       // a row's record list (one record per tile) must fit det_apply_rows' shared memory
       int tile = deterministicTile(cap);
-      long maxList = (cap + tile - 1) / tile;
-      if ((long) DET_RECORD_BYTES * maxList > DET_LIST_SHARED_BYTES) {
+      int maxList = (cap + tile - 1) / tile;
+      if (detGroupBytes(maxList) > DET_LIST_SHARED_BYTES) {
+        int most = maxList;
+        while (most > 1 && detGroupBytes(most) > DET_LIST_SHARED_BYTES) {
+          most--;
+        }
         throw new IllegalArgumentException("deterministic mode takes batches of at most "
-            + (DET_LIST_SHARED_BYTES / DET_RECORD_BYTES * tile) + " rows on the GPU, got " + cap
+            + ((long) most * tile) + " rows on the GPU, got " + cap
             + "; use smaller batches or the atomic mode");
       }
     }
@@ -657,6 +663,15 @@ public final class CudaBackend implements Backend {
   private static final int DET_ROW_LANES = Integer.getInteger("fastembedding.cuda.detRowLanes", 0);
 
   /**
+   * det_apply_rows' walk (KernelConstants.DET_WALK_*): by default (0) the lanes of a row walk its sub-lists
+   * at once while the step touched fewer than DET_PARALLEL_WALK_MAX_ROWS rows, and one after the other,
+   * then a rank sort, on larger steps (DET_WALK_SERIAL forces that walk, also used when the lanes cannot
+   * take a sub-list each; DET_WALK_PARALLEL forces the other). Every mode gives the same order, so the
+   * same bits; tests compare them, and {@code fastembedding.cuda.detWalkMode} sets it for benchmarks.
+   */
+  static volatile int detWalkMode = Integer.getInteger("fastembedding.cuda.detWalkMode", DET_WALK_DEFAULT);
+
+  /**
    * Deterministic backward: the scatter in record mode (each tile's runs of equal indices summed in a
    * fixed order, written as records and linked per row), then one warp per touched row sums its records
    * in tile order and applies the optimizer.
@@ -668,29 +683,44 @@ public final class CudaBackend implements Backend {
     kernels.scatter(tile, n * tilesPerField, state.tables.ptr(), fm ? state.firstOrder.ptr() : null, 1f,
         state.meta.ptr(), n, count, tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, state.gy.ptr(),
         state.head.ptr(), implicitGrad ? null : state.grad.ptr(), sumDims, fm ? state.grad1.ptr() : null,
-        state.counts.ptr(), 0, null, state.touchedList.ptr(), state.touchedCount.ptr(), 1, state.listHead.ptr(),
-        state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null, implicitGrad ? null : state.recG.ptr(),
-        fm ? state.recS1.ptr() : null);
+        state.counts.ptr(), 0, state.touchedFlag.ptr(), state.touchedList.ptr(), state.touchedCount.ptr(), 1,
+        state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
+        implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null);
     int maxList = tilesPerField;
-    // lanes per row: enough for the widest row (narrow tables put several rows in a warp), but each
-    // warp's groups must find their record lists room in shared memory
+    // lanes per row: one per sub-list (they walk them at once), and enough for the widest row to take one
+    // pass of DET_MAXF floats per lane; no more, since a group takes its rows one after the other and
+    // each costs a few dependent loads (a warp per row on single d = 32 tables left 4 times fewer rows in
+    // flight). Each warp's groups must also find their record lists room in shared memory.
     int g = 1;
-    while (g < 32 && g < (DET_ROW_LANES > 0 ? DET_ROW_LANES : maxDim)) {
+    int want = DET_ROW_LANES > 0 ? DET_ROW_LANES
+        : Math.max(KernelConstants.DET_SUBLISTS, (maxDim + DET_MAXF - 1) / DET_MAXF);
+    while (g < 32 && g < want) {
       g <<= 1;
     }
-    while (g < 32 && (32L / g) * DET_RECORD_BYTES * maxList > DET_LIST_SHARED_BYTES) {
+    long groupBytes = detGroupBytes(maxList);
+    while (g < 32 && (32L / g) * groupBytes > DET_LIST_SHARED_BYTES) {
       g <<= 1;
     }
     int perWarp = 32 / g;
-    int groups = (int) Math.min(THREADS / g, DET_LIST_SHARED_BYTES / ((long) DET_RECORD_BYTES * maxList));
+    int groups = (int) Math.min(THREADS / g, DET_LIST_SHARED_BYTES / groupBytes);
     groups = Math.max(perWarp, groups / perWarp * perWarp);
     long maxTouched = Math.min((long) count * n, state.totalRows);
     int blocks = (int) Math.max(1, Math.min((maxTouched + groups - 1) / groups, 16L * ctx.multiprocessors));
-    kernels.detApplyRows(blocks, groups * g, groups * DET_RECORD_BYTES * maxList, state.touchedList.ptr(),
-        state.touchedCount.ptr(), state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
-        implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null, count, sumDims, maxList, g,
-        state.meta.ptr(), n, implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum),
-        ptr(state.firstOrder), ptr(state.foAccum), opt, lr, eps);
+    kernels.detApplyRows(blocks, groups * g, (int) (groups * groupBytes), state.touchedList.ptr(),
+        state.touchedCount.ptr(), state.touchedFlag.ptr(), state.listHead.ptr(), state.recNext.ptr(),
+        implicitGrad ? state.recS.ptr() : null, implicitGrad ? null : state.recG.ptr(),
+        fm ? state.recS1.ptr() : null, count, sumDims, maxList, g, tile, detWalkMode, state.meta.ptr(), n,
+        implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum), ptr(state.firstOrder),
+        ptr(state.foAccum), opt, lr, eps);
+  }
+
+  /**
+   * Shared memory of one row group of det_apply_rows: a slot per tile of the row's sub-lists (rounded up
+   * to whole sub-lists), the ordered records (maxList) and a count per sub-list.
+   */
+  static long detGroupBytes(int maxList) {
+    int k = KernelConstants.DET_SUBLISTS;
+    return 4L * ((long) k * ((maxList + k - 1) / k) + maxList + k);
   }
 
   private void finish(int count) {

@@ -112,7 +112,8 @@ final class DeviceState {
       counts = buf("touchCounts", totalRows * 4L);
       gradScratch = scratch ? buf("gradScratch", totalFloats * 4) : null;
       foScratch = scratch && fm ? buf("firstOrderScratch", totalRows * 4L) : null;
-      touchedFlag = scratch ? buf("touchedFlag", totalRows * 4L) : null;
+      // atomic Adagrad's touched rows; deterministic mode's first push of a row in a step
+      touchedFlag = scratch || deterministic ? buf("touchedFlag", totalRows * 4L) : null;
       touchedCount = buf("touchedCount", 4);
       lossAcc = buf("lossAcc", 16);
       metaHost = buildMeta();
@@ -133,7 +134,7 @@ final class DeviceState {
       }
       dz[0] = buf("mlpGradA", 0);
       dz[1] = buf("mlpGradB", 0);
-      listHead = deterministic ? buf("detListHead", totalRows * 4L) : null;
+      listHead = deterministic ? buf("detListHead", totalRows * 4L * KernelConstants.DET_SUBLISTS) : null;
       recNext = buf("detRecordNext", 0);
       recS = buf("detRecordGy", 0);
       recG = buf("detRecordGrad", 0);
@@ -170,7 +171,9 @@ final class DeviceState {
       }
     }
     if (listHead != null) {
-      Cu.check(JCudaDriver.cuMemsetD32Async(listHead.ptr(), -1, totalRows, streams.compute), "cuMemsetD32Async",
+      streams.memset(touchedFlag, totalRows * 4L);
+      Cu.check(JCudaDriver.cuMemsetD32Async(listHead.ptr(), -1, (long) totalRows * KernelConstants.DET_SUBLISTS,
+          streams.compute), "cuMemsetD32Async",
           "buffer '" + listHead.name + "' on " + ctx.describe());
     }
     streams.memset(touchedCount, 4);

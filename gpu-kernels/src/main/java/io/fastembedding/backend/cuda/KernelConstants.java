@@ -69,8 +69,30 @@ public final class KernelConstants {
   /** Batch rows per scatter tile: scatter_atomic_256 and scatter_atomic_1024. */
   public static final int SCATTER_TILE_SMALL = 256;
   public static final int SCATTER_TILE_LARGE = 1024;
-  /** Shared-memory ints per entry of det_apply_rows' record lists (record id, record index). */
-  public static final int DET_RECORD_INTS = 2;
+  /**
+   * Deterministic mode: record lists per row, sub-list k for the k-th of DET_SUBLISTS equal ranges of a
+   * field's tiles, so that det_apply_rows walks a hot row's records with that many lanes at once.
+   */
+  public static final int DET_SUBLISTS = 8;
+  /**
+   * det_apply_rows' walkMode bits (0: the parallel walk below DET_PARALLEL_WALK_MAX_ROWS touched rows, else
+   * the serial one): walk the sub-lists one after the other and rank-sort (also the fallback); and three
+   * benchmark variants of the parallel walk, measured no faster (docs/benchmarks.md): keep record ids, not
+   * implicit-gradient values; step the row's lanes together until its longest sub-list ends.
+   */
+  public static final int DET_WALK_SERIAL = 1;
+  public static final int DET_WALK_NO_INLINE = 2;
+  public static final int DET_WALK_UNIFORM = 4;
+  /** det_apply_rows walkMode bit: the sub-lists' record counts summed through shared memory, not shuffles. */
+  public static final int DET_WALK_SMEM_SCAN = 8;
+  /** det_apply_rows walkMode bit: the parallel walk whatever the number of touched rows. */
+  public static final int DET_WALK_PARALLEL = 16;
+  /**
+   * det_apply_rows walks in parallel (walkMode 0) only while a step touched fewer rows than this: chosen on
+   * the H200 benchmark grid of 2026-11-30 (docs/benchmarks.md), where the serial walk was the faster one
+   * on the steps of more touched rows measured (61 454 and up) and the parallel one below 48 230.
+   */
+  public static final int DET_PARALLEL_WALK_MAX_ROWS = 49152;
 
   /** Name, value and comment of each #define of the header, in order. */
   static final Object[][] DEFINES = {
@@ -102,7 +124,13 @@ public final class KernelConstants {
       {"KERNEL_THREADS", KERNEL_THREADS, "threads per block (launch bounds)"},
       {"SCATTER_TILE_SMALL", SCATTER_TILE_SMALL, "batch rows per tile of scatter_atomic_256"},
       {"SCATTER_TILE_LARGE", SCATTER_TILE_LARGE, "batch rows per tile of scatter_atomic_1024"},
-      {"DET_RECORD_INTS", DET_RECORD_INTS, "det_apply_rows: shared ints per record-list entry"},
+      {"DET_SUBLISTS", DET_SUBLISTS, "deterministic mode: record lists per row (by range of tiles)"},
+      {"DET_WALK_SERIAL", DET_WALK_SERIAL, "det_apply_rows walkMode: sub-lists one after the other, rank sort"},
+      {"DET_WALK_NO_INLINE", DET_WALK_NO_INLINE, "det_apply_rows walkMode: record ids, not values"},
+      {"DET_WALK_UNIFORM", DET_WALK_UNIFORM, "det_apply_rows walkMode: a row's lanes step together"},
+      {"DET_WALK_SMEM_SCAN", DET_WALK_SMEM_SCAN, "det_apply_rows walkMode: counts summed in shared memory"},
+      {"DET_WALK_PARALLEL", DET_WALK_PARALLEL, "det_apply_rows walkMode: parallel walk at any row count"},
+      {"DET_PARALLEL_WALK_MAX_ROWS", DET_PARALLEL_WALK_MAX_ROWS, "det_apply_rows: walkMode 0 walks in parallel below"},
   };
 
   /** The text of kernel_constants.cuh. */

@@ -57,10 +57,10 @@ class KernelSignatureTest {
     }
     k.finishStep(1, null, null, null, 0, 0, null, 0, null, 0, 0f, 0f, 0, null, null, null, null, null, null, null,
         null, null, null, 0);
-    k.detApplyRows(1, 32, 0, null, null, null, null, null, null, null, 0, 0, 0, 0, null, 0, 0, null, null, null,
-        null, null, 0, 0f, 0f);
-    k.detApplyRows(1, 32, 0, null, null, null, null, null, null, null, 0, 0, 0, 0, null, 0, 0, null, null, null,
-        null, null, KernelConstants.OPT_ROWWISE_ADAM, 0f, 0f);
+    k.detApplyRows(1, 32, 0, null, null, null, null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, 0, 0, null,
+        null, null, null, null, 0, 0f, 0f);
+    k.detApplyRows(1, 32, 0, null, null, null, null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, 0, 0, null,
+        null, null, null, null, KernelConstants.OPT_ROWWISE_ADAM, 0f, 0f);
     k.gatherListedRows(1, null, 0L, 0, null, 0, null);
     return calls;
   }

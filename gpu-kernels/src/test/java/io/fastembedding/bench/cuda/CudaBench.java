@@ -59,6 +59,8 @@ public final class CudaBench {
   private final boolean withDet;
   private final boolean withStream;
   private final SplittableRandom rng = new SplittableRandom(0);
+  /** Only the grid points whose key (suite,n,d,batch,scenario,config) this finds, when set. */
+  private static java.util.regex.Pattern points;
 
   private CudaBench(PrintStream csv, int iters, int warmup, boolean withDet, boolean withStream) {
     this.csv = csv;
@@ -81,8 +83,10 @@ public final class CudaBench {
         case "--quick" -> quick = true;
         case "--no-det" -> det = false;
         case "--no-stream" -> stream = false;
+        case "--points" -> points = java.util.regex.Pattern.compile(args[++i]);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]
-            + "; usage: CudaBench [--out file.csv] [--iters 30] [--quick] [--no-det] [--no-stream]");
+            + "; usage: CudaBench [--out file.csv] [--iters 30] [--quick] [--no-det] [--no-stream]"
+            + " [--points REGEX (of suite,n,d,batch,scenario,config; a part of the grid)]");
       }
     }
     if (CudaDevices.count() == 0) {
@@ -160,6 +164,9 @@ public final class CudaBench {
   }
 
   private void run(CudaBackend atomic, CudaBackend det, RowBlock block, String key) {
+    if (points != null && !points.matcher(key.replace("%s,train,", "")).find()) {
+      return;
+    }
     int b = block.rows;
     try (ResidentBatches.ResidentBatch rb = ResidentBatches.upload(atomic, block, 0, b)) {
       emit(key, "fe_cuda", timeResident(atomic, rb));
