@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 source examples/spark-jvm-flags.sh
-examples_classes="$PWD/examples/target/classes"
+examples_classes="${EXAMPLES_CLASSES:-$PWD/examples/target/classes}"
 cp_of() { echo "$examples_classes:$1/spark-module/target/spark-fast-embedding_2.13-0.1.0-SNAPSHOT.jar:$1/gpu-kernels/target/gpu-kernels-0.1.0-SNAPSHOT.jar:$(tr ':' '\n' < "$1/examples/target/classpath.txt" | grep '\.m2' | paste -sd:)"; }
 for i in 1 2; do
   for who in BEFORE AFTER; do

@@ -258,15 +258,15 @@ class ShardedStageTest {
     MultiEmbeddingModel sharded = new MultiEmbedding().setInputCols("user", "item")
         .setNumHashBuckets(4096, 64).setEmbeddingDim(4).setMaxIter(4).setNumWorkers(2)
         .setHandleInvalid("keep").setPredictionCol("p").setSeed(3).setDeterministic(true)
-        .setTablePlacement("sharded").fit(data);
+        .setOutputCol("emb").setTablePlacement("sharded").fit(data);
     MultiEmbeddingModel broadcast = new MultiEmbedding().setInputCols("user", "item")
         .setNumHashBuckets(4096, 64).setEmbeddingDim(4).setMaxIter(4).setNumWorkers(2)
         .setHandleInvalid("keep").setPredictionCol("p").setSeed(3).setDeterministic(true)
-        .setTablePlacement("broadcast").fit(data);
+        .setOutputCol("emb").setTablePlacement("broadcast").fit(data);
     assertTrue(sharded.isSharded());
     Dataset<Row> withId = withIds(data).cache();
     assertSameOutputs(sharded.setTablePlacement("sharded").transform(withId),
-        broadcast.transform(withId), sharded.getOutputCol());
+        broadcast.transform(withId), "emb");
     assertFalse(sharded.tablesCollected());
     sharded.unpersist();
     withId.unpersist();
