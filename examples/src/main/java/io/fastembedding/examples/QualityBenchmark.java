@@ -60,7 +60,8 @@ public final class QualityBenchmark {
                        [--standardization true|false] [--early-stopping auto|on|off]
                        [--validation-metric loss|auc] [--refit true|false]
                        [--numeric-encoding linear|bucket|ple] [--num-buckets 10]
-                       [--cross-fit K]
+                       [--cross-fit K] [--first-order true|false]
+                       [--tol T]
         Feature sets: bank base (9 categorical, 6 numeric columns), date (+ the month-day of the
         last contact as a categorical column); flights base (origin, destination, route, hour,
         weekday; distance), time (+ month; departure minute of the day); lending_club, wa_churn,
@@ -71,7 +72,7 @@ public final class QualityBenchmark {
   static final String[] STAGE_OPTIONS = {"head", "hidden", "dim", "dims", "epochs", "step", "reg",
       "init", "batch", "optimizer", "validation-fraction", "patience", "standardization",
       "early-stopping", "validation-metric", "refit", "numeric-encoding", "num-buckets",
-      "cross-fit"};
+      "cross-fit", "first-order", "tol"};
 
   private QualityBenchmark() {}
 
@@ -410,6 +411,8 @@ public final class QualityBenchmark {
     set(a, "numeric-encoding", e::setNumericEncoding);
     set(a, "num-buckets", v -> e.setNumBuckets(Integer.parseInt(v)));
     set(a, "cross-fit", v -> e.setCrossFitFolds(Integer.parseInt(v)));
+    set(a, "tol", v -> e.setTol(Double.parseDouble(v)));
+    set(a, "first-order", v -> e.setWithFirstOrder(Boolean.parseBoolean(v)));
     System.out.println("MultiEmbedding params: " + Arrays.stream(e.params())
         .filter(e::isSet).map(p -> p.name() + "=" + show(e.getOrDefault(p)))
         .collect(Collectors.joining(", ")));
@@ -440,9 +443,10 @@ public final class QualityBenchmark {
 
   static void printSummary(String data, MultiEmbeddingModel model) {
     TrainingSummary s = model.summary();
-    System.out.println(fmt("%s: MultiEmbedding %s dims %s, %d rounds in %.1f s (kept round %d%s)",
+    System.out.println(fmt("%s: MultiEmbedding %s dims %s, %d rounds in %.1f s (kept round %d%s%s)",
         data, model.modelSpec().head().id(), Arrays.toString(model.embeddingDims()),
-        s.totalRounds(), s.fitSeconds(), s.bestRound(), s.stoppedEarly() ? ", stopped early" : ""));
+        s.totalRounds(), s.fitSeconds(), s.bestRound(), s.stoppedEarly() ? ", stopped early" : "",
+        s.refitEpochs() > 0 ? "; refit on every row for " + s.refitEpochs() + " epochs" : ""));
     for (TrainingSummary.Round r : s.rounds()) {
       System.out.println(fmt("  round %2d: %.2f s, train loss %.5f%s", r.round(), r.seconds(),
           r.loss(), Double.isNaN(r.validationLoss()) ? "" : fmt("; after merge: train sample loss "

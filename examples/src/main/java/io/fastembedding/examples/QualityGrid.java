@@ -17,6 +17,9 @@ import java.util.Map;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.classification.LogisticRegression;
+import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
+import org.apache.spark.ml.feature.OneHotEncoder;
 import org.apache.spark.ml.feature.QuantileDiscretizer;
 import org.apache.spark.ml.feature.StringIndexer;
 import org.apache.spark.ml.feature.VectorAssembler;
@@ -67,13 +70,18 @@ public final class QualityGrid {
         c.put(p[0], p[1]);
       }
       double sum = 0;
+      double lrSum = 0;
       StringBuilder each = new StringBuilder();
       for (Dataset<Row> t : trains) {
         Result r = runOne(d, t, c);
         sum += r.keptAuc();
-        each.append(trains.size() > 1 ? fmt(" %.4f", r.keptAuc()) : r.line());
+        lrSum += r.lrAuc();
+        each.append(trains.size() > 1 && !c.containsKey("final") && !c.containsKey("onehot") ? fmt(" %.4f", r.keptAuc())
+            : r.line());
       }
-      results.add(fmt("%-70s mean kept AUC %.4f |%s", line, sum / trains.size(), each));
+      results.add(fmt("%-70s mean %s AUC %.4f%s |%s", line, c.containsKey("onehot") ? "onehot-lr" : c.containsKey("final") ? "head"
+          : "kept", sum / trains.size(), c.containsKey("lr") ? fmt(" emb-lr %.4f",
+          lrSum / trains.size()) : "", each));
       System.out.println("RESULT " + results.get(results.size() - 1));
     }
     System.out.println();
@@ -81,8 +89,11 @@ public final class QualityGrid {
     spark.stop();
   }
 
-  /** One fit's validation AUC of the round the stage kept, and its line for the report. */
-  record Result(double keptAuc, String line) {}
+  /**
+   * One fit's validation AUC of the round the stage kept (with "final": of the fitted stage's
+   * head), with "lr" that of LogisticRegression on its output, and its line for the report.
+   */
+  record Result(double keptAuc, double lrAuc, String line) {}
 
   static Result runOne(QualityBenchmark.Data d, Dataset<Row> train, Map<String, String> c) {
     List<PipelineStage> stages = new ArrayList<>();
@@ -144,6 +155,28 @@ public final class QualityGrid {
     for (String k : QualityBenchmark.STAGE_OPTIONS) {
       opts.put(k, c.getOrDefault(k, ""));
     }
+    if (c.containsKey("onehot")) {
+      // the baseline on the same rows: one-hot + LogisticRegression, fitted on the training rows
+      String[] ohe = toIndex.stream().map(x -> x + "_ohe").toArray(String[]::new);
+      String[] in = toIndex.stream().map(x -> x + "_idx").toArray(String[]::new);
+      List<String> features = new ArrayList<>(Arrays.asList(ohe));
+      features.addAll(nums);
+      stages.add(new OneHotEncoder().setInputCols(in).setOutputCols(ohe));
+      stages.add(new VectorAssembler().setInputCols(features.toArray(new String[0]))
+          .setOutputCol("features"));
+      stages.add(new LogisticRegression());
+      PipelineModel m = new Pipeline().setStages(stages.toArray(new PipelineStage[0]))
+          .fit(tr.where(functions.not(functions.col("is_validation"))));
+      double v = new BinaryClassificationEvaluator().setRawPredictionCol("rawPrediction")
+          .evaluate(m.transform(tr.where(functions.col("is_validation"))));
+      return new Result(v, Double.NaN, fmt("| onehot-lr %.4f |", v));
+    }
+    if (c.containsKey("final")) {
+      // "final": the stage fits the training rows as a user's would, by its own rules (early
+      // stopping, refit), and its fitted output is scored on the validation rows, which it never
+      // sees
+      return runFinal(tr, stages, opts, idx.toArray(new String[0]), nums, c.containsKey("lr"));
+    }
     opts.put("validation-fraction", ""); // the validation rows are the indicator's
     MultiEmbedding e = QualityBenchmark.stage(opts, idx.toArray(new String[0]),
         nums.isEmpty() ? "" : "numeric").setValidationIndicatorCol("is_validation");
@@ -168,8 +201,46 @@ public final class QualityGrid {
       per.append(fmt(" %.4f", x));
     }
     double kept = auc[s.bestRound() - 1];
-    return new Result(kept, fmt("| kept r%d AUC %.4f | best r%d AUC %.4f | fit %.1fs | tr %.4f |%s",
+    return new Result(kept, Double.NaN, fmt("| kept r%d AUC %.4f | best r%d AUC %.4f | fit %.1fs | tr %.4f |%s",
         s.bestRound(), kept, best + 1, auc[best], fit, s.trainAucHistory()[s.bestRound() - 1],
         per));
+  }
+
+  /**
+   * Fits the stage (its own early stopping and refit rules) on the training rows only, and scores
+   * the validation rows: the head's AUC, and with {@code lr} that of LogisticRegression fitted on
+   * the training rows' output vectors (+ the numeric columns).
+   */
+  static Result runFinal(Dataset<Row> all, List<PipelineStage> stages, Map<String, String> opts,
+      String[] idx, List<String> nums, boolean lr) {
+    Dataset<Row> train = all.where(functions.not(functions.col("is_validation")));
+    Dataset<Row> valid = all.where(functions.col("is_validation"));
+    MultiEmbedding e = QualityBenchmark.stage(opts, idx, nums.isEmpty() ? "" : "numeric");
+    stages.add(e);
+    long t0 = System.nanoTime();
+    PipelineModel m = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(train);
+    double fit = seconds(t0);
+    MultiEmbeddingModel model = (MultiEmbeddingModel) m.stages()[m.stages().length - 1];
+    TrainingSummary s = model.summary();
+    BinaryClassificationEvaluator auc = new BinaryClassificationEvaluator();
+    double head = auc.setRawPredictionCol("head_probability").evaluate(m.transform(valid));
+    double lrAuc = Double.NaN;
+    if (lr) {
+      String[] features = new String[nums.size() + 1];
+      features[0] = "embedding";
+      for (int i = 0; i < nums.size(); i++) {
+        features[i + 1] = nums.get(i);
+      }
+      Dataset<Row> trainF = m.transform(train).cache();
+      PipelineModel down = new Pipeline().setStages(new PipelineStage[] {
+          new VectorAssembler().setInputCols(features).setOutputCol("features"),
+          new LogisticRegression()}).fit(trainF);
+      lrAuc = auc.setRawPredictionCol("rawPrediction").evaluate(down.transform(m.transform(valid)));
+      trainF.unpersist();
+    }
+    return new Result(head, lrAuc, fmt("| head %.4f%s | %d rounds, kept %d%s%s | fit %.1fs |",
+        head, lr ? fmt(" emb-lr %.4f", lrAuc) : "", s.totalRounds(), s.bestRound(),
+        s.stoppedEarly() ? " (stopped)" : "", s.refitEpochs() > 0 ? ", refit " + s.refitEpochs()
+        : "", fit));
   }
 }

@@ -309,6 +309,11 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return this;
   }
 
+  public MultiEmbedding setTol(double v) {
+    set(tol(), v);
+    return this;
+  }
+
   /** auto, on or off (case-insensitive). */
   public MultiEmbedding setEarlyStopping(String v) {
     set(earlyStopping(), lower(v));
@@ -464,7 +469,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
             MemoryPlan.modelBytes(spec) / 1048576.0, getCrossFitFolds()));
       }
       FitRounds.Config config = new FitRounds.Config(uid, fitId, getMaxIter(), getEpochsPerMerge(),
-          getBatchSize(), getSeed(), getDeterministic(), getPatience(), b.validation(),
+          getBatchSize(), getSeed(), getDeterministic(), getPatience(), getTol(), b.validation(),
           holdout.stopEarly(), ParamDefs.AUC.equals(getValidationMetric()),
           new Divergence.Context(getFailOnDivergence(), getStepSize(), getOptimizer(), getLoss(),
               getInitStd(), getLabelCol(), b.targets().labelMin, b.targets().labelMax),
@@ -476,7 +481,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       int epochs = Math.min(getMaxIter(), trained.bestRound() * getEpochsPerMerge());
       JavaRDD<PartitionData> trainedOn = b.blocks();
       int refitEpochs = 0;
-      if (getRefitOnAllRows() && b.validation()) {
+      if (holdout.refit() && b.validation()) {
         if (trained.sharded()) {
           // the refit's shards replace these
           trained.shards().unpersist();
@@ -580,19 +585,25 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return new Input(d, all, allCounts, getNumericCol(), buckets);
   }
 
-  /** How the rows are held out: the validation rows, and whether the rounds stop early. */
-  private record Holdout(BlockColumns.Validation validation, boolean stopEarly) {}
+  /**
+   * How the rows are held out: the validation rows, whether the rounds stop early, and whether the
+   * held-out rows only choose the number of epochs, the kept model being refitted on every row.
+   */
+  private record Holdout(BlockColumns.Validation validation, boolean stopEarly, boolean refit) {}
 
   /**
    * earlyStopping: 'off' holds out only an indicator column's rows (evaluated, no stopping); 'on'
    * holds out the indicator's rows, else validationFraction; 'auto' is 'on' when an indicator column
-   * is given, when validationFraction was set above 0, or when the data has more than
-   * {@link ParamDefs#EARLY_STOPPING_ROWS} rows (counted up to one more than that), else 'off'.
+   * is given or validationFraction was set above 0; otherwise, on more than
+   * {@link ParamDefs#EARLY_STOPPING_ROWS} rows (counted up to one more than that) it is 'on', and
+   * on fewer it is 'on' with a refit on every row for the best round's epochs (refitOnAllRows),
+   * so that small data loses no rows to the validation that chooses its epochs.
    */
   private Holdout holdout(Dataset<?> data, SparkContext sc) {
     boolean indicator = !getValidationIndicatorCol().isEmpty();
     String mode = getEarlyStopping();
     boolean on;
+    boolean refit = getRefitOnAllRows();
     if (ParamDefs.OFF.equals(mode)) {
       on = false;
     } else if (ParamDefs.ON.equals(mode) || indicator
@@ -600,25 +611,30 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       on = true;
     } else {
       describe(sc, "counting rows for earlyStopping 'auto'");
-      on = data.limit((int) ParamDefs.EARLY_STOPPING_ROWS + 1).count()
+      boolean large = data.limit((int) ParamDefs.EARLY_STOPPING_ROWS + 1).count()
           > ParamDefs.EARLY_STOPPING_ROWS;
-      LOG.info("MultiEmbedding {}: earlyStopping 'auto': {}", uid, on
-          ? "more than " + ParamDefs.EARLY_STOPPING_ROWS + " rows, holding out validationFraction "
-              + getValidationFraction() + " of them"
-          : "at most " + ParamDefs.EARLY_STOPPING_ROWS + " rows, training on all of them");
+      on = getValidationFraction() > 0;
+      refit |= on && !large;
+      LOG.info("MultiEmbedding {}: earlyStopping 'auto': {}", uid, !on
+          ? "validationFraction is 0, training on every row"
+          : large ? "more than " + ParamDefs.EARLY_STOPPING_ROWS + " rows, holding out "
+              + "validationFraction " + getValidationFraction() + " of them"
+          : "at most " + ParamDefs.EARLY_STOPPING_ROWS + " rows: validationFraction "
+              + getValidationFraction() + " of them held out chooses the number of epochs, then "
+              + "a refit on every row");
     }
     if (indicator) {
-      return new Holdout(BlockColumns.Validation.INDICATOR, on);
+      return new Holdout(BlockColumns.Validation.INDICATOR, on, refit);
     }
     if (!on) {
-      return new Holdout(BlockColumns.Validation.NONE, false);
+      return new Holdout(BlockColumns.Validation.NONE, false, false);
     }
     if (getValidationFraction() <= 0) {
       throw new IllegalArgumentException("earlyStopping is 'on' but there are no validation rows: "
           + "validationFraction is " + getValidationFraction() + " and validationIndicatorCol is "
           + "empty; set validationFraction in (0, 1) or validationIndicatorCol");
     }
-    return new Holdout(BlockColumns.Validation.FRACTION, true);
+    return new Holdout(BlockColumns.Validation.FRACTION, true, refit);
   }
 
   /**

@@ -85,6 +85,10 @@ public interface MultiEmbeddingParams extends Params {
     return ParamDefs.patience(this);
   }
 
+  default DoubleParam tol() {
+    return ParamDefs.tol(this);
+  }
+
   default Param<String> earlyStopping() {
     return ParamDefs.earlyStopping(this);
   }
@@ -254,6 +258,10 @@ public interface MultiEmbeddingParams extends Params {
 
   default int getPatience() {
     return (Integer) getOrDefault(patience());
+  }
+
+  default double getTol() {
+    return (Double) getOrDefault(tol());
   }
 
   default String getEarlyStopping() {

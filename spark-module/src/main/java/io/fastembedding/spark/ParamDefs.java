@@ -122,6 +122,14 @@ final class ParamDefs {
         ParamCheck.intAtLeast(1).named("patience"));
   }
 
+  static DoubleParam tol(Params o) {
+    return new DoubleParam(o.uid(), "tol", "with early stopping: the least improvement of the "
+        + "validation metric (a decrease of the loss, an increase of the AUC), absolute, over the "
+        + "last round that improved by more than it, for a round to restart patience's count "
+        + "(>= 0; 0: any improvement), as scikit-learn's HistGradientBoosting tol; the best round "
+        + "is kept whatever its margin", ParamCheck.doubleAtLeast(0).named("tol"));
+  }
+
   static final String ON = "on";
   static final String OFF = "off";
   static final String[] EARLY_STOPPING = {AUTO, ON, OFF};
@@ -129,9 +137,12 @@ final class ParamDefs {
   static final long EARLY_STOPPING_ROWS = 10_000;
 
   static Param<String> earlyStopping(Params o) {
-    return SparkCompat.stringParam(o.uid(), "earlyStopping", "'auto' (the default): on when the training data "
-        + "has more than " + EARLY_STOPPING_ROWS + " rows, or when validationIndicatorCol is set "
-        + "or validationFraction was set above 0; 'on': hold out validation rows "
+    return SparkCompat.stringParam(o.uid(), "earlyStopping", "'auto' (the default): 'on' when "
+        + "validationIndicatorCol is set or validationFraction was set above 0; otherwise 'on' "
+        + "when the training data has more than " + EARLY_STOPPING_ROWS + " rows, and at "
+        + EARLY_STOPPING_ROWS + " rows and below 'on' with refitOnAllRows (the held-out "
+        + "validationFraction only chooses the number of epochs; the model is then refitted on "
+        + "every row), and 'off' when validationFraction is 0; 'on': hold out validation rows "
         + "(validationIndicatorCol, else validationFraction), stop when the validation metric has "
         + "not improved for patience rounds and keep the best round; 'off': train maxIter epochs "
         + "on every row (an indicator column's rows are still held out and evaluated)",
@@ -150,7 +161,8 @@ final class ParamDefs {
   static BooleanParam refitOnAllRows(Params o) {
     return new BooleanParam(o.uid(), "refitOnAllRows", "after early stopping, train a fresh model "
         + "on every row, the validation rows included, for the best round's number of epochs, "
-        + "and keep it (costs a second fit)");
+        + "and keep it (costs a second fit); earlyStopping 'auto' does so on its own at "
+        + EARLY_STOPPING_ROWS + " rows and below");
   }
 
   static Param<String> numericEncoding(Params o) {
@@ -335,6 +347,7 @@ final class ParamDefs {
     p.setDefault(p.validationIndicatorCol(), "");
     p.setDefault(p.validationFraction(), 0.1);
     p.setDefault(p.patience(), 10);
+    p.setDefault(p.tol(), 0.0);
     p.setDefault(p.earlyStopping(), AUTO);
     p.setDefault(p.validationMetric(), LOSS);
     p.setDefault(p.refitOnAllRows(), false);

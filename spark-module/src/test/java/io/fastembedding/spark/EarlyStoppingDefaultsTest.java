@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Early stopping by default, as scikit-learn's HistGradientBoosting: on ('auto') when the training
- * data has more than 10 000 rows, holding validationFraction (0.1) out; off at 10 000 rows and
- * below. Also the metric it watches and the refit on all rows.
+ * data has more than 10 000 rows, holding validationFraction (0.1) out; at 10 000 rows and below
+ * the held-out tenth only chooses the number of epochs and the model is refitted on every row
+ * (issue 13's measurements: docs/quality.md). Also the metric it watches and the refit.
  */
 class EarlyStoppingDefaultsTest {
   private static SparkSession spark;
@@ -55,13 +56,45 @@ class EarlyStoppingDefaultsTest {
   }
 
   @Test
-  void offAtTenThousandRowsAndBelow() {
-    MultiEmbeddingModel m = stage().fit(rows10001.limit(10_000));
+  void atTenThousandRowsAndBelowTheHeldOutRowsChooseTheEpochsAndTheModelIsRefittedOnEveryRow() {
+    Dataset<Row> d = rows10001.limit(10_000).repartition(2).cache();
+    MultiEmbedding e = stage().setMaxIter(6).setStepSize(0.5).setDeterministic(true);
+    MultiEmbeddingModel m = e.fit(d);
     TrainingSummary s = m.summary();
-    assertTrue(Double.isNaN(s.validationLossHistory()[0]), "no validation at 10 000 rows");
-    assertEquals(10_000, s.rounds().get(0).rows());
+    double[] valid = s.validationLossHistory();
+    // the rounds ran on nine tenths of the rows and scored the tenth held out
+    assertTrue(Double.isFinite(valid[0]), "validation at 10 000 rows");
+    assertTrue(Math.abs(s.rounds().get(0).rows() - 9000) < 150, "rows " + s.rounds().get(0));
+    // the kept epochs are those of the lowest validation loss, and the refit ran that many
+    int argmin = 0;
+    for (int i = 1; i < valid.length; i++) {
+      if (valid[i] < valid[argmin]) {
+        argmin = i;
+      }
+    }
+    assertEquals(argmin + 1, s.bestRound(), Arrays.toString(valid));
+    assertEquals(s.bestRound(), s.refitEpochs());
+    // it is earlyStopping 'on' with refitOnAllRows, to the bit
+    MultiEmbeddingModel on = e.copy(new org.apache.spark.ml.param.ParamMap())
+        .setEarlyStopping("on").setRefitOnAllRows(true).fit(d);
+    assertEquals(s.refitEpochs(), on.summary().refitEpochs());
+    for (int f = 0; f < 3; f++) {
+      assertArrayEquals(on.getTable(f), m.getTable(f), "table " + f);
+    }
+    assertArrayEquals(on.getHeadWeights(), m.getHeadWeights());
+    // above the threshold 'auto' keeps the best round of the rounds on nine tenths: no refit
+    assertEquals(0, stage().fit(rows10001).summary().refitEpochs());
+    d.unpersist();
+  }
+
+  @Test
+  void aValidationFractionOfZeroTurnsAutoOff() {
+    TrainingSummary s = stage().setValidationFraction(0).fit(rows10001.limit(5_000)).summary();
+    assertTrue(Double.isNaN(s.validationLossHistory()[0]), "no validation");
+    assertEquals(5_000, s.rounds().get(0).rows());
     assertEquals(3, s.totalRounds());
     assertEquals(3, s.bestRound());
+    assertEquals(0, s.refitEpochs());
   }
 
   @Test
@@ -69,6 +102,7 @@ class EarlyStoppingDefaultsTest {
     TrainingSummary on = stage().setEarlyStopping("on").fit(rows10001.limit(5_000)).summary();
     assertTrue(Double.isFinite(on.validationLossHistory()[0]));
     TrainingSummary off = stage().setEarlyStopping("off").fit(rows10001).summary();
+    assertEquals(0, off.refitEpochs());
     assertTrue(Double.isNaN(off.validationLossHistory()[0]));
     assertEquals(10_001, off.rounds().get(0).rows());
     // on with nothing to hold out is a contradiction, named as such

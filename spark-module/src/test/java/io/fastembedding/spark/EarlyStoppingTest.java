@@ -131,7 +131,8 @@ class EarlyStoppingTest {
 
   @Test
   void withoutValidationTheSummaryHasNoValidationMetricsAndKeepsTheLastRound() {
-    MultiEmbeddingModel m = overfitting().setValidationIndicatorCol("").setMaxIter(2).fit(data);
+    MultiEmbeddingModel m = overfitting().setValidationIndicatorCol("").setEarlyStopping("off")
+        .setMaxIter(2).fit(data);
     TrainingSummary s = m.summary();
     assertEquals(2, s.bestRound());
     assertFalse(s.stoppedEarly());
@@ -155,5 +156,59 @@ class EarlyStoppingTest {
         assertEquals(init[x * 4 + k], t[x * 4 + k], "row " + x + " was trained");
       }
     }
+  }
+
+  /**
+   * tol: a round restarts patience's count only when its validation loss beats that of the last
+   * round that did by more than tol. On a signal learned slowly (the label's rate depends on g
+   * alone, small step) the loss falls every round by less and less: with tol 0 the fit runs all
+   * its rounds; with tol it stops where the rule, replayed on the tol-0 fit's own history (the fits
+   * are deterministic, so their rounds are the same), says, and keeps the best round even when
+   * that round's gain was below tol.
+   */
+  @Test
+  void tolStopsWhenTheGainsFallBelowItAndKeepsTheBestRound() {
+    SplittableRandom rnd = new SplittableRandom(5);
+    double[] rate = {0.1, 0.3, 0.5, 0.7};
+    List<Row> rows = new ArrayList<>();
+    for (int r = 0; r < 3000; r++) {
+      int g = rnd.nextInt(4);
+      rows.add(RowFactory.create(rnd.nextInt(600), g, rnd.nextDouble() < rate[g] ? 1.0 : 0.0,
+          r % 4 == 0));
+    }
+    Dataset<Row> slow = spark.createDataFrame(rows, data.schema()).repartition(2).cache();
+    MultiEmbedding e = overfitting().setInputCols("g").setStepSize(0.02).setMaxIter(20)
+        .setPatience(3);
+    TrainingSummary all = e.copy(new org.apache.spark.ml.param.ParamMap()).setTol(0).fit(slow)
+        .summary();
+    double[] loss = all.validationLossHistory();
+    assertEquals(20, all.totalRounds(), "tol 0: " + Arrays.toString(loss));
+    for (int i = 1; i < loss.length; i++) {
+      assertTrue(loss[i] < loss[i - 1], "the loss falls every round " + Arrays.toString(loss));
+    }
+    // a tol above the average gain of the 20 rounds: the later, smaller gains fall below it
+    double tol = (loss[0] - loss[19]) / 8;
+    int lastGain = 1;
+    int stop = 0;
+    for (int r = 2; r <= 20 && stop == 0; r++) {
+      if (loss[r - 1] < loss[lastGain - 1] - tol) {
+        lastGain = r;
+      } else if (r - lastGain >= 3 && r < 20) {
+        stop = r;
+      }
+    }
+    assertTrue(stop > 0 && stop < 20, "the replayed rule stops: tol " + tol + ", "
+        + Arrays.toString(loss));
+    TrainingSummary s = e.copy(new org.apache.spark.ml.param.ParamMap()).setTol(tol).fit(slow)
+        .summary();
+    System.out.println("tol " + tol + ": stopped after round " + s.totalRounds() + " (replayed "
+        + stop + "), kept " + s.bestRound() + "; tol 0's losses " + Arrays.toString(loss));
+    assertTrue(s.stoppedEarly());
+    assertEquals(stop, s.totalRounds());
+    assertArrayEquals(Arrays.copyOf(loss, stop), s.validationLossHistory(), 0.0);
+    // the loss still fell in the rounds after the last gain above tol: the last round is kept
+    assertEquals(stop, s.bestRound());
+    assertTrue(lastGain < stop);
+    slow.unpersist();
   }
 }

@@ -97,9 +97,10 @@ class FaultToleranceClusterTest {
 
   /** The fit every test runs: 2 rounds, the faults in round 2's training (the fit is not done). */
   private static MultiEmbedding stage(FaultInjectingBackends backends) {
+    // early stopping off: one fit over every row, whose tasks the faults target by partition
     MultiEmbedding e = new MultiEmbedding().setInputCols("a", "b", "c").setEmbeddingDim(4)
         .setMaxIter(2).setNumWorkers(2).setBatchSize(256).setSeed(3).setDeterministic(true)
-        .setDevice("cpu");
+        .setDevice("cpu").setEarlyStopping("off");
     return backends == null ? e : e.setBackendFactory(backends);
   }
 

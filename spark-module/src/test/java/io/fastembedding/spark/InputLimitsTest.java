@@ -40,8 +40,10 @@ class InputLimitsTest {
     assertEquals(cachedBefore, cachedRddIds(spark), "a failed fit must unpersist its blocks");
   }
 
+  /** Early stopping off: these tests count the rows that train, none held out for validation. */
   private static MultiEmbedding est() {
-    return new MultiEmbedding().setInputCols("a", "b").setMaxIter(1).setEmbeddingDim(2);
+    return new MultiEmbedding().setInputCols("a", "b").setMaxIter(1).setEmbeddingDim(2)
+        .setEarlyStopping("off");
   }
 
   /** 40 good rows, then the given ones. */

@@ -115,8 +115,9 @@ class MultiEmbeddingFitTest {
     };
     spark.sparkContext().addSparkListener(listener);
     try {
+      // every row trains (early stopping off), so a round's rows are the epochs' rows
       MultiEmbeddingModel m = new MultiEmbedding().setInputCols("a", "b", "c").setMaxIter(5)
-          .setEpochsPerMerge(2).setEmbeddingDim(2).fit(data);
+          .setEpochsPerMerge(2).setEmbeddingDim(2).setEarlyStopping("off").fit(data);
       TrainingSummary s = m.summary();
       assertEquals(3, s.totalRounds());
       assertEquals(List.of(2, 2, 1), s.rounds().stream().map(TrainingSummary.Round::epochs)

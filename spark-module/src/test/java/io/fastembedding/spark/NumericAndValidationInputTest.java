@@ -144,6 +144,9 @@ class NumericAndValidationInputTest {
         .setValidationFraction(0.2), good), "are both set");
     assertThrows(IllegalArgumentException.class, () -> est().setValidationFraction(1.0));
     assertThrows(IllegalArgumentException.class, () -> est().setPatience(0));
+    IllegalArgumentException tol = assertThrows(IllegalArgumentException.class,
+        () -> est().setTol(-1e-3));
+    assertMentions(tol.getMessage(), "tol given invalid value");
   }
 
   @Test

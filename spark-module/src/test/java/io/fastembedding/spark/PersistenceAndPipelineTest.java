@@ -103,7 +103,8 @@ class PersistenceAndPipelineTest {
   @Test
   void estimatorParamsSurviveSaveAndLoad() throws Exception {
     MultiEmbedding est = stage().setHead("mlp").setHiddenLayers(7, 3).setEmbeddingDims(2, 3, 4)
-        .setNumCategories(20, 10, 5).setDevice("cpu").setDeterministic(true).setStepSize(0.2);
+        .setNumCategories(20, 10, 5).setDevice("cpu").setDeterministic(true).setStepSize(0.2)
+        .setTol(2e-3);
     String path = tmp.resolve("est").toString();
     est.write().save(path);
     MultiEmbedding loaded = MultiEmbedding.load(path);
@@ -115,6 +116,7 @@ class PersistenceAndPipelineTest {
     assertEquals("cpu", loaded.getDevice());
     assertTrue(loaded.getDeterministic());
     assertEquals(0.2, loaded.getStepSize());
+    assertEquals(2e-3, loaded.getTol());
     for (var p : est.params()) {
       assertEquals(est.isSet(p), loaded.isSet(p), p.name());
       if (est.isDefined(p)) {

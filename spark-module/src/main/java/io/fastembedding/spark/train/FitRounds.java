@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * The rounds of a fit, on blocks already built and cached: each round broadcasts the model, trains
  * every partition ({@link TrainRound}), merges the touched rows by shard and the heads
  * ({@link MergeShards}), evaluates the merged model when there are validation rows, logs the round,
- * and stops early when the validation loss has not improved for {@code patience} rounds.
+ * and stops early when the validation metric has not improved (by more than {@code tol}) for
+ * {@code patience} rounds.
  */
 public final class FitRounds {
   /** The stage's logger, which docs/spark.md names for the round lines. */
@@ -54,16 +55,19 @@ public final class FitRounds {
    * @param stopEarly with validation rows: stop after {@code patience} rounds without a better
    *     validation metric and keep the best round; otherwise keep the last round
    * @param byAuc whether the metric is the validation AUC (higher is better) rather than the loss
+   * @param tol the least improvement of the metric over the last round that reset the patience
+   *     for a round to reset it again (absolute, as scikit-learn's); the best round is kept
+   *     whatever its margin
    */
   public record Config(String stageUid, String fitId, int maxIter, int epochsPerMerge,
-      int batchSize, long seed, boolean deterministic, int patience, boolean validate,
+      int batchSize, long seed, boolean deterministic, int patience, double tol, boolean validate,
       boolean stopEarly, boolean byAuc, Divergence.Context divergence, DeviceRequest device,
       GpuTrainingPlan gpuPlan, BackendFactory backendFactory) {
 
     /** The same fit without validation rows, for {@code epochs} epochs (refit, fold models). */
     public Config plain(int epochs) {
       return new Config(stageUid, fitId, epochs, epochsPerMerge, batchSize, seed, deterministic,
-          patience, false, false, false, divergence, device, gpuPlan, backendFactory);
+          patience, tol, false, false, false, divergence, device, gpuPlan, backendFactory);
     }
   }
 
@@ -123,6 +127,9 @@ public final class FitRounds {
     int bestRound = 0;
     // the metric, lower is better: the loss, or minus the AUC
     double bestMetric = Double.POSITIVE_INFINITY;
+    // the round whose metric last beat the one before it by more than tol: patience counts from it
+    int lastGain = 0;
+    double gainMetric = Double.POSITIVE_INFINITY;
     boolean stoppedEarly = false;
     for (int r = 0; r < numRounds; r++) {
       int epochs = Math.min(per, epochsTotal - done);
@@ -184,12 +191,17 @@ public final class FitRounds {
           bestMetric = metric;
           engine.keepCurrent();
           bestRound = r + 1;
-        } else if (r + 1 - bestRound >= config.patience() && r + 1 < numRounds) {
+        }
+        if (metric < gainMetric - config.tol() || gainMetric == Double.POSITIVE_INFINITY
+            && Double.isFinite(metric)) {
+          gainMetric = metric;
+          lastGain = r + 1;
+        } else if (r + 1 - lastGain >= config.patience() && r + 1 < numRounds) {
           stoppedEarly = true;
           LOG.info(String.format(Locale.ROOT, "MultiEmbedding %s: stopping after round %d: the "
-              + "validation %s has not improved for %d rounds; keeping round %d (%.5f)",
-              config.stageUid(), r + 1, config.byAuc() ? "AUC" : "loss", r + 1 - bestRound,
-              bestRound, Math.abs(bestMetric)));
+              + "validation %s has not improved by more than tol %s for %d rounds; keeping round "
+              + "%d (%.5f)", config.stageUid(), r + 1, config.byAuc() ? "AUC" : "loss",
+              config.tol(), r + 1 - lastGain, bestRound, Math.abs(bestMetric)));
           break;
         }
       }
