@@ -171,17 +171,6 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
       }
       df = df.filter(valid);
     }
-    // the join reads the input columns and the raw numeric vector: a model whose head reads
-    // bucket fields or a piecewise-linear encoding is collected and broadcast instead
-    if (d.isSharded() && NumericEncoding.LINEAR.equals(d.numericEncoding)
-        && lookUpByJoin(dataset.sparkSession(), d)) {
-      return JoinTransform.transform(df, idx, d, cols, keep,
-          new JoinTransform.Outputs(getWithFirstOrder(), isDefined(outputCols()),
-              !getPredictionCol().isEmpty(), !getProbabilityCol().isEmpty(), getNumericCol()),
-          outSchema);
-    }
-    Broadcast<ModelData> bc = broadcast(dataset.sparkSession());
-    d = localData();
     // what the head reads: the input columns' indices, the numeric features' buckets after them
     // ('bucket'), and the numeric vector or its piecewise-linear encoding ('ple')
     boolean numericIn = d.spec.numNumeric() > 0 && !getNumericCol().isEmpty();
@@ -198,6 +187,16 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
         }
       }
     }
+    // a sharded model (fits refuse cross-fitting on sharded tables) too large to broadcast is
+    // looked up where its shards live: nothing is collected to the driver
+    if (d.isSharded() && d.crossFit == null && lookUpByJoin(dataset.sparkSession(), d)) {
+      return JoinTransform.transform(df, headIdx, numeric, d, cols, keep,
+          new JoinTransform.Outputs(getWithFirstOrder(), isDefined(outputCols()),
+              !getPredictionCol().isEmpty(), !getProbabilityCol().isEmpty(), getNumericCol()),
+          outSchema);
+    }
+    Broadcast<ModelData> bc = broadcast(dataset.sparkSession());
+    d = localData();
     int base = dataset.schema().length();
     List<Column> out = new ArrayList<>();
     out.add(functions.col("*"));
@@ -591,6 +590,11 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   /** Whether the tables are shards on the executors (a large model), not arrays on the driver. */
   public boolean isSharded() {
     return requireData().isSharded();
+  }
+
+  /** Whether a sharded model's tables were collected to the driver (tests). */
+  synchronized boolean tablesCollected() {
+    return collected != null;
   }
 
   void setData(ModelData d) {

@@ -53,6 +53,22 @@ class DivergenceTest {
         "failOnDivergence = false");
   }
 
+  /**
+   * The sharded path checks the rows it merges on the executors as the broadcast path checks them
+   * on the driver: the same diverging fit (the two paths train the same model) stops in the same
+   * round with the same message, counts of NaN or infinite merged values included.
+   */
+  @Test
+  void shardedTablesAreCheckedLikeBroadcastTables() {
+    MultiEmbedding e = squared().setOptimizer("sgd").setStepSize(0.1);
+    String broadcast = fitError(e.setTablePlacement("broadcast"), large);
+    String sharded = fitError(e.setTablePlacement("sharded"), large);
+    assertMentions(broadcast, "the merged tables hold ");
+    String first = broadcast.substring(broadcast.indexOf("MultiEmbedding "),
+        broadcast.indexOf(" | "));
+    assertMentions(sharded, first);
+  }
+
   @Test
   void hugeStepOrInitIsAnError() {
     Dataset<Row> binary = SparkTestSession.synthetic(spark, 2000, 17);

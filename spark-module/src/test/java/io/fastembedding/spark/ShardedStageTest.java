@@ -116,6 +116,63 @@ class ShardedStageTest {
     test.unpersist();
   }
 
+  /**
+   * The numeric encodings on sharded tables: 'bucket' adds one table per numeric feature, which the
+   * head reads but the output vector does not; 'ple' feeds the head an encoded vector. The sharded
+   * fit equals the broadcast fit, and its join transform equals the broadcast transform without
+   * collecting the tables to the driver.
+   */
+  @Test
+  void bucketAndPleOnShardedTablesTransformByJoinAsByBroadcast() {
+    SparkSession spark = SparkTestSession.get();
+    Dataset<Row> data = SparkTestSession.synthetic(spark, 3000, 12).withColumn("num",
+        org.apache.spark.ml.functions.array_to_vector(org.apache.spark.sql.functions.array(
+            org.apache.spark.sql.functions.rand(4), org.apache.spark.sql.functions.randn(5))))
+        .cache();
+    Dataset<Row> test = withIds(data.limit(400)).cache();
+    for (String enc : new String[] {"bucket", "ple"}) {
+      MultiEmbedding e = stage("broadcast").setNumericCol("num").setNumericEncoding(enc)
+          .setNumBuckets(5).setMaxIter(2).setProbabilityCol("prob");
+      MultiEmbeddingModel broadcast = e.fit(data);
+      MultiEmbeddingModel sharded = e.copy(new org.apache.spark.ml.param.ParamMap())
+          .setTablePlacement("sharded").fit(data);
+      assertTrue(sharded.isSharded(), enc);
+      sharded.setOutputCols("ea", "eb", "ec").setWithFirstOrder(true);
+      broadcast.setOutputCols("ea", "eb", "ec").setWithFirstOrder(true);
+      Dataset<Row> viaJoin = sharded.setTablePlacement("sharded").transform(test);
+      assertEquals(broadcast.transform(test).schema(), viaJoin.schema(), enc);
+      assertSameOutputs(viaJoin, broadcast.transform(test), sharded.getOutputCol(), "ea", "eb",
+          "ec", "prob");
+      assertFalse(sharded.tablesCollected(), enc + ": the join transform collected the tables");
+      sharded.unpersist();
+    }
+    data.unpersist();
+    test.unpersist();
+  }
+
+  /**
+   * refitOnAllRows on sharded tables: the refit trains the best round's epochs on every row, as
+   * the broadcast path does, into a sharded model equal to the broadcast path's.
+   */
+  @Test
+  void refitOnAllRowsOnShardedTables() {
+    SparkSession spark = SparkTestSession.get();
+    Dataset<Row> data = SparkTestSession.synthetic(spark, 3000, 14)
+        .withColumn("v", org.apache.spark.sql.functions.col("label").multiply(0)
+            .plus(org.apache.spark.sql.functions.rand(3)).lt(0.2)).cache();
+    MultiEmbedding e = stage("broadcast").setValidationIndicatorCol("v").setEarlyStopping("on")
+        .setValidationFraction(0).setMaxIter(4).setRefitOnAllRows(true);
+    MultiEmbeddingModel broadcast = e.fit(data);
+    MultiEmbeddingModel sharded = e.copy(new org.apache.spark.ml.param.ParamMap())
+        .setTablePlacement("sharded").fit(data);
+    assertTrue(sharded.isSharded());
+    assertTrue(sharded.summary().refitEpochs() > 0, sharded.summary().toString());
+    assertEquals(broadcast.summary().refitEpochs(), sharded.summary().refitEpochs());
+    assertSameTables(broadcast, sharded);
+    sharded.unpersist();
+    data.unpersist();
+  }
+
   @Test
   void aModelSavedWithLayoutVersion2StillLoads() throws Exception {
     String path = Path.of("src/test/resources/models/layout-v2-fm").toAbsolutePath().toString();
@@ -196,6 +253,23 @@ class ShardedStageTest {
     for (int k = 0; k < 4; k++) {
       assertEquals(reserved[4096 * 4 + k], nullUser.apply(k), 0.0);
     }
+    // sharded: the same model, and the join transform hashes the raw values as the broadcast
+    // transform does (the null user included)
+    MultiEmbeddingModel sharded = new MultiEmbedding().setInputCols("user", "item")
+        .setNumHashBuckets(4096, 64).setEmbeddingDim(4).setMaxIter(4).setNumWorkers(2)
+        .setHandleInvalid("keep").setPredictionCol("p").setSeed(3).setDeterministic(true)
+        .setOutputCol("emb").setTablePlacement("sharded").fit(data);
+    MultiEmbeddingModel broadcast = new MultiEmbedding().setInputCols("user", "item")
+        .setNumHashBuckets(4096, 64).setEmbeddingDim(4).setMaxIter(4).setNumWorkers(2)
+        .setHandleInvalid("keep").setPredictionCol("p").setSeed(3).setDeterministic(true)
+        .setOutputCol("emb").setTablePlacement("broadcast").fit(data);
+    assertTrue(sharded.isSharded());
+    Dataset<Row> withId = withIds(data).cache();
+    assertSameOutputs(sharded.setTablePlacement("sharded").transform(withId),
+        broadcast.transform(withId), "emb");
+    assertFalse(sharded.tablesCollected());
+    sharded.unpersist();
+    withId.unpersist();
     // a hashed column of another type is refused, naming it
     String msg = FitFailures.messages(org.junit.jupiter.api.Assertions.assertThrows(
         IllegalArgumentException.class, () -> new MultiEmbedding().setInputCols("label")

@@ -2,8 +2,11 @@ package io.fastembedding.spark.shard;
 
 import io.fastembedding.model.RowColumns;
 import io.fastembedding.model.RowSchema;
+import io.fastembedding.spark.merge.ShardPiece;
 import io.fastembedding.spark.merge.ShardPlan;
+import io.fastembedding.spark.shard.PartitionRows.RowRequest;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -13,9 +16,9 @@ import org.apache.spark.sql.RowFactory;
 import scala.Tuple2;
 
 /**
- * Shards as table rows {@code (field, index, vector, firstOrder)} and back, on the executors: what
- * saving, loading and the join lookup of a sharded model read and write, with no table on the
- * driver.
+ * Shards as table rows {@code (field, index, vector, firstOrder)} and back, on the executors, and
+ * the rows a dataset's partitions use: what saving, loading and the join transform of a sharded
+ * model read and write, with no table on the driver.
  */
 public final class ShardIO {
   private ShardIO() {}
@@ -41,37 +44,36 @@ public final class ShardIO {
   }
 
   /**
-   * The rows {@code (index, vector, firstOrder)} of {@code field} at {@code indices} (distinct):
-   * the indices are sent to the shards that hold them, and each shard answers with just those rows,
-   * so only rows the data uses leave the shards.
+   * The table rows each partition of {@code data} uses, pulled from the shards: each partition
+   * finds its distinct rows over all fields (fields {@code 0..fields-1} are the int columns from
+   * {@code firstColumn} on: their table rows), which go to the shards that hold them in one
+   * shuffle; each shard answers with just those rows, delivered to the partition of the same number
+   * (one piece per shard it uses). Only rows the data uses leave the shards, and the data itself is
+   * not shuffled.
    */
-  public static JavaRDD<Row> lookup(ShardStore store, int field, JavaRDD<Integer> indices) {
+  public static JavaPairRDD<Integer, ShardPiece> rowsOfPartitions(ShardStore store,
+      JavaRDD<Row> data, int firstColumn, int fields) {
     RowSchema schema = store.schema;
     ShardPlan plan = store.plan;
-    long base = schema.rowBase(field);
-    JavaPairRDD<Integer, Integer> wanted = indices.mapToPair(x -> new Tuple2<>(
-        plan.shardOf(base + x), x)).partitionBy(new KeyPartitioner(plan.numShards()));
-    return store.rdd().cogroup(wanted).values().mapPartitions(it -> {
-      List<Row> out = new ArrayList<>();
-      int fo = schema.column("firstOrder");
-      int dim = schema.width(0, field);
+    JavaPairRDD<Integer, RowRequest> requests = data.mapPartitionsWithIndex((p, it) -> {
+      BitSet[] seen = new BitSet[fields];
+      for (int f = 0; f < fields; f++) {
+        seen[f] = new BitSet();
+      }
       while (it.hasNext()) {
-        Tuple2<Iterable<RowColumns>, Iterable<Integer>> t = it.next();
-        Iterator<RowColumns> shard = t._1().iterator();
-        if (!shard.hasNext()) {
-          continue;
-        }
-        RowColumns rc = shard.next();
-        for (int x : t._2()) {
-          int i = rc.find(base + x);
-          float[] v = new float[dim];
-          System.arraycopy(rc.columns[0], rc.offset(0, field, i), v, 0, dim);
-          out.add(RowFactory.create(x, v, fo < 0 ? null : rc.columns[fo][rc.offset(fo, field,
-              i)]));
+        Row r = it.next();
+        for (int f = 0; f < fields; f++) {
+          seen[f].set(r.getInt(firstColumn + f));
         }
       }
-      return out.iterator();
-    });
+      int[][] distinct = new int[fields][];
+      for (int f = 0; f < fields; f++) {
+        distinct[f] = seen[f].stream().toArray();
+      }
+      return new PartitionRows(p, distinct).requests(schema, plan).iterator();
+    }, true).mapToPair(r -> new Tuple2<>(r.shard(), r))
+        .partitionBy(new KeyPartitioner(plan.numShards()));
+    return store.pull(requests, data.getNumPartitions());
   }
 
   private static void rows(RowColumns rc, int only, List<Row> out) {

@@ -9,6 +9,7 @@ import io.fastembedding.spark.merge.RowMerger;
 import io.fastembedding.spark.merge.ShardPiece;
 import io.fastembedding.spark.merge.ShardPlan;
 import io.fastembedding.spark.shard.PartitionRows.RowRequest;
+import io.fastembedding.spark.train.Divergence;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -16,6 +17,7 @@ import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
 
 /**
@@ -102,8 +104,13 @@ public final class ShardStore {
    * the partitions that touched a row, as {@link RowMerger} defines it), persisted but not yet
    * computed. With {@code checkpoint}, its lineage is cut when it is computed: to the checkpoint
    * directory when the SparkContext has one, else to the executors' local storage.
+   * {@code nonFinite} (may be null) counts the NaN and infinite values among the merged rows
+   * ({@link Divergence#tableValues}) once the generation is computed; a retried shard may count
+   * twice, which only matters for the count the divergence message quotes, never for whether it
+   * is zero.
    */
-  public ShardStore merge(JavaPairRDD<Integer, ShardPiece> pushed, boolean checkpoint) {
+  public ShardStore merge(JavaPairRDD<Integer, ShardPiece> pushed, boolean checkpoint,
+      LongAccumulator nonFinite) {
     ShardPlan p = plan;
     JavaPairRDD<Integer, RowColumns> next = shards.cogroup(pushed).mapValues(t -> {
       Iterator<RowColumns> it = t._1().iterator();
@@ -119,6 +126,9 @@ public final class ShardStore {
       }
       MergedShard m = RowMerger.mergeShard(p, base.schema.spec().optimizer(),
           pieces.get(0).shard, pieces);
+      if (nonFinite != null) {
+        nonFinite.add(Divergence.tableValues(m));
+      }
       RowColumns out = base.copy();
       m.rows.writeOver(out);
       return out;

@@ -45,8 +45,11 @@ public final class ShardedTraining implements AutoCloseable {
   private HeadPiece bestHead;
   private int rounds;
 
-  /** What one round moved. */
-  public record Traffic(long pulledBytes, long pushedBytes) {}
+  /**
+   * What one round moved, and the NaN or infinite values among the rows it merged (counted on
+   * the executors that merged them).
+   */
+  public record Traffic(long pulledBytes, long pushedBytes, long nonFiniteTableValues) {}
 
   private ShardedTraining(JavaSparkContext jsc, ModelSpec spec, JavaRDD<ShardedPartition> parts,
       ShardStore store) {
@@ -148,6 +151,7 @@ public final class ShardedTraining implements AutoCloseable {
     CollectionAccumulator<HeadPiece> heads = jsc.sc().collectionAccumulator("heads");
     LongAccumulator pulled = jsc.sc().longAccumulator("pulled bytes");
     LongAccumulator pushed = jsc.sc().longAccumulator("pushed bytes");
+    LongAccumulator nonFinite = jsc.sc().longAccumulator("non-finite merged values");
     JavaPairRDD<Integer, ShardPiece> in = store.pull(requests, numParts);
     JavaPairRDD<Integer, ShardPiece> out = parts.zipPartitions(in,
         new ShardedTrainRound(round, store.schema, store.plan, head, firstEpoch, heads, pulled,
@@ -157,7 +161,7 @@ public final class ShardedTraining implements AutoCloseable {
       gpuPlan.applyTo(out);
     }
     rounds++;
-    ShardStore next = store.merge(out, rounds % CHECKPOINT_EVERY == 0);
+    ShardStore next = store.merge(out, rounds % CHECKPOINT_EVERY == 0, nonFinite);
     try {
       next.materialize();
     } catch (RuntimeException e) {
@@ -177,7 +181,7 @@ public final class ShardedTraining implements AutoCloseable {
       store.unpersist();
     }
     store = next;
-    return new Traffic(pulled.value(), pushed.value());
+    return new Traffic(pulled.value(), pushed.value(), nonFinite.value());
   }
 
   /** Keeps the current generation as the best so far (released when a better one comes). */

@@ -26,7 +26,7 @@ public final class Divergence {
       double initStd, String labelCol, double labelMin, double labelMax) implements Serializable {}
 
   /** NaN or infinite values in one round's merged result. */
-  record NonFinite(long tableValues, long headValues) {
+  public record NonFinite(long tableValues, long headValues) {
     boolean any() {
       return tableValues > 0 || headValues > 0;
     }
@@ -36,14 +36,22 @@ public final class Divergence {
   static NonFinite count(List<MergedShard> shards, HeadPiece head) {
     long t = 0;
     for (MergedShard s : shards) {
-      if (s == null) {
-        continue;
-      }
-      int fo = s.rows.schema.column("firstOrder");
-      t += nonFinite(s.rows.columns[s.rows.schema.column("values")])
-          + (fo < 0 ? 0 : nonFinite(s.rows.columns[fo]));
+      t += tableValues(s);
     }
     return new NonFinite(t, head == null ? 0 : nonFinite(head.head));
+  }
+
+  /**
+   * The NaN and infinite values (vectors and first-order weights) among one shard's merged rows:
+   * the broadcast path counts them on the driver, the sharded path where the shard is merged.
+   */
+  public static long tableValues(MergedShard s) {
+    if (s == null) {
+      return 0;
+    }
+    int fo = s.rows.schema.column("firstOrder");
+    return nonFinite(s.rows.columns[s.rows.schema.column("values")])
+        + (fo < 0 ? 0 : nonFinite(s.rows.columns[fo]));
   }
 
   private static long nonFinite(float[] a) {

@@ -331,10 +331,10 @@ public final class FitRounds {
     public RoundOut round(int epochs, int firstEpoch, CollectionAccumulator<TaskReport> reports) {
       TrainRound round = trainRound(null, training.store().plan, epochs, firstEpoch, reports);
       ShardedTraining.Traffic t = training.round(round, firstEpoch, config.gpuPlan());
-      // the merged rows stay on the executors: the head is checked here, the rows through the
-      // round's loss
-      return new RoundOut(t.pulledBytes(), t.pushedBytes(), new Divergence.NonFinite(0,
-          Divergence.count(List.of(), training.head()).headValues()));
+      // the merged rows stay on the executors, which counted their NaN and infinite values; the
+      // head is checked here
+      return new RoundOut(t.pulledBytes(), t.pushedBytes(), new Divergence.NonFinite(
+          t.nonFiniteTableValues(), Divergence.count(List.of(), training.head()).headValues()));
     }
 
     @Override
