@@ -51,6 +51,18 @@ public final class RowBlock implements java.io.Serializable {
     this.weights = weights;
   }
 
+  /** The rows' total weight: the row count when the block has no weights. */
+  public double weightSum() {
+    if (weights == null) {
+      return rows;
+    }
+    double s = 0;
+    for (int r = 0; r < rows; r++) {
+      s += weights[r];
+    }
+    return s;
+  }
+
   private static void checkLength(String name, long actual, long atLeast) {
     if (actual < atLeast) {
       throw new IllegalArgumentException("row block array '" + name + "' must hold at least "

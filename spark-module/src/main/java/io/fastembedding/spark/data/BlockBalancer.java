@@ -65,8 +65,8 @@ public final class BlockBalancer {
       RowBlock valid = hasValid ? concat(ps.stream().map(Piece::validation).toList()) : null;
       BlockStats stats = new BlockStats(train.numFields);
       stats.rows = train.rows;
-      return new PartitionData(kv._1(), train, stats, weightSum(train), valid,
-          valid == null ? 0 : weightSum(valid));
+      return new PartitionData(kv._1(), train, stats, train.weightSum(), valid,
+          valid == null ? 0 : valid.weightSum());
     });
   }
 
@@ -109,16 +109,5 @@ public final class BlockBalancer {
       }
     }
     return out;
-  }
-
-  private static double weightSum(RowBlock b) {
-    if (b.weights == null) {
-      return b.rows;
-    }
-    double s = 0;
-    for (int r = 0; r < b.rows; r++) {
-      s += b.weights[r];
-    }
-    return s;
   }
 }

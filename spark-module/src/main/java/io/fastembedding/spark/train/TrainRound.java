@@ -231,7 +231,7 @@ public final class TrainRound
       Thread t = new Thread(() -> {
         try {
           RowBlock share = pd.block.slice(lo, hi - lo);
-          results.set(sub, trainOn(share, weightSum(share), pieceId(pd.partition, sub),
+          results.set(sub, trainOn(share, share.weightSum(), pieceId(pd.partition, sub),
               state, choices.get(sub), 1));
         } catch (Throwable e) {
           failures.add(e);
@@ -259,17 +259,6 @@ public final class TrainRound
       throw new IllegalStateException(f);
     }
     return results;
-  }
-
-  private static double weightSum(RowBlock b) {
-    if (b.weights == null) {
-      return b.rows;
-    }
-    double s = 0;
-    for (int r = 0; r < b.rows; r++) {
-      s += b.weights[r];
-    }
-    return s;
   }
 
   /** Trains {@code block} on one device from the broadcast state and exports what it touched. */
