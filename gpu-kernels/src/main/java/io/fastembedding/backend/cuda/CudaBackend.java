@@ -737,6 +737,30 @@ public final class CudaBackend implements Backend {
         state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
         implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null);
     int maxList = tilesPerField;
+    long maxTouched = Math.min((long) count * n, state.totalRows);
+    boolean cold = (detWalkMode & KernelConstants.DET_WALK_NO_COLD) == 0;
+    CUdeviceptr rows = state.touchedList.ptr();
+    CUdeviceptr rowCount = state.touchedCount.ptr();
+    if (cold) {
+      // a lane walks each row of few records; the group that applies a row: lanes for DET_MAXF floats each
+      int gc = 1;
+      int wantC = DET_ROW_LANES > 0 ? DET_ROW_LANES : (maxDim + DET_MAXF - 1) / DET_MAXF;
+      while (gc < 32 && gc < wantC) {
+        gc <<= 1;
+      }
+      int coldBlocks = (int) Math.max(1, Math.min((maxTouched + THREADS - 1) / THREADS, 8L * ctx.multiprocessors));
+      kernels.detApplyCold(coldBlocks, state.touchedList.ptr(), state.touchedCount.ptr(), state.touchedFlag.ptr(),
+          state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
+          implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null, count, sumDims, gc, state.meta.ptr(),
+          n, implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum),
+          ptr(state.firstOrder), ptr(state.foAccum), opt, lr, eps, state.hotList.ptr(), state.touchedCount.at(4));
+      if (maxList <= KernelConstants.DET_COLD_RECORDS) {
+        return;  // a row has at most one record per tile: none is hot
+      }
+      rows = state.hotList.ptr();
+      rowCount = state.touchedCount.at(4);
+      maxTouched = Math.min(maxTouched, (long) count * n / (KernelConstants.DET_COLD_RECORDS + 1) + 1);
+    }
     // lanes per row: one per sub-list (they walk them at once), and enough for the widest row to take one
     // pass of DET_MAXF floats per lane; no more, since a group takes its rows one after the other and
     // each costs a few dependent loads (a warp per row on single d = 32 tables left 4 times fewer rows in
@@ -754,14 +778,13 @@ public final class CudaBackend implements Backend {
     int perWarp = 32 / g;
     int groups = (int) Math.min(THREADS / g, DET_LIST_SHARED_BYTES / groupBytes);
     groups = Math.max(perWarp, groups / perWarp * perWarp);
-    long maxTouched = Math.min((long) count * n, state.totalRows);
     int blocks = (int) Math.max(1, Math.min((maxTouched + groups - 1) / groups, 16L * ctx.multiprocessors));
-    kernels.detApplyRows(blocks, groups * g, (int) (groups * groupBytes), state.touchedList.ptr(),
-        state.touchedCount.ptr(), state.touchedFlag.ptr(), state.listHead.ptr(), state.recNext.ptr(),
-        implicitGrad ? state.recS.ptr() : null, implicitGrad ? null : state.recG.ptr(),
-        fm ? state.recS1.ptr() : null, count, sumDims, maxList, g, tile, detWalkMode, state.meta.ptr(), n,
-        implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum), ptr(state.firstOrder),
-        ptr(state.foAccum), opt, lr, eps);
+    kernels.detApplyRows(blocks, groups * g, (int) (groups * groupBytes), rows, rowCount, state.touchedFlag.ptr(),
+        state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
+        implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null, count, sumDims, maxList, g, tile,
+        detWalkMode & ~KernelConstants.DET_WALK_NO_COLD, state.meta.ptr(), n, implicitGrad ? 0 : 1,
+        state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum), ptr(state.firstOrder), ptr(state.foAccum), opt,
+        lr, eps);
   }
 
   /**
