@@ -13,7 +13,7 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"; out="${OUT:-/tmp/out}"; mkdir -p "$out"
 java="$here/jre/bin/java"; lib="$(ls "$here"/lib/*.jar | tr '\n' ':')"
 cp="$here/classes:$here/test-classes:$lib"; cpl="$here/classes-lineinfo:$here/test-classes:$lib"
-steps="${STEPS:-tests bench quick ncu}"; seed="${SEED:-20261202}"
+steps="${STEPS:-tests bench quick ncu}"  # also: grid, torch, ncufull; seed="${SEED:-20261202}"
 points="${POINTS:-^multi,,(33|90),(1024|16384|131072),(ALL_UNIFORM|ALL_MIXED),|^single,1000000,(8|128),131072,(UNIFORM|UNI_AND_BINOMIAL),|^single,1000,8,(1024|131072),(UNIFORM|SAME_INDEX|POW_1_2_K),}"
 ppoint="${PPOINT:-^multi,,90,131072,ALL_UNIFORM,}"
 sum="$out/summary.txt"
@@ -28,13 +28,17 @@ if [[ " $steps " == *" tests "* ]]; then
     execute --class-path "$cp" --select-class io.fastembedding.backend.cuda.CudaBackendTest \
     --select-class io.fastembedding.backend.cuda.CudaTrainEpochTest --select-class io.fastembedding.backend.cuda.ResidentEpochTest &
   p1=$!
-  for tool in memcheck racecheck; do
-    opts="--tool $tool"; [ $tool = memcheck ] && opts="$opts --report-api-errors no"; [ $tool = racecheck ] && opts="$opts --racecheck-report all"
-    junit "$out/sanitizer-$tool.log" timeout 200 compute-sanitizer $opts "$java" -Dfastembedding.test.seed=$((seed + 1)) \
-      -jar "$here/junit-console.jar" execute --class-path "$cpl" --select-method \
-      io.fastembedding.backend.cuda.CudaBackendTest#deterministicWalksGiveTheSameBits &
-    eval "p_$tool=\$!"
-  done
+  junit "$out/sanitizer-memcheck.log" timeout 200 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 \
+    "$java" -Dfastembedding.test.seed=$((seed + 1)) -Dfastembedding.test.detOnly=true -jar "$here/junit-console.jar" execute \
+    --class-path "$cpl" --select-class io.fastembedding.backend.cuda.CudaBackendTest \
+    --select-class io.fastembedding.backend.cuda.CudaTrainEpochTest --select-class io.fastembedding.backend.cuda.ResidentEpochTest &
+  p_memcheck=$!
+  junit "$out/sanitizer-racecheck.log" timeout 200 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 9 \
+    --print-limit 100 "$java" -Dfastembedding.test.seed=$((seed + 2)) -Dfastembedding.test.detOnly=true \
+    -Dfastembedding.test.caseStride=3 -jar "$here/junit-console.jar" execute --class-path "$cpl" \
+    --select-class io.fastembedding.backend.cuda.CudaBackendTest \
+    --include-methodname '.*(trainsLikeTheReference|deterministicWalks|bothScatterTiles|residentBatches).*' &
+  p_racecheck=$!
   wait $p1 $p_memcheck $p_racecheck
   for f in "$out"/gpu-tests-seed$seed.log "$out"/sanitizer-*.log; do
     echo "# $(basename $f): $(grep -E 'tests (successful|failed)' $f | tr -s ' ' | tr '\n' ' ') $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' $f | head -2 | tr '\n' ' ') $(tail -1 $f)"
@@ -42,24 +46,36 @@ if [[ " $steps " == *" tests "* ]]; then
   done | tee -a "$sum"
   echo "# tests after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
 fi
+# VARIANTS: name=java options (comma-separated), e.g. "new= old=-Dfastembedding.cuda.detWalkMode=32,-Dfastembedding.cuda.detLargeTileBlocks=512"
+variants="${VARIANTS:-new= old=-Dfastembedding.cuda.detWalkMode=32,-Dfastembedding.cuda.detLargeTileBlocks=512}"
 if [[ " $steps " == *" bench "* ]]; then
-  for m in ${MODES:-0 32}; do
-    "$java" -Dfastembedding.cuda.detWalkMode=$m -cp "$cp" io.fastembedding.bench.cuda.CudaBench --no-stream \
-      --points "$points" --out "$out/points-mode$m.csv" > "$out/points-mode$m.log" 2>&1
-    echo "# points mode $m exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
+  for v in $variants; do
+    name="${v%%=*}"; opts="$(echo "${v#*=}" | tr ',' ' ')"
+    "$java" $opts -cp "$cp" io.fastembedding.bench.cuda.CudaBench --no-stream \
+      --points "$points" --out "$out/points-$name.csv" > "$out/points-$name.log" 2>&1
+    echo "# points $name ($opts) exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
   done
 fi
 if [[ " $steps " == *" quick "* ]]; then
-  for m in ${QMODES:-0}; do
-    timeout 120 "$java" -Dfastembedding.cuda.detWalkMode=$m -cp "$cp" io.fastembedding.bench.cuda.CudaBench --quick \
-      --out "$out/quick-mode$m.csv" > "$out/quick-mode$m.log" 2>&1
-    echo "# quick mode $m exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
+  for v in ${QVARIANTS:-new=}; do
+    name="${v%%=*}"; opts="$(echo "${v#*=}" | tr ',' ' ')"
+    timeout 120 "$java" $opts -cp "$cp" io.fastembedding.bench.cuda.CudaBench --quick \
+      --out "$out/quick-$name.csv" > "$out/quick-$name.log" 2>&1
+    echo "# quick $name ($opts) exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
   done
+fi
+if [[ " $steps " == *" grid "* ]]; then  # the full grid, alone on the card
+  timeout 300 "$java" -cp "$cp" io.fastembedding.bench.cuda.CudaBench --out "$out/fe.csv" > "$out/fe.log" 2>&1
+  echo "# full grid exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
+fi
+if [[ " $steps " == *" torch "* ]]; then  # the PyTorch baseline, alone on the card, after ours
+  timeout "${TORCH_LIMIT:-280}" python3 "$here/torch_baseline.py" --out "$out/torch.csv" > "$out/torch.log" 2>&1
+  echo "# torch exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
 fi
 python3 - "$out" <<'PY' | tee -a "$sum"
 import csv, glob, os, statistics, sys
 out = sys.argv[1]
-for f in sorted(glob.glob(out + "/points-mode*.csv")) + sorted(glob.glob(out + "/quick-mode*.csv")):
+for f in sorted(glob.glob(out + "/points-*.csv")) + sorted(glob.glob(out + "/quick-*.csv")) + sorted(glob.glob(out + "/fe.csv")):
     rows = list(csv.DictReader(open(f)))
     key = lambda r: (r['suite'], r['num_embeddings'] or r['config'], r['dim'], r['batch'], r['scenario'])
     at = {key(r): float(r['ms_median']) for r in rows if r['impl'] == 'fe_cuda' and r['mode'] == 'train'}
@@ -72,19 +88,23 @@ for f in sorted(glob.glob(out + "/points-mode*.csv")) + sorted(glob.glob(out + "
         print(f"  {r:5.2f}  atomic {at[k]:.4f}  det {de[k]:.4f}  {' '.join(k)}")
 PY
 if [[ " $steps " == *" ncu "* ]]; then
-  for m in ${NCU_MODES:-0 32}; do
+  for v in ${NCU_VARIANTS:-new=}; do
+    name="${v%%=*}"; opts="$(echo "${v#*=}" | tr ',' ' ')"
     timeout 150 ncu --cache-control none --clock-control none --metrics gpu__time_duration.sum,launch__grid_size,launch__block_size,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active,dram__bytes.sum \
-      --csv --print-units base --log-file "$out/ncu-dur-mode$m.csv" \
-      "$java" -Dfastembedding.cuda.detWalkMode=$m -cp "$cp" io.fastembedding.bench.cuda.CudaBench --no-stream --iters 3 \
-      --points "$points" --out "$out/ncu-dur-mode$m-bench.csv" > "$out/ncu-dur-mode$m.log" 2>&1
-    echo "# ncu durations mode $m exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
+      --csv --print-units base --log-file "$out/ncu-dur-$name.csv" \
+      "$java" $opts -cp "$cp" io.fastembedding.bench.cuda.CudaBench --no-stream --iters 3 \
+      --points "$points" --out "$out/ncu-dur-$name-bench.csv" > "$out/ncu-dur-$name.log" 2>&1
+    echo "# ncu durations $name exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
   done
+fi
+if [[ " $steps " == *" ncufull "* ]]; then
   # 5 warm-up + 3 timed steps per backend: the atomic step's last scatter, then the det step's kernels
   timeout 150 ncu --set full --import-source yes -k 'regex:scatter|det_apply' --launch-skip 7 --launch-count 4 \
     -o "$out/full" "$java" -cp "$cpl" io.fastembedding.bench.cuda.CudaBench \
     --no-stream --iters 3 --points "$ppoint" --out "$out/full-bench.csv" > "$out/full.log" 2>&1
   echo "# ncu full exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
   ncu --import "$out/full.ncu-rep" --page details > "$out/full-details.txt" 2>&1
-  ncu --import "$out/full.ncu-rep" --page source --csv --print-source cuda > "$out/full-source.csv" 2>&1 || true
 fi
 echo "# done after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
+# the device tool returns few files: everything in one archive, the summary beside it
+(cd "$out" && tar czf all.tgz --exclude=all.tgz --exclude=summary.txt --exclude='*.ncu-rep' . && find . -maxdepth 1 -type f ! -name all.tgz ! -name summary.txt ! -name '*.ncu-rep' -delete)

@@ -123,22 +123,42 @@ __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int
 // of this tile's range of tiles) and lists the rows the step touches first. Every thread takes run starts
 // of the sorted tile at once: pushed from the run's summing lane instead, each push (an atomic whose
 // result the next store needs) waited in turn in that group's walk of its stretch, up to 32 per group.
-template <int BLOCK>
+template <int BLOCK, int ITEMS>
 __device__ __forceinline__ void det_push_runs(const ScatterArgs& a, const unsigned* sKey, int valid, int field,
                                               int tile, int r0, int rowBase, int* sNew, int* sNewCount) {
   const int sub = tile / det_tiles_per_sublist(a.tilesPerField);
-  for (int q = threadIdx.x; q < valid; q += BLOCK) {
-    const unsigned key = sKey[q];
-    if (q == 0 || sKey[q - 1] != key) {
-      const int row = rowBase + (int)key;
-      const int rec = field * a.B + r0 + q;  // the run's first position: the record scatter_flush wrote
-      // both atomics at once (neither waits for the other): the link, and the row's record count in the
-      // step (touchedFlag, cleared by the apply), whose first increment lists the row as touched
-      const int prev = atomicExch(a.listHead + (size_t)row * DET_SUBLISTS + sub, rec);
-      const int recs = atomicAdd(a.touchedFlag + row, 1);
-      a.recNext[rec] = prev;
-      if (recs == 0) {
-        sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
+  // a thread's run starts q = threadIdx.x + j BLOCK: all their atomics are issued before any result is
+  // used (in a loop, each push waited for the one before it)
+  bool start[ITEMS];
+  int row[ITEMS], prev[ITEMS], recs[ITEMS];
+#pragma unroll
+  for (int j = 0; j < ITEMS; j++) {
+    const int q = threadIdx.x + j * BLOCK;
+    const unsigned key = q < valid ? sKey[q] : 0u;
+    start[j] = q < valid && (q == 0 || sKey[q - 1] != key);
+    row[j] = rowBase + (int)key;
+  }
+#pragma unroll
+  for (int j = 0; j < ITEMS; j++) {
+    if (start[j]) {
+      const int rec = field * a.B + r0 + threadIdx.x + j * BLOCK;  // the run's first position: its record
+      prev[j] = atomicExch(a.listHead + (size_t)row[j] * DET_SUBLISTS + sub, rec);
+    }
+  }
+  // the row's record count in the step (touchedFlag, cleared by the apply): its first increment lists
+  // the row as touched
+#pragma unroll
+  for (int j = 0; j < ITEMS; j++) {
+    if (start[j]) {
+      recs[j] = atomicAdd(a.touchedFlag + row[j], 1);
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < ITEMS; j++) {
+    if (start[j]) {
+      a.recNext[field * a.B + r0 + threadIdx.x + j * BLOCK] = prev[j];
+      if (recs[j] == 0) {
+        sNew[atomicAdd(sNewCount, 1)] = row[j];  // appended to the touched list once per tile
       }
     }
   }
@@ -359,7 +379,7 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
     __syncthreads();  // the continuation buffer is reused by the next pass
   }
   if (a.recordMode) {
-    det_push_runs<BLOCK>(a, sKey, valid, field, tile, r0, rowBase, sNew, &sNewCount);
+    det_push_runs<BLOCK, ITEMS>(a, sKey, valid, field, tile, r0, rowBase, sNew, &sNewCount);
     __syncthreads();
   }
   if (sNewCount > 0) {  // set in the first pass (or the pushes), visible after the closing barrier
@@ -844,7 +864,10 @@ extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) det_apply_rows_a
 //     the ids into a sorted array in registers, and (implicit gradients) loads their values at once; then
 //     it clears the heads and the count. The ids, or values, go to shared memory, column per lane.
 //   apply: groups of G lanes take the warp's rows in turn and apply them with det_update_row, the code
-//     det_apply_rows uses, on the same record order: the same bits.
+//     det_apply_rows uses, on the same record order: the same bits (for the rules with a row statistic,
+//     whose sum of squares is a tree over the group's lanes, the host gives both kernels the same G).
+//   A warp takes R <= 32 rows at a time (lanes >= R do not walk): wide rows (large G) would otherwise
+//   leave each group 32 / (32 / G) rows to apply one after the other.
 // Shared memory: per warp 32 x (DET_COLD_RECORDS + 2) ints (static).
 __device__ __forceinline__ void det_sorted_insert(int (&a)[DET_COLD_RECORDS], int x) {
   // a is ascending, padded with 0x7fffffff; constant indices only, so that a stays in registers
@@ -860,7 +883,7 @@ __device__ __forceinline__ void det_apply_cold_body(const int* __restrict__ touc
                                                     const int* __restrict__ touchedCount, int* __restrict__ touchedFlag,
                                                     int* __restrict__ listHead, const int* __restrict__ recNext,
                                                     const float* __restrict__ recS, const float* __restrict__ recG,
-                                                    const float* __restrict__ recS1, int B, int gStride, int G,
+                                                    const float* __restrict__ recS1, int B, int gStride, int G, int R,
                                                     const int* __restrict__ meta, int n, int gradMode,
                                                     const float* __restrict__ head, float* __restrict__ tables,
                                                     float* __restrict__ tableAccum, float* __restrict__ firstOrder,
@@ -879,19 +902,20 @@ __device__ __forceinline__ void det_apply_cold_body(const int* __restrict__ touc
   const bool implicitMode = gradMode == 0;
   const bool inlineValues = implicitMode && recS1 == nullptr;
   const int warpsTotal = gridDim.x * (blockDim.x >> 5);
-  for (int t0 = (blockIdx.x * (blockDim.x >> 5) + warp) * 32; t0 < count; t0 += warpsTotal * 32) {
+  for (int t0 = (blockIdx.x * (blockDim.x >> 5) + warp) * R; t0 < count; t0 += warpsTotal * R) {
     int len = -1;
     int row = -1;
     bool hot = false;
-    if (t0 + lane < count) {
+    if (lane < R && t0 + lane < count) {
       row = touchedList[t0 + lane];
+      // the heads with the count, before it is known whether the row is cold: one dependent load less
+      int4* hp = reinterpret_cast<int4*>(listHead + (size_t)row * DET_SUBLISTS);
       const int recs = touchedFlag[row];
+      const int4 h0 = hp[0];
+      const int4 h1 = hp[1];
       if (recs > K) {
         hot = true;
       } else {
-        int4* hp = reinterpret_cast<int4*>(listHead + (size_t)row * DET_SUBLISTS);
-        const int4 h0 = hp[0];
-        const int4 h1 = hp[1];
         int id[DET_SUBLISTS] = {h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w};
         int a[K];
 #pragma unroll
@@ -963,7 +987,7 @@ __device__ __forceinline__ void det_apply_cold_body(const int* __restrict__ touc
       }
     }
     __syncwarp();  // the warp's records are in shared memory
-    for (int j = lane / G; j < 32; j += 32 / G) {
+    for (int j = lane / G; j < R; j += 32 / G) {
       const int lenJ = lenW[j];
       if (lenJ >= 0) {  // the same for the group's lanes
         const int rowJ = rowW[j];
@@ -980,13 +1004,13 @@ __device__ __forceinline__ void det_apply_cold_body(const int* __restrict__ touc
 #define DET_COLD_PARAMS                                                                                      \
   const int *__restrict__ touchedList, const int *__restrict__ touchedCount, int *__restrict__ touchedFlag,     \
       int *__restrict__ listHead, const int *__restrict__ recNext, const float *__restrict__ recS,              \
-      const float *__restrict__ recG, const float *__restrict__ recS1, int B, int gStride, int G,               \
+      const float *__restrict__ recG, const float *__restrict__ recS1, int B, int gStride, int G, int R,        \
       const int *__restrict__ meta, int n, int gradMode, const float *__restrict__ head,                        \
       float *__restrict__ tables, float *__restrict__ tableAccum, float *__restrict__ firstOrder,               \
       float *__restrict__ foAccum, int opt, float lr, float eps, int *__restrict__ hotList,                      \
       int *__restrict__ hotCount
 #define DET_COLD_ARGS                                                                                        \
-  touchedList, touchedCount, touchedFlag, listHead, recNext, recS, recG, recS1, B, gStride, G, meta, n,        \
+  touchedList, touchedCount, touchedFlag, listHead, recNext, recS, recG, recS1, B, gStride, G, R, meta, n,     \
       gradMode, head, tables, tableAccum, firstOrder, foAccum, opt, lr, eps, hotList, hotCount
 
 extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 4) det_apply_cold(DET_COLD_PARAMS) {

@@ -699,8 +699,8 @@ public final class CudaBackend implements Backend {
     if (DET_LARGE_TILE_FROM > 0) {
       return count >= DET_LARGE_TILE_FROM ? SCATTER_LARGE : SCATTER_SMALL;
     }
-    return count >= 65536 || (long) n * ((count + SCATTER_LARGE - 1) / SCATTER_LARGE) >= 512 ? SCATTER_LARGE
-        : SCATTER_SMALL;
+    return count >= 65536 || (long) n * ((count + SCATTER_LARGE - 1) / SCATTER_LARGE) >= DET_LARGE_TILE_BLOCKS
+        ? SCATTER_LARGE : SCATTER_SMALL;
   }
 
   /**
@@ -711,6 +711,12 @@ public final class CudaBackend implements Backend {
    */
   private static final int DET_LARGE_TILE_FROM = Integer.getInteger("fastembedding.cuda.detLargeTileFrom", 0);
   private static final int DET_ROW_LANES = Integer.getInteger("fastembedding.cuda.detRowLanes", 0);
+  /**
+   * The deterministic tile is the large one when the fields give at least this many large tiles (or from
+   * batch 65536): fewer, longer tiles mean fewer records, so that more rows stay within det_apply_cold's
+   * DET_COLD_RECORDS. Benchmark knob {@code fastembedding.cuda.detLargeTileBlocks} (the third pass: 512).
+   */
+  private static final int DET_LARGE_TILE_BLOCKS = Integer.getInteger("fastembedding.cuda.detLargeTileBlocks", 128);
 
   /**
    * det_apply_rows' walk (KernelConstants.DET_WALK_*): by default (0) the lanes of a row walk its sub-lists
@@ -738,33 +744,10 @@ public final class CudaBackend implements Backend {
         implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null);
     int maxList = tilesPerField;
     long maxTouched = Math.min((long) count * n, state.totalRows);
-    boolean cold = (detWalkMode & KernelConstants.DET_WALK_NO_COLD) == 0;
-    CUdeviceptr rows = state.touchedList.ptr();
-    CUdeviceptr rowCount = state.touchedCount.ptr();
-    if (cold) {
-      // a lane walks each row of few records; the group that applies a row: lanes for DET_MAXF floats each
-      int gc = 1;
-      int wantC = DET_ROW_LANES > 0 ? DET_ROW_LANES : (maxDim + DET_MAXF - 1) / DET_MAXF;
-      while (gc < 32 && gc < wantC) {
-        gc <<= 1;
-      }
-      int coldBlocks = (int) Math.max(1, Math.min((maxTouched + THREADS - 1) / THREADS, 8L * ctx.multiprocessors));
-      kernels.detApplyCold(coldBlocks, state.touchedList.ptr(), state.touchedCount.ptr(), state.touchedFlag.ptr(),
-          state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
-          implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null, count, sumDims, gc, state.meta.ptr(),
-          n, implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum),
-          ptr(state.firstOrder), ptr(state.foAccum), opt, lr, eps, state.hotList.ptr(), state.touchedCount.at(4));
-      if (maxList <= KernelConstants.DET_COLD_RECORDS) {
-        return;  // a row has at most one record per tile: none is hot
-      }
-      rows = state.hotList.ptr();
-      rowCount = state.touchedCount.at(4);
-      maxTouched = Math.min(maxTouched, (long) count * n / (KernelConstants.DET_COLD_RECORDS + 1) + 1);
-    }
-    // lanes per row: one per sub-list (they walk them at once), and enough for the widest row to take one
-    // pass of DET_MAXF floats per lane; no more, since a group takes its rows one after the other and
-    // each costs a few dependent loads (a warp per row on single d = 32 tables left 4 times fewer rows in
-    // flight). Each warp's groups must also find their record lists room in shared memory.
+    // det_apply_rows' lanes per row: one per sub-list (they walk them at once), and enough for the widest
+    // row to take one pass of DET_MAXF floats per lane; no more, since a group takes its rows one after the
+    // other and each costs a few dependent loads (a warp per row on single d = 32 tables left 4 times fewer
+    // rows in flight). Each warp's groups must also find their record lists room in shared memory.
     int g = 1;
     int want = DET_ROW_LANES > 0 ? DET_ROW_LANES
         : Math.max(KernelConstants.DET_SUBLISTS, (maxDim + DET_MAXF - 1) / DET_MAXF);
@@ -774,6 +757,38 @@ public final class CudaBackend implements Backend {
     long groupBytes = detGroupBytes(maxList);
     while (g < 32 && (32L / g) * groupBytes > DET_LIST_SHARED_BYTES) {
       g <<= 1;
+    }
+    CUdeviceptr rows = state.touchedList.ptr();
+    CUdeviceptr rowCount = state.touchedCount.ptr();
+    if ((detWalkMode & KernelConstants.DET_WALK_NO_COLD) == 0) {
+      // det_apply_cold: a lane walks each row of few records; a group of gc lanes applies it, DET_MAXF floats
+      // each. The rules with a row statistic (row-wise Adagrad and Adam; kRowStat in optim.cuh) sum its
+      // squares in a tree over the group's lanes, so they get det_apply_rows' g: a row gives the same bits
+      // whichever kernel applies it.
+      boolean rowStat = opt == KernelConstants.OPT_ROWWISE || opt == KernelConstants.OPT_ROWWISE_ADAM;
+      int gc = 1;
+      while (gc < 32 && gc * DET_MAXF < maxDim) {
+        gc <<= 1;
+      }
+      if (rowStat) {
+        gc = g;
+      }
+      // rows per warp: at most 4 for each group of the warp to apply in turn
+      int r = Math.min(32, 4 * (32 / gc));
+      long warps = (maxTouched + r - 1) / r;
+      int coldBlocks = (int) Math.max(1, Math.min((warps + THREADS / 32 - 1) / (THREADS / 32),
+          8L * ctx.multiprocessors));
+      kernels.detApplyCold(coldBlocks, state.touchedList.ptr(), state.touchedCount.ptr(), state.touchedFlag.ptr(),
+          state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
+          implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null, count, sumDims, gc, r,
+          state.meta.ptr(), n, implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum),
+          ptr(state.firstOrder), ptr(state.foAccum), opt, lr, eps, state.hotList.ptr(), state.touchedCount.at(4));
+      if (maxList <= KernelConstants.DET_COLD_RECORDS) {
+        return;  // a row has at most one record per tile: none is hot
+      }
+      rows = state.hotList.ptr();
+      rowCount = state.touchedCount.at(4);
+      maxTouched = Math.min(maxTouched, (long) count * n / (KernelConstants.DET_COLD_RECORDS + 1) + 1);
     }
     int perWarp = 32 / g;
     int groups = (int) Math.min(THREADS / g, DET_LIST_SHARED_BYTES / groupBytes);

@@ -188,14 +188,14 @@ final class Kernels {
    */
   void detApplyCold(int grid, CUdeviceptr touchedList, CUdeviceptr touchedCount, CUdeviceptr touchedFlag,
       CUdeviceptr listHead, CUdeviceptr recNext, CUdeviceptr recS, CUdeviceptr recG, CUdeviceptr recS1, int B,
-      int gStride, int G, CUdeviceptr meta, int n, int gradMode, CUdeviceptr head, CUdeviceptr tables,
+      int gStride, int G, int R, CUdeviceptr meta, int n, int gradMode, CUdeviceptr head, CUdeviceptr tables,
       CUdeviceptr tableAccum, CUdeviceptr firstOrder, CUdeviceptr foAccum, int opt, float lr, float eps,
       CUdeviceptr hotList, CUdeviceptr hotCount) {
     // row-wise Adam has its own entry, as for det_apply_rows
     String kernel = opt == KernelConstants.OPT_ROWWISE_ADAM ? "det_apply_cold_adam" : "det_apply_cold";
-    launcher.launch(kernel, grid, 1, 1, THREADS, 0, new Args(24).ptr(touchedList).ptr(touchedCount)
+    launcher.launch(kernel, grid, 1, 1, THREADS, 0, new Args(25).ptr(touchedList).ptr(touchedCount)
         .ptr(touchedFlag).ptr(listHead).ptr(recNext).ptr(recS).ptr(recG).ptr(recS1).i32(B).i32(gStride).i32(G)
-        .ptr(meta).i32(n).i32(gradMode).ptr(head).ptr(tables).ptr(tableAccum).ptr(firstOrder).ptr(foAccum)
+        .i32(R).ptr(meta).i32(n).i32(gradMode).ptr(head).ptr(tables).ptr(tableAccum).ptr(firstOrder).ptr(foAccum)
         .i32(opt).f32(lr).f32(eps).ptr(hotList).ptr(hotCount));
   }
 

@@ -61,9 +61,9 @@ class KernelSignatureTest {
         null, null, null, null, 0, 0f, 0f);
     k.detApplyRows(1, 32, 0, null, null, null, null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, 0, 0, null,
         null, null, null, null, KernelConstants.OPT_ROWWISE_ADAM, 0f, 0f);
-    k.detApplyCold(1, null, null, null, null, null, null, null, null, 0, 0, 0, null, 0, 0, null, null, null, null,
+    k.detApplyCold(1, null, null, null, null, null, null, null, null, 0, 0, 0, 0, null, 0, 0, null, null, null, null,
         null, 0, 0f, 0f, null, null);
-    k.detApplyCold(1, null, null, null, null, null, null, null, null, 0, 0, 0, null, 0, 0, null, null, null, null,
+    k.detApplyCold(1, null, null, null, null, null, null, null, null, 0, 0, 0, 0, null, 0, 0, null, null, null, null,
         null, KernelConstants.OPT_ROWWISE_ADAM, 0f, 0f, null, null);
     k.gatherListedRows(1, null, 0L, 0, null, 0, null);
     k.epochGather(1, null, null, null, null, 0, 0, 0, 1, 0L, 1, 0, 0, 0, 0, null);
