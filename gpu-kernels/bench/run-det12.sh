@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Deterministic mode, fourth pass (issue 11, item 1), one device call from the checkout root with the folder
-# stage-gpu.sh filled. Steps (STEPS, default "tests bench quick ncu"):
-#   tests: CudaBackendTest + CudaTrainEpochTest + ResidentEpochTest (base seed SEED) and, beside them,
-#          compute-sanitizer memcheck and racecheck over the deterministic-walk test (line info);
-#   bench: CudaBench on the points where the third pass missed the goals (POINTS), once per walk mode
-#          (MODES; 0 = the default, 32 = every row through det_apply_rows as before), alone on the card;
-#   quick: CudaBench --quick per walk mode in QMODES (default: 0);
-#   ncu:   every kernel's duration under ncu on those points (modes in NCU_MODES), and ncu's full sections
-#          of the deterministic kernels on PPOINT (mode 0).
-# Files under $OUT; summary.txt last.
+# Deterministic mode, fourth pass (issue 11, item 1): one device call from the checkout root with the folder
+# stage-gpu.sh filled. Steps (STEPS, default "tests bench quick ncu"; also grid, torch, ncufull):
+#   tests: every GPU test class under each base seed of SEEDS (default SEED), and beside them compute-sanitizer
+#          memcheck (deterministic cases and the other tests) and racecheck (the deterministic tests, every
+#          RACE_STRIDE-th case), PTX with line info;
+#   bench: CudaBench on POINTS (the points the third pass missed) once per variant of VARIANTS (name=java
+#          options, comma-separated), alone on the card;  quick: CudaBench --quick per QVARIANTS;
+#   grid:  the full CudaBench grid, alone;  torch: the PyTorch baseline, alone, after ours;
+#   ncu:   every kernel's duration under ncu on POINTS (NCU_VARIANTS);  ncufull: ncu's full sections of the
+#          scatter and the deterministic kernels on PPOINT.
+# Files under $OUT: summary.txt and all.tgz (the device tool returns few files).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"; out="${OUT:-/tmp/out}"; mkdir -p "$out"
 java="$here/jre/bin/java"; lib="$(ls "$here"/lib/*.jar | tr '\n' ':')"
 cp="$here/classes:$here/test-classes:$lib"; cpl="$here/classes-lineinfo:$here/test-classes:$lib"
-steps="${STEPS:-tests bench quick ncu}"  # also: grid, torch, ncufull; seed="${SEED:-20261202}"
+steps="${STEPS:-tests bench quick ncu}"; seed="${SEED:-20261202}"  # STEPS also: grid, torch, ncufull
 points="${POINTS:-^multi,,(33|90),(1024|16384|131072),(ALL_UNIFORM|ALL_MIXED),|^single,1000000,(8|128),131072,(UNIFORM|UNI_AND_BINOMIAL),|^single,1000,8,(1024|131072),(UNIFORM|SAME_INDEX|POW_1_2_K),}"
 ppoint="${PPOINT:-^multi,,90,131072,ALL_UNIFORM,}"
 sum="$out/summary.txt"
@@ -24,23 +25,29 @@ junit() {  # log, java options..., then junit selectors
   "$@" --details=tree --disable-banner --disable-ansi-colors > "$log" 2>&1; echo "exit $?" >> "$log"
 }
 if [[ " $steps " == *" tests "* ]]; then
-  junit "$out/gpu-tests-seed$seed.log" timeout 200 "$java" -Dfastembedding.test.seed=$seed -jar "$here/junit-console.jar" \
-    execute --class-path "$cp" --select-class io.fastembedding.backend.cuda.CudaBackendTest \
+  # every GPU test class under each base seed (SEEDS), and beside them memcheck (the deterministic cases and the
+  # other tests of the three classes) and racecheck (the deterministic tests, every RACE_STRIDE-th case)
+  gpu=(--select-class io.fastembedding.backend.cuda.CudaBackendTest --select-class io.fastembedding.backend.cuda.CudaDevicesTest
+       --select-class io.fastembedding.backend.cuda.CudaTrainEpochTest --select-class io.fastembedding.backend.cuda.ResidentEpochTest)
+  pids=()
+  for s in ${SEEDS:-$seed}; do
+    junit "$out/gpu-tests-seed$s.log" timeout "${TEST_LIMIT:-150}" "$java" -Dfastembedding.test.seed=$s \
+      -jar "$here/junit-console.jar" execute --class-path "$cp" "${gpu[@]}" &
+    pids+=($!)
+  done
+  junit "$out/sanitizer-memcheck.log" timeout "${SAN_LIMIT:-120}" compute-sanitizer --tool memcheck --report-api-errors no \
+    --error-exitcode 9 "$java" -Dfastembedding.test.seed=$((seed + 1)) -Dfastembedding.test.detOnly=true \
+    -jar "$here/junit-console.jar" execute --class-path "$cpl" --select-class io.fastembedding.backend.cuda.CudaBackendTest \
     --select-class io.fastembedding.backend.cuda.CudaTrainEpochTest --select-class io.fastembedding.backend.cuda.ResidentEpochTest &
-  p1=$!
-  junit "$out/sanitizer-memcheck.log" timeout 200 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 \
-    "$java" -Dfastembedding.test.seed=$((seed + 1)) -Dfastembedding.test.detOnly=true -jar "$here/junit-console.jar" execute \
-    --class-path "$cpl" --select-class io.fastembedding.backend.cuda.CudaBackendTest \
-    --select-class io.fastembedding.backend.cuda.CudaTrainEpochTest --select-class io.fastembedding.backend.cuda.ResidentEpochTest &
-  p_memcheck=$!
-  junit "$out/sanitizer-racecheck.log" timeout 200 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 9 \
-    --print-limit 100 "$java" -Dfastembedding.test.seed=$((seed + 2)) -Dfastembedding.test.detOnly=true \
-    -Dfastembedding.test.caseStride=3 -jar "$here/junit-console.jar" execute --class-path "$cpl" \
+  pids+=($!)
+  junit "$out/sanitizer-racecheck.log" timeout "${SAN_LIMIT:-120}" compute-sanitizer --tool racecheck --racecheck-report all \
+    --error-exitcode 9 --print-limit 100 "$java" -Dfastembedding.test.seed=$((seed + 2)) -Dfastembedding.test.detOnly=true \
+    -Dfastembedding.test.caseStride=${RACE_STRIDE:-3} -jar "$here/junit-console.jar" execute --class-path "$cpl" \
     --select-class io.fastembedding.backend.cuda.CudaBackendTest \
     --include-methodname '.*(trainsLikeTheReference|deterministicWalks|bothScatterTiles|residentBatches).*' &
-  p_racecheck=$!
-  wait $p1 $p_memcheck $p_racecheck
-  for f in "$out"/gpu-tests-seed$seed.log "$out"/sanitizer-*.log; do
+  pids+=($!)
+  wait "${pids[@]}"
+  for f in "$out"/gpu-tests-seed*.log "$out"/sanitizer-*.log; do
     echo "# $(basename $f): $(grep -E 'tests (successful|failed)' $f | tr -s ' ' | tr '\n' ' ') $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' $f | head -2 | tr '\n' ' ') $(tail -1 $f)"
     grep -B2 -A10 "✘" "$f" | head -40
   done | tee -a "$sum"
@@ -107,4 +114,4 @@ if [[ " $steps " == *" ncufull "* ]]; then
 fi
 echo "# done after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
 # the device tool returns few files: everything in one archive, the summary beside it
-(cd "$out" && tar czf all.tgz --exclude=all.tgz --exclude=summary.txt --exclude='*.ncu-rep' . && find . -maxdepth 1 -type f ! -name all.tgz ! -name summary.txt ! -name '*.ncu-rep' -delete)
+tar czf /tmp/det12-all.tgz -C "$out" --exclude=summary.txt --exclude='*.ncu-rep' . && find "$out" -maxdepth 1 -type f ! -name summary.txt ! -name '*.ncu-rep' -delete && mv /tmp/det12-all.tgz "$out/all.tgz"

@@ -493,7 +493,13 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
       for (int f = lane; f < dim; f += 32) {
         float g = gradScratch[base + f];
         gradScratch[base + f] = 0.f;
-        R::element(tables + base + f, st, f, g, r, lr, eps);
+        float pv = tables[base + f];
+        float sv = R::kElementState ? st[f] : 0.f;
+        R::element(pv, sv, g, r, lr, eps);
+        tables[base + f] = pv;
+        if constexpr (R::kElementState) {
+          st[f] = sv;
+        }
       }
       if constexpr (R::kRowStat) {
         __syncwarp();
@@ -521,7 +527,9 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
 // them in that order and applies the optimizer with plain loads and stores: one warp owns the row, so
 // nothing races, and every sum has an order fixed by the batch alone.
 
-#define DET_MAXF 8
+// Floats of a row a lane updates per pass of the deterministic apply (loaded together, then stored): 4
+// keeps det_apply_rows and det_apply_cold within their launch bounds' registers (8 spilled 260 bytes).
+#define DET_MAXF 4
 
 // Sum over a group of G lanes (G a power of two <= 32, groups aligned within the warp), fixed tree.
 __device__ __forceinline__ float group_sum(float v, int G, unsigned mask) {
@@ -533,13 +541,14 @@ __device__ __forceinline__ float group_sum(float v, int G, unsigned mask) {
 
 // The row's gradient elements f0 + gl + G m (explicit mode) summed over its ordered records, the
 // implicit sum of gy (s) and the first-order sum (s1); s and s1 are the same in every lane.
+template <int MAXF>
 __device__ __forceinline__ void det_row_sum(const int* ord, int ordStride, int len, int fieldBase, int dim, int dimOff,
                                             bool implicitMode, bool inlineValues, const float* __restrict__ recS,
                                             const float* __restrict__ recG, int gStride,
                                             const float* __restrict__ recS1, int f0, int G, int gl,
-                                            float (&acc)[DET_MAXF], float& s, float& s1) {
+                                            float (&acc)[MAXF], float& s, float& s1) {
 #pragma unroll
-  for (int m = 0; m < DET_MAXF; m++) {
+  for (int m = 0; m < MAXF; m++) {
     acc[m] = 0.f;
   }
   s = 0.f;
@@ -567,7 +576,7 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int ordStride, int l
     {
       const float* gr = recG + (size_t)(rec - fieldBase) * gStride + dimOff;
 #pragma unroll
-      for (int m = 0; m < DET_MAXF; m++) {
+      for (int m = 0; m < MAXF; m++) {
         int f = f0 + gl + G * m;
         if (f < dim) {
           acc[m] += __ldg(gr + f);
@@ -580,11 +589,40 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int ordStride, int l
   }
 }
 
+// A lane's elements f = f1 + G m (m < DET_MAXF, f < dim) of a row and of its element state (st, null when
+// the rule has none), all loaded before any is updated and stored after: through the rule's pointers each
+// element's load waited for the store before it (a compiler cannot tell the floats apart).
+template <int MAXF>
+__device__ __forceinline__ void det_load_elements(const float* p, const float* st, int f1, int G, int dim,
+                                                  float (&pv)[MAXF], float (&sv)[MAXF]) {
+#pragma unroll
+  for (int m = 0; m < MAXF; m++) {
+    const int f = f1 + G * m;
+    pv[m] = f < dim ? p[f] : 0.f;
+    sv[m] = st != nullptr && f < dim ? st[f] : 0.f;
+  }
+}
+
+template <int MAXF>
+__device__ __forceinline__ void det_store_elements(float* p, float* st, int f1, int G, int dim,
+                                                   const float (&pv)[MAXF], const float (&sv)[MAXF]) {
+#pragma unroll
+  for (int m = 0; m < MAXF; m++) {
+    const int f = f1 + G * m;
+    if (f < dim) {
+      p[f] = pv[m];
+      if (st != nullptr) {
+        st[f] = sv[m];
+      }
+    }
+  }
+}
+
 // Sums a touched row's records, given in record-id order (ord[i * ordStride], i < len: ids, or with
 // inlineValues the implicit values themselves), in that order and applies the optimizer to the row, with
 // the G lanes (mask) of the group that owns the row; det_apply_rows and det_apply_cold share it, so the
 // two walks give the same bits.
-template <unsigned kRules>
+template <unsigned kRules, int MAXF = DET_MAXF>
 __device__ __forceinline__ void det_update_row(const int* ord, int ordStride, int len, bool inlineValues, int row,
                                                int field, int fieldBase, int G, int gl, unsigned mask,
                                                const float* __restrict__ recS, const float* __restrict__ recG,
@@ -593,15 +631,15 @@ __device__ __forceinline__ void det_update_row(const int* ord, int ordStride, in
                                                const float* __restrict__ head, float* __restrict__ tables,
                                                float* __restrict__ tableAccum, float* __restrict__ firstOrder,
                                                float* __restrict__ foAccum, int opt, float lr, float eps) {
-  const int perPass = G * DET_MAXF;
+  const int perPass = G * MAXF;
   const int dim = meta_get(meta, n, META_DIM, field);
   const int dimOff = meta_get(meta, n, META_DIMOFF, field);
   const int rowBase = meta_get(meta, n, META_ROWBASE, field);
   const size_t base = (size_t)meta_get(meta, n, META_TABLEOFF, field) + (size_t)(row - rowBase) * dim;
-  // The rule is chosen per element (a uniform branch) inside one copy of the loops for the rules that
-  // need the row's sum of squares first and one for those that do not: a copy of the loops per rule
-  // (or one copy for all) took this kernel from 8 bytes of spills to 100 or more under its launch bounds.
-  float acc[DET_MAXF];
+  // A copy of the loops per rule, each with its element state only where the rule has one; a lane's
+  // DET_MAXF elements of a pass are loaded together, updated in registers and stored (with 8 per pass,
+  // or the rule chosen per element, the kernels spilled 120 to 260 bytes under their launch bounds).
+  float acc[MAXF];
   float s, s1;
   if (rule_row_stat<kRules>(opt)) {
     with_rule<kRules>(opt, [&](auto rule) {
@@ -610,10 +648,10 @@ __device__ __forceinline__ void det_update_row(const int* ord, int ordStride, in
         float* st = R::state(tableAccum, base, row, dim);
         float sq = 0.f;
         for (int f0 = 0; f0 < dim; f0 += perPass) {
-          det_row_sum(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
+          det_row_sum<MAXF>(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
                       s, s1);
 #pragma unroll
-          for (int m = 0; m < DET_MAXF; m++) {
+          for (int m = 0; m < MAXF; m++) {
             int f = f0 + gl + G * m;
             if (f < dim) {
               float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
@@ -624,16 +662,19 @@ __device__ __forceinline__ void det_update_row(const int* ord, int ordStride, in
         sq = group_sum(sq, G, mask);
         const RowScalars r = R::begin(st, dim, sq, lr, eps);
         for (int f0 = 0; f0 < dim; f0 += perPass) {
-          det_row_sum(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
+          det_row_sum<MAXF>(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
                       s, s1);
+          float pv[MAXF], sv[MAXF];
+          det_load_elements(tables + base, R::kElementState ? st : nullptr, f0 + gl, G, dim, pv, sv);
 #pragma unroll
-          for (int m = 0; m < DET_MAXF; m++) {
+          for (int m = 0; m < MAXF; m++) {
             int f = f0 + gl + G * m;
             if (f < dim) {
               float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-              R::element(tables + base + f, st, f, g, r, lr, eps);
+              R::element(pv[m], sv[m], g, r, lr, eps);
             }
           }
+          det_store_elements(tables + base, R::kElementState ? st : nullptr, f0 + gl, G, dim, pv, sv);
         }
         __syncwarp(mask);  // every lane of the group has read the row's state in begin
         if (gl == 0) {
@@ -643,23 +684,27 @@ __device__ __forceinline__ void det_update_row(const int* ord, int ordStride, in
     });
   } else {
     const RowScalars none = {0.f, 0.f};
-    for (int f0 = 0; f0 < dim; f0 += perPass) {
-      det_row_sum(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc, s,
-                  s1);
+    with_rule<kRules>(opt, [&](auto rule) {
+      using R = decltype(rule);
+      if constexpr (!R::kRowStat) {  // a copy of the loops per rule: the element state only where it exists
+        float* st = R::kElementState ? R::state(tableAccum, base, row, dim) : nullptr;
+        for (int f0 = 0; f0 < dim; f0 += perPass) {
+          det_row_sum<MAXF>(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
+                      s, s1);
+          float pv[MAXF], sv[MAXF];
+          det_load_elements(tables + base, st, f0 + gl, G, dim, pv, sv);
 #pragma unroll
-      for (int m = 0; m < DET_MAXF; m++) {
-        int f = f0 + gl + G * m;
-        if (f < dim) {
-          float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-          with_rule<kRules>(opt, [&](auto rule) {
-            using R = decltype(rule);
-            if constexpr (!R::kRowStat) {
-              R::element(tables + base + f, R::state(tableAccum, base, row, dim), f, g, none, lr, eps);
+          for (int m = 0; m < MAXF; m++) {
+            int f = f0 + gl + G * m;
+            if (f < dim) {
+              float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+              R::element(pv[m], sv[m], g, none, lr, eps);
             }
-          });
+          }
+          det_store_elements(tables + base, st, f0 + gl, G, dim, pv, sv);
         }
       }
-    }
+    });
   }
   if (gl == 0 && firstOrder != nullptr) {
     with_rule<kRules>(opt, [&](auto rule) { decltype(rule)::scalar(firstOrder + row, foAccum + row, s1, lr, eps); });

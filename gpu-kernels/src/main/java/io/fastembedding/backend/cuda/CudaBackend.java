@@ -49,8 +49,14 @@ public final class CudaBackend implements Backend {
   private static final int MLP_MAX_CHUNKS = 32;
   /** Deterministic mode: shared memory det_apply_rows may take for its per-warp record lists. */
   private static final int DET_LIST_SHARED_BYTES = 46 * 1024;
-  /** Floats of a row each lane of det_apply_rows sums per pass over the records (DET_MAXF in backward.cuh). */
+  /**
+   * Floats of the widest row per lane of det_apply_rows when choosing its lanes per row (it updates them
+   * DET_MAXF = 4 per pass, backward.cuh); kept at 8 so that its lanes, hence the row-wise rules' sums of
+   * squares, are those of the third pass.
+   */
   private static final int DET_MAXF = 8;
+  /** Floats per lane and pass of the deterministic apply (DET_MAXF in backward.cuh): det_apply_cold's lanes. */
+  private static final int DET_PASS_FLOATS = 4;
   /** det_apply_rows' walk mode by default (DET_WALK_* bits). */
   static final int DET_WALK_DEFAULT = 0;
   private static final int DEFAULT_SHARED_BYTES = 46 * 1024;
@@ -717,6 +723,13 @@ public final class CudaBackend implements Backend {
    * DET_COLD_RECORDS. Benchmark knob {@code fastembedding.cuda.detLargeTileBlocks} (the third pass: 512).
    */
   private static final int DET_LARGE_TILE_BLOCKS = Integer.getInteger("fastembedding.cuda.detLargeTileBlocks", 128);
+  /**
+   * det_apply_cold takes the step's rows of few records only when the step may touch at least this many rows
+   * (batch x fields, or the tables' rows if fewer): on the H200 its extra launch cost more than it saved on
+   * smaller steps (batch 1024 on one table). Both kernels give the same bits. Benchmark knob
+   * {@code fastembedding.cuda.detColdMinRows}; tests set it to 0.
+   */
+  static volatile long detColdMinRows = Long.getLong("fastembedding.cuda.detColdMinRows", 16384);
 
   /**
    * det_apply_rows' walk (KernelConstants.DET_WALK_*): by default (0) the lanes of a row walk its sub-lists
@@ -760,14 +773,14 @@ public final class CudaBackend implements Backend {
     }
     CUdeviceptr rows = state.touchedList.ptr();
     CUdeviceptr rowCount = state.touchedCount.ptr();
-    if ((detWalkMode & KernelConstants.DET_WALK_NO_COLD) == 0) {
-      // det_apply_cold: a lane walks each row of few records; a group of gc lanes applies it, DET_MAXF floats
-      // each. The rules with a row statistic (row-wise Adagrad and Adam; kRowStat in optim.cuh) sum its
+    if ((detWalkMode & KernelConstants.DET_WALK_NO_COLD) == 0 && maxTouched >= detColdMinRows) {
+      // det_apply_cold: a lane walks each row of few records; a group of gc lanes applies it, DET_PASS_FLOATS
+      // floats each per pass. The rules with a row statistic (row-wise Adagrad and Adam; kRowStat in optim.cuh) sum its
       // squares in a tree over the group's lanes, so they get det_apply_rows' g: a row gives the same bits
       // whichever kernel applies it.
       boolean rowStat = opt == KernelConstants.OPT_ROWWISE || opt == KernelConstants.OPT_ROWWISE_ADAM;
       int gc = 1;
-      while (gc < 32 && gc * DET_MAXF < maxDim) {
+      while (gc < 32 && gc * DET_PASS_FLOATS < maxDim) {
         gc <<= 1;
       }
       if (rowStat) {

@@ -337,8 +337,8 @@ class CudaBackendTest {
    * walk (a lane per sub-list, records ordered by their tile slots) and its serial walk (one list after
    * the other, then a rank sort). All must give the same order, so the same bits, for every head
    * (implicit and explicit gradients) and optimizer, on hot rows whose records fill every sub-list and on
-   * cold ones: the default (cold rows by det_apply_cold, hot ones by the sub-list walk) against every row
-   * through det_apply_rows' serial walk and every row through its sub-list walk.
+   * cold ones: det_apply_cold with the sub-list walk for the hot rows (forced on these small tables) against
+   * every row through det_apply_rows' serial walk and every row through its sub-list walk.
    */
   @Test
   void deterministicWalksGiveTheSameBits() {
@@ -353,8 +353,10 @@ class CudaBackendTest {
         String what = head + "/" + opt + " (seed " + SEED + ")";
         CudaBackend.forcedScatterTile = 256;
         int mode = CudaBackend.detWalkMode;
+        long coldMin = CudaBackend.detColdMinRows;
         int first = mode | KernelConstants.DET_WALK_PARALLEL;
         CudaBackend.detWalkMode = first;
+        CudaBackend.detColdMinRows = 0;  // det_apply_cold on these small tables too
         try (CudaBackend reference = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
           reference.trainStep(block, 0, rows);
           reference.trainStep(block, 0, rows);
@@ -373,6 +375,7 @@ class CudaBackendTest {
         } finally {
           CudaBackend.forcedScatterTile = 0;
           CudaBackend.detWalkMode = mode;
+          CudaBackend.detColdMinRows = coldMin;
         }
       }
     }
