@@ -21,7 +21,7 @@ for m in $modes; do
   ( timeout 150 "$java" -Dfastembedding.cuda.detWalkMode="$m" -Dfastembedding.test.seed=$((4242 + m)) \
       -Dfastembedding.test.detOnly=true -Dfastembedding.test.caseStride=3 -jar "$here/junit-console.jar" execute \
       --disable-banner --disable-ansi-colors --class-path "$cp" --select-class io.fastembedding.backend.cuda.CudaBackendTest \
-      --include-methodname '.*(trainsLikeTheReference|deterministicSubListWalk|bothScatterTiles|residentBatches).*' \
+      --include-methodname '.*(trainsLikeTheReference|deterministic(SubListWalk|Walks)|bothScatterTiles|residentBatches).*' \
       --details=tree > "$work/tests-mode$m.log" 2>&1; echo "exit $?" >> "$work/tests-mode$m.log" ) &
   pids+=($!)
 done

@@ -36,7 +36,7 @@ if [ -n "$san" ]; then
   ( timeout 230 "$san" --tool racecheck --racecheck-report all --error-exitcode 9 --print-limit 100 \
       "$java" -Dfastembedding.test.seed=2000 -Dfastembedding.test.detOnly=true -Dfastembedding.test.caseStride=3 \
       "${junit[@]}" --class-path "$cpline" --select-class io.fastembedding.backend.cuda.CudaBackendTest \
-      --include-methodname '.*(trainsLikeTheReference|deterministicSubListWalk|bothScatterTiles|residentBatches).*' \
+      --include-methodname '.*(trainsLikeTheReference|deterministic(SubListWalk|Walks)|bothScatterTiles|residentBatches).*' \
       --details=summary > "$work/sanitizer-racecheck.log" 2>&1; echo "exit $?" >> "$work/sanitizer-racecheck.log" ) &
   pids+=($!)
   if [ -d "$here/old/classes" ]; then

@@ -33,7 +33,7 @@ if [ "${SAN:-1}" = 1 ]; then
 ( timeout "${SAN_LIMIT:-480}" "$san" --tool racecheck --racecheck-report all --error-exitcode 9 --print-limit 100 \
     "$java" "$(jvm)" -Dfastembedding.test.seed=2001 -Dfastembedding.test.detOnly=true -Dfastembedding.test.caseStride=3 \
     "${junit[@]}" --class-path "$cpline" --select-class $pkg.CudaBackendTest \
-    --include-methodname '.*(trainsLikeTheReference|deterministicSubListWalk|bothScatterTiles|residentBatches).*' \
+    --include-methodname '.*(trainsLikeTheReference|deterministic(SubListWalk|Walks)|bothScatterTiles|residentBatches).*' \
     --details=summary > "$out/sanitizer-racecheck-det.log" 2>&1; echo "exit $?" >> "$out/sanitizer-racecheck-det.log" ) & pids+=($!)
 fi
 for i in $(seq 0 $((seeds - 1))); do
