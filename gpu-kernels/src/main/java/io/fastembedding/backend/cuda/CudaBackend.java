@@ -735,15 +735,18 @@ public final class CudaBackend implements Backend {
    * det_apply_rows' walk (KernelConstants.DET_WALK_*): by default (0) the lanes of a row walk its sub-lists
    * at once while the step touched fewer than DET_PARALLEL_WALK_MAX_ROWS rows, and one after the other,
    * then a rank sort, on larger steps (DET_WALK_SERIAL forces that walk, also used when the lanes cannot
-   * take a sub-list each; DET_WALK_PARALLEL forces the other). Every mode gives the same order, so the
-   * same bits; tests compare them, and {@code fastembedding.cuda.detWalkMode} sets it for benchmarks.
+   * take a sub-list each; DET_WALK_PARALLEL forces the other). DET_WALK_NO_COLD sends every row through
+   * det_apply_rows instead of the rows of few records through det_apply_cold. Every mode gives the same
+   * order, so the same bits; tests compare them, and {@code fastembedding.cuda.detWalkMode} sets it for
+   * benchmarks.
    */
   static volatile int detWalkMode = Integer.getInteger("fastembedding.cuda.detWalkMode", DET_WALK_DEFAULT);
 
   /**
    * Deterministic backward: the scatter in record mode (each tile's runs of equal indices summed in a
-   * fixed order, written as records and linked per row), then one warp per touched row sums its records
-   * in tile order and applies the optimizer.
+   * fixed order, written as records and linked per row), then det_apply_cold (a lane walks each row of at
+   * most DET_COLD_RECORDS records) and det_apply_rows (the other rows, a group of lanes each) sum each
+   * row's records in tile order and apply the optimizer.
    */
   private void scatterDeterministic(DeviceBuffer batch, StagingPipeline.Layout st, int count) {
     int tile = deterministicTile(count);
