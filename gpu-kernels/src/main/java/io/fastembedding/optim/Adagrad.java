@@ -8,10 +8,6 @@ public final class Adagrad extends Optimizer {
     super(spec);
   }
 
-  @Override
-  public int kernelCode() {
-    return io.fastembedding.backend.cuda.KernelConstants.OPT_ADAGRAD;
-  }
 
   @Override
   public int stateFloatsPerRow(int dim) {

@@ -7,7 +7,7 @@ import io.fastembedding.layout.TableLayout;
  * backend applies {@link #updateRow} and {@link #updateElement}; {@code ModelState}, the CUDA backend
  * and the touched-row export size and index the state through {@link #tableStateLength},
  * {@link #tableStateIndex} and {@link #hasElementState}. docs/model.md gives the math; the CUDA kernels
- * implement the same rules (backward.cuh) and take {@link #kernelCode}.
+ * implement the same rules (optim.cuh) and take {@link OptimizerType#kernelCode}.
  *
  * <p>Embedding rows: the gradient of element k is {@code g[gOff + k] + reg * p[base + k]} (the L2 term
  * from the value before the update). First-order weights and the dense head: per element.
@@ -30,9 +30,6 @@ public abstract sealed class Optimizer permits Sgd, Adagrad, RowwiseAdagrad, Row
       case ROWWISE_ADAM -> new RowwiseAdam(spec);
     };
   }
-
-  /** The optimizer code the CUDA kernels take ({@code OPT_*} in common.cuh). */
-  public abstract int kernelCode();
 
   /** Floats of state per embedding row of {@code dim} floats. */
   public abstract int stateFloatsPerRow(int dim);

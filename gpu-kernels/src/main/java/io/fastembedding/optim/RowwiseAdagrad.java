@@ -14,10 +14,6 @@ public final class RowwiseAdagrad extends Optimizer {
     elements = new Adagrad(spec);
   }
 
-  @Override
-  public int kernelCode() {
-    return io.fastembedding.backend.cuda.KernelConstants.OPT_ROWWISE;
-  }
 
   @Override
   public int stateFloatsPerRow(int dim) {

@@ -12,10 +12,10 @@ import io.fastembedding.layout.TableLayout;
  * as with row-wise Adagrad. The CUDA rule is {@code RowwiseAdamRule} in optim.cuh.
  */
 public final class RowwiseAdam extends Optimizer {
-  /** Decay of the momentum m (written once, shared with the kernels). */
-  public static final float BETA1 = io.fastembedding.backend.cuda.KernelConstants.ADAM_BETA1;
+  /** Decay of the momentum m (written once: KernelConstants passes it to the kernels as ADAM_BETA1). */
+  public static final float BETA1 = 0.9f;
   /** Decay of the second moment v. */
-  public static final float BETA2 = io.fastembedding.backend.cuda.KernelConstants.ADAM_BETA2;
+  public static final float BETA2 = 0.999f;
 
   private final Adagrad elements;
 
@@ -24,10 +24,6 @@ public final class RowwiseAdam extends Optimizer {
     elements = new Adagrad(spec);
   }
 
-  @Override
-  public int kernelCode() {
-    return io.fastembedding.backend.cuda.KernelConstants.OPT_ROWWISE_ADAM;
-  }
 
   @Override
   public int stateFloatsPerRow(int dim) {

@@ -8,10 +8,6 @@ public final class Sgd extends Optimizer {
     super(spec);
   }
 
-  @Override
-  public int kernelCode() {
-    return io.fastembedding.backend.cuda.KernelConstants.OPT_SGD;
-  }
 
   @Override
   public int stateFloatsPerRow(int dim) {
