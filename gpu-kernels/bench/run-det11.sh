@@ -60,7 +60,7 @@ if [ "${BENCH:-1}" = 1 ]; then
   echo "# baseline + CudaBench after $(( $(date +%s) - t1 )) s" | tee -a "$work/summary.txt"
   for v in ${VARIANTS-S W T}; do
     case $v in
-      S) opts=(-Dfastembedding.cuda.detSerialWalk=true) ;;          # the serial walk + rank sort
+      S) opts=(-Dfastembedding.cuda.detWalkMode=1) ;;               # DET_WALK_SERIAL: the serial walk + rank sort
       W) opts=(-Dfastembedding.cuda.detRowLanes=32) ;;               # a warp per row
       T) opts=(-Dfastembedding.cuda.detLargeTileFrom=8192) ;;        # the 1024-row tile from batch 8192
       *) continue ;;
