@@ -2,7 +2,7 @@ package io.fastembedding.optim;
 
 /**
  * What the row-wise optimizers (FBGEMM's and TorchRec's row-wise family) share: the rule of an embedding
- * row is driven by one scalar, the mean of the row's squared gradient ({@link #meanSquare}), its state is
+ * row is driven by one scalar, the mean of the row's squared gradient ({@code meanSquare}), its state is
  * a few vectors and scalars per row ({@link Optimizer}'s layout), and first-order weights and head
  * parameters use per-element Adagrad. Each subclass keeps only its row rule.
  */
@@ -24,7 +24,7 @@ public abstract sealed class RowwiseOptimizer extends Optimizer permits RowwiseA
     elements.updateElement(p, i, state, g);
   }
 
-  /** The mean over the row of its squared gradient ({@link Optimizer#rowGradient}), summed in k order. */
+  /** The mean over the row of its squared gradient ({@code rowGradient}), summed in k order. */
   static float meanSquare(float[] p, int base, int dim, float[] g, int gOff, float reg) {
     float sq = 0f;
     for (int k = 0; k < dim; k++) {
