@@ -54,26 +54,23 @@ class CudaTrainEpochTest implements NeedsGpu {
   @MethodSource("io.fastembedding.backend.cuda.EpochFixtures#cases")
   void deterministicEpochIsBitIdenticalToTheStepLoop(HeadType head, OptimizerType opt, boolean weights,
       boolean numeric, boolean severalChunks) {
-    long seed = SEED + 31L * (head.ordinal() * 10 + opt.ordinal());
-    String what = head.id() + "/" + opt.id() + " weights=" + weights + " numeric=" + numeric + " (seed " + seed
-        + ")";
-    ModelSpec spec = EpochFixtures.spec(head, opt, numeric, seed);
-    SplittableRandom rnd = new SplittableRandom(seed);
-    RowBlock a = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
-    RowBlock b = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
+    EpochFixtures.Case c = EpochFixtures.Case.draw(SEED, 31L, head, opt, weights, numeric, "UNIFORM",
+        "weights=" + weights + " numeric=" + numeric);
+    RowBlock a = c.a();
+    RowBlock b = c.b();
     long saved = CudaBackend.epochChunkBytes;
     if (severalChunks) {
       CudaBackend.epochChunkBytes = SMALL_CHUNK;
     }
-    try (CudaBackend epoch = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
-        CudaBackend loop = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+    try (CudaBackend epoch = CudaBackend.open(c.spec(), new BackendOptions(true, 0), 0);
+        CudaBackend loop = CudaBackend.open(c.spec(), new BackendOptions(true, 0), 0)) {
       run(epoch, loop, a, b);
       ModelState s = loop.exportState();
-      assertFalse(s.bitEquals(ModelState.initial(spec)), what + ": training changed nothing");
-      assertTrue(epoch.exportState().bitEquals(s), what + ": trainEpoch differs from the trainStep loop");
+      assertFalse(s.bitEquals(ModelState.initial(c.spec())), c.what() + ": training changed nothing");
+      assertTrue(epoch.exportState().bitEquals(s), c.what() + ": trainEpoch differs from the trainStep loop");
       LossSum le = epoch.drainLoss();
-      assertEquals(loop.drainLoss(), le, what + ": loss sums");
-      assertEquals(2L * ROWS + 100, le.rows(), what + ": rows");
+      assertEquals(loop.drainLoss(), le, c.what() + ": loss sums");
+      assertEquals(2L * ROWS + 100, le.rows(), c.what() + ": rows");
     } finally {
       CudaBackend.epochChunkBytes = saved;
     }
@@ -83,30 +80,28 @@ class CudaTrainEpochTest implements NeedsGpu {
   @MethodSource("io.fastembedding.backend.cuda.EpochFixtures#cases")
   void atomicEpochMatchesTheStepLoop(HeadType head, OptimizerType opt, boolean weights, boolean numeric,
       boolean severalChunks) {
-    long seed = SEED + 37L * (head.ordinal() * 10 + opt.ordinal());
-    String what = head.id() + "/" + opt.id() + " atomic (seed " + seed + ")";
-    ModelSpec spec = EpochFixtures.spec(head, opt, numeric, seed);
-    SplittableRandom rnd = new SplittableRandom(seed);
-    RowBlock a = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
-    RowBlock b = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
+    EpochFixtures.Case c = EpochFixtures.Case.draw(SEED, 37L, head, opt, weights, numeric, "POW_1_2_K",
+        "atomic");
+    RowBlock a = c.a();
+    RowBlock b = c.b();
     long saved = CudaBackend.epochChunkBytes;
     if (!severalChunks) {
       CudaBackend.epochChunkBytes = SMALL_CHUNK;
     }
-    try (CudaBackend epoch = CudaBackend.open(spec, new BackendOptions(false, 0), 0);
-        CudaBackend loop = CudaBackend.open(spec, new BackendOptions(false, 0), 0)) {
+    try (CudaBackend epoch = CudaBackend.open(c.spec(), new BackendOptions(false, 0), 0);
+        CudaBackend loop = CudaBackend.open(c.spec(), new BackendOptions(false, 0), 0)) {
       run(epoch, loop, a, b);
       // the same steps on the double reference and on the CPU backend (the float32 baseline): blocks a
       // and b in batches, then rows [17, 117) of a
-      EpochFixtures.Baselines base = EpochFixtures.Baselines.of(spec, new RowBlock[] {a, b},
-          (block, order) -> seed * (block == 0 ? 31 : 37) + order, a, 17, 100);
-      FloatAgreement.assertStates(what + " trainEpoch", base.ref(), base.cpuStates(), epoch.exportState());
-      FloatAgreement.assertStates(what + " trainStep loop", base.ref(), base.cpuStates(), loop.exportState());
+      EpochFixtures.Baselines base = EpochFixtures.Baselines.of(c.spec(), new RowBlock[] {a, b},
+          (block, order) -> c.seed() * (block == 0 ? 31 : 37) + order, a, 17, 100);
+      FloatAgreement.assertStates(c.what() + " trainEpoch", base.ref(), base.cpuStates(), epoch.exportState());
+      FloatAgreement.assertStates(c.what() + " trainStep loop", base.ref(), base.cpuStates(), loop.exportState());
       LossSum le = epoch.drainLoss();
       LossSum ll = loop.drainLoss();
-      assertEquals(ll.rows(), le.rows(), what + ": rows");
-      assertEquals(ll.weight(), le.weight(), 1e-6 * Math.max(1, ll.weight()), what + ": weight sums");
-      FloatAgreement.assertScalar(what + ": loss sum", base.refLoss(), base.cpuLoss(), le.weightedLoss());
+      assertEquals(ll.rows(), le.rows(), c.what() + ": rows");
+      assertEquals(ll.weight(), le.weight(), 1e-6 * Math.max(1, ll.weight()), c.what() + ": weight sums");
+      FloatAgreement.assertScalar(c.what() + ": loss sum", base.refLoss(), base.cpuLoss(), le.weightedLoss());
     } finally {
       CudaBackend.epochChunkBytes = saved;
     }

@@ -13,6 +13,7 @@ import io.fastembedding.reference.ReferenceModel;
 import io.fastembedding.testutil.FloatAgreement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.provider.Arguments;
 
@@ -49,6 +50,25 @@ final class EpochFixtures {
         .loss(head == HeadType.LINEAR ? LossType.SQUARED : LossType.LOGISTIC)
         .optimizer(new OptimizerSpec(opt, opt == OptimizerType.SGD ? 0.5f : 0.05f, 0.01f, CudaBackendTest.EPSILON)).initStd(0.1f)
         .seed(seed).build();
+  }
+
+  /** One case of the grid, drawn: its seed, its name for messages, its model, and two blocks of ROWS rows. */
+  record Case(long seed, String what, ModelSpec spec, RowBlock a, RowBlock b) {
+    /**
+     * The case of {@code head} x {@code opt} with seed {@code base + stride * (10 head + opt)} (a stride per
+     * test, so that the tests draw different data), its blocks' indices drawn from {@code scenario}
+     * (IndexScenarios); {@code label} is said in messages after head/optimizer.
+     */
+    static Case draw(long base, long stride, HeadType head, OptimizerType opt, boolean weights, boolean numeric,
+        String scenario, String label) {
+      long seed = base + stride * (head.ordinal() * 10 + opt.ordinal());
+      String what = head.id() + "/" + opt.id() + " " + label + " (seed " + seed + ")";
+      ModelSpec spec = EpochFixtures.spec(head, opt, numeric, seed);
+      SplittableRandom rnd = new SplittableRandom(seed);
+      RowBlock a = CudaBackendTest.data(spec, ROWS, scenario, weights, rnd);
+      RowBlock b = CudaBackendTest.data(spec, ROWS, scenario, weights, rnd);
+      return new Case(seed, what, spec, a, b);
+    }
   }
 
   /** The seed of the within-batch permutation of block {@code block} for CPU order {@code order} (>= 1). */

@@ -58,28 +58,23 @@ class ResidentEpochTest implements NeedsGpu {
   @MethodSource("io.fastembedding.backend.cuda.EpochFixtures#cases")
   void deterministicResidentEpochsAreBitIdenticalToFreshUploads(HeadType head, OptimizerType opt,
       boolean weights, boolean numeric, boolean unused) {
-    long seed = SEED + 41L * (head.ordinal() * 10 + opt.ordinal());
-    String what = head.id() + "/" + opt.id() + " weights=" + weights + " numeric=" + numeric + " (seed " + seed
-        + ")";
-    ModelSpec spec = EpochFixtures.spec(head, opt, numeric, seed);
-    SplittableRandom rnd = new SplittableRandom(seed);
-    RowBlock a = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
-    RowBlock b = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
-    EpochPermutation[] p = orders(seed);
-    RowBlock[] blk = blocks(a, b);
-    try (CudaBackend resident = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
-        CudaBackend fresh = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+    EpochFixtures.Case c = EpochFixtures.Case.draw(SEED, 41L, head, opt, weights, numeric, "UNIFORM",
+        "weights=" + weights + " numeric=" + numeric);
+    EpochPermutation[] p = orders(c.seed());
+    RowBlock[] blk = blocks(c.a(), c.b());
+    try (CudaBackend resident = CudaBackend.open(c.spec(), new BackendOptions(true, 0), 0);
+        CudaBackend fresh = CudaBackend.open(c.spec(), new BackendOptions(true, 0), 0)) {
       for (int e = 0; e < p.length; e++) {
-        assertTrue(resident.trainEpochPermuted(blk[e], p[e], BATCH), what + ": the block fits the device");
+        assertTrue(resident.trainEpochPermuted(blk[e], p[e], BATCH), c.what() + ": the block fits the device");
         fresh.trainEpoch(gathered(blk[e], p[e]), BATCH);
       }
-      assertEquals(2, resident.residentUploads(), what + ": blocks a and b uploaded once each");
+      assertEquals(2, resident.residentUploads(), c.what() + ": blocks a and b uploaded once each");
       ModelState s = fresh.exportState();
-      assertFalse(s.bitEquals(ModelState.initial(spec)), what + ": training changed nothing");
-      assertTrue(resident.exportState().bitEquals(s), what + ": resident epochs differ from fresh uploads");
+      assertFalse(s.bitEquals(ModelState.initial(c.spec())), c.what() + ": training changed nothing");
+      assertTrue(resident.exportState().bitEquals(s), c.what() + ": resident epochs differ from fresh uploads");
       LossSum lr = resident.drainLoss();
-      assertEquals(fresh.drainLoss(), lr, what + ": loss sums");
-      assertEquals(4L * ROWS, lr.rows(), what + ": rows");
+      assertEquals(fresh.drainLoss(), lr, c.what() + ": loss sums");
+      assertEquals(4L * ROWS, lr.rows(), c.what() + ": rows");
     }
   }
 
@@ -87,28 +82,24 @@ class ResidentEpochTest implements NeedsGpu {
   @MethodSource("io.fastembedding.backend.cuda.EpochFixtures#cases")
   void atomicResidentEpochsAgreeWithTheCpu(HeadType head, OptimizerType opt, boolean weights, boolean numeric,
       boolean unused) {
-    long seed = SEED + 43L * (head.ordinal() * 10 + opt.ordinal());
-    String what = head.id() + "/" + opt.id() + " atomic (seed " + seed + ")";
-    ModelSpec spec = EpochFixtures.spec(head, opt, numeric, seed);
-    SplittableRandom rnd = new SplittableRandom(seed);
-    RowBlock a = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
-    RowBlock b = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
-    EpochPermutation[] p = orders(seed);
-    RowBlock[] blk = blocks(a, b);
+    EpochFixtures.Case c = EpochFixtures.Case.draw(SEED, 43L, head, opt, weights, numeric, "POW_1_2_K",
+        "atomic");
+    EpochPermutation[] p = orders(c.seed());
+    RowBlock[] blk = blocks(c.a(), c.b());
     RowBlock[] host = new RowBlock[p.length];
     for (int e = 0; e < p.length; e++) {
       host[e] = gathered(blk[e], p[e]);
     }
-    try (CudaBackend resident = CudaBackend.open(spec, new BackendOptions(false, 0), 0)) {
+    try (CudaBackend resident = CudaBackend.open(c.spec(), new BackendOptions(false, 0), 0)) {
       for (int e = 0; e < p.length; e++) {
-        assertTrue(resident.trainEpochPermuted(blk[e], p[e], BATCH), what + ": the block fits the device");
+        assertTrue(resident.trainEpochPermuted(blk[e], p[e], BATCH), c.what() + ": the block fits the device");
       }
-      EpochFixtures.Baselines base = EpochFixtures.Baselines.of(spec, host,
-          (block, order) -> seed * 31 + order + block, null, 0, 0);
-      FloatAgreement.assertStates(what + " resident epochs", base.ref(), base.cpuStates(), resident.exportState());
+      EpochFixtures.Baselines base = EpochFixtures.Baselines.of(c.spec(), host,
+          (block, order) -> c.seed() * 31 + order + block, null, 0, 0);
+      FloatAgreement.assertStates(c.what() + " resident epochs", base.ref(), base.cpuStates(), resident.exportState());
       LossSum lr = resident.drainLoss();
-      assertEquals(4L * ROWS, lr.rows(), what + ": rows");
-      FloatAgreement.assertScalar(what + ": loss sum", base.refLoss(), base.cpuLoss(), lr.weightedLoss());
+      assertEquals(4L * ROWS, lr.rows(), c.what() + ": rows");
+      FloatAgreement.assertScalar(c.what() + ": loss sum", base.refLoss(), base.cpuLoss(), lr.weightedLoss());
     }
   }
 
