@@ -61,7 +61,7 @@ public abstract sealed class Optimizer permits Sgd, Adagrad, RowwiseOptimizer {
     return Math.addExact(Math.multiplyExact(rowVectors, rowStart), Math.multiplyExact(rowScalars, rowId));
   }
 
-  /** Element k of an embedding row's gradient: the batch gradient plus the L2 term of the value before the update. */
+  /** Element k of an embedding row's gradient: the batch's plus the L2 term of the value before the update. */
   static float rowGradient(float[] p, int base, float[] g, int gOff, float reg, int k) {
     return g[gOff + k] + reg * p[base + k];
   }
