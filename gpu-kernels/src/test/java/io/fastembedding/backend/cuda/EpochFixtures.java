@@ -48,8 +48,8 @@ final class EpochFixtures {
         : new int[] {4, 3, 8};
     return ModelSpec.builder(sizes, dims).numNumeric(numeric ? 2 : 0).head(head).hiddenLayers(16, 8)
         .loss(head == HeadType.LINEAR ? LossType.SQUARED : LossType.LOGISTIC)
-        .optimizer(new OptimizerSpec(opt, opt == OptimizerType.SGD ? 0.5f : 0.05f, 0.01f, CudaBackendTest.EPSILON)).initStd(0.1f)
-        .seed(seed).build();
+        .optimizer(new OptimizerSpec(opt, opt == OptimizerType.SGD ? 0.5f : 0.05f, 0.01f, CudaBackendTest.EPSILON))
+        .initStd(0.1f).seed(seed).build();
   }
 
   /** One case of the grid, drawn: its seed, its name for messages, its model, and two blocks of ROWS rows. */
