@@ -41,23 +41,32 @@ det_ratios() {
   python3 "$here/det_ratios.py" "$@"
 }
 
-# The report of the seed runs $work/seed-*.log (-Dfastembedding.test.agreement=print): one line each,
-# the failures, and the $1 worst agreement ratios (the GPU's error over the CPU baselines'; limit 8).
-seed_report() {
-  test_summary "$work"/seed-*.log
-  echo "# failures"
-  grep -h -A4 "✘" "$work"/seed-*.log | grep -v "^--" | head -80
-  echo "# agreement ratios (GPU error / CPU error; limit 8), worst $1 of $(cat "$work"/seed-*.log | grep -c '^AGREEMENT')"
-  grep -h '^AGREEMENT' "$work"/seed-*.log | awk '{print $NF, $0}' | sort -g -r | head -"$1" | cut -c1-220
+# A JVM option giving the JVM its own java.io.tmpdir: JCuda unpacks its native library there, and JVMs
+# started at once that share the file can crash (SIGBUS in ld.so).
+own_tmpdir() {
+  local d
+  d="$(mktemp -d /tmp/fe-jvm.XXXXXX)"
+  echo "-Djava.io.tmpdir=$d"
 }
 
-# The summary of each compute-sanitizer log $work/sanitizer-TOOL.log that exists, for the TOOLs named.
+# The report of the seed runs $1/seed-*.log (-Dfastembedding.test.agreement=print): one line each, the
+# failures, and the $2 worst agreement ratios (the GPU's error over the CPU baselines'; limit 8).
+seed_report() {
+  test_summary "$1"/seed-*.log
+  echo "# failures"
+  grep -h -A4 "✘" "$1"/seed-*.log | grep -v "^--" | head -80
+  echo "# agreement ratios (GPU error / CPU error; limit 8), worst $2 of $(cat "$1"/seed-*.log | grep -c '^AGREEMENT')"
+  grep -h '^AGREEMENT' "$1"/seed-*.log | awk '{print $NF, $0}' | sort -g -r | head -"$2" | cut -c1-220
+}
+
+# The summary of each compute-sanitizer log $1/sanitizer-TOOL.log that exists, for the TOOLs named next.
 sanitizer_report() {
-  local tool
+  local dir=$1 tool
+  shift
   for tool in "$@"; do
-    [ -f "$work/sanitizer-$tool.log" ] || continue
+    [ -f "$dir/sanitizer-$tool.log" ] || continue
     echo "# sanitizer $tool:"
-    grep -E "ERROR SUMMARY|RACECHECK SUMMARY|tests (successful|failed)|^exit" "$work/sanitizer-$tool.log" | tr -s ' '
-    grep -E -A3 "(Race|Hazard) reported|Invalid|Error:|Warning:" "$work/sanitizer-$tool.log" | head -40
+    grep -E "ERROR SUMMARY|RACECHECK SUMMARY|tests (successful|failed)|^exit" "$dir/sanitizer-$tool.log" | tr -s ' '
+    grep -E -A3 "(Race|Hazard) reported|Invalid|Error:|Warning:" "$dir/sanitizer-$tool.log" | head -40
   done
 }

@@ -51,8 +51,8 @@ done
 wait "${pids[@]}"
 echo "# tests and sanitizers done after $(( $(date +%s) - t0 )) s" | tee -a "$work/summary.txt"
 {
-  seed_report 5
-  sanitizer_report memcheck racecheck racecheck-old
+  seed_report "$work" 5
+  sanitizer_report "$work" memcheck racecheck racecheck-old
 } | tee -a "$work/summary.txt"
 if [ "${BENCH:-1}" = 1 ]; then
   t1=$(date +%s)

@@ -48,8 +48,8 @@ echo "# seeds done after $(( $(date +%s) - t0 )) s" | tee -a "$work/summary.txt"
 wait
 echo "# sanitizers done after $(( $(date +%s) - t0 )) s" | tee -a "$work/summary.txt"
 {
-  seed_report 15
-  sanitizer_report memcheck racecheck
+  seed_report "$work" 15
+  sanitizer_report "$work" memcheck racecheck
 } | tee -a "$work/summary.txt"
 if [ "${BENCH:-1}" = 1 ]; then
   OUT="$work" bash "$here/run-gpu.sh" --no-tests > "$work/bench.txt" 2>&1
