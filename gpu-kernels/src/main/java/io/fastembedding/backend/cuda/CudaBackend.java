@@ -10,6 +10,7 @@ import io.fastembedding.model.HeadType;
 import io.fastembedding.model.LossType;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
+import io.fastembedding.optim.RowwiseOptimizer;
 import java.util.ArrayList;
 import java.util.List;
 import jcuda.driver.CUdeviceptr;
@@ -79,6 +80,8 @@ public final class CudaBackend implements Backend {
   private final HeadType headType;
   private final int lossType;
   private final int opt;
+  /** The rule needs the row's sum of squared gradients first (kRowStat in optim.cuh): the row-wise family. */
+  private final boolean rowStatRule;
   private final float lr;
   private final float l2;
   private final float eps;
@@ -154,6 +157,7 @@ public final class CudaBackend implements Backend {
     this.headType = spec.head();
     this.lossType = lossCode(spec.loss());
     this.opt = spec.optimizer().type().kernelCode();
+    this.rowStatRule = spec.optimizer().rule() instanceof RowwiseOptimizer;
     this.lr = spec.optimizer().learningRate();
     this.l2 = spec.optimizer().l2();
     this.eps = spec.optimizer().epsilon();
@@ -779,12 +783,11 @@ public final class CudaBackend implements Backend {
       // floats each per pass. The rules with a row statistic (row-wise Adagrad and Adam; kRowStat in optim.cuh) sum its
       // squares in a tree over the group's lanes, so they get det_apply_rows' g: a row gives the same bits
       // whichever kernel applies it.
-      boolean rowStat = opt == KernelConstants.OPT_ROWWISE || opt == KernelConstants.OPT_ROWWISE_ADAM;
       int gc = 1;
       while (gc < 32 && gc * DET_PASS_FLOATS < maxDim) {
         gc <<= 1;
       }
-      if (rowStat) {
+      if (rowStatRule) {
         gc = g;
       }
       // rows per warp: at most 4 for each group of the warp to apply in turn
