@@ -9,6 +9,7 @@ import io.fastembedding.spark.data.CrossFitFolds;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
@@ -120,6 +121,60 @@ class CrossFitTest {
         assertEquals(want.get(i).getDouble(0), got.get(i).getDouble(1), 0);
       }
     }
+    folded.unpersist();
+  }
+
+  /**
+   * withFirstOrder: a training row's first-order weights are those of the model fitted on the
+   * other folds' rows alone (a scalar per field with the same meaning in every model), its vectors
+   * the full model's; new rows get the plain model's output.
+   */
+  @Test
+  void trainingRowsGetTheFirstOrderWeightsOfTheModelThatDidNotSeeThem() {
+    MultiEmbeddingModel plain = stage().setWithFirstOrder(true).fit(train);
+    MultiEmbeddingModel cross = stage().setWithFirstOrder(true).setCrossFitFolds(FOLDS)
+        .fit(train);
+    cross.setOutputCols("id_out", "g_out");
+    plain.setOutputCols("id_out", "g_out");
+    assertEquals(plain.transform(fresh).select("emb", "id_out", "g_out", "score").collectAsList(),
+        cross.transform(fresh).select("emb", "id_out", "g_out", "score").collectAsList());
+
+    // the slice of each field: its first-order weight, then its dim-4 vector
+    int slice = 5;
+    Dataset<Row> folded = withFold(train, 9).cache();
+    int changed = 0;
+    int rows = 0;
+    for (int f = 0; f < FOLDS; f++) {
+      MultiEmbeddingModel ref = stage().setWithFirstOrder(true)
+          .fit(folded.where("fold != " + f).drop("fold"));
+      Dataset<Row> in = folded.where("fold = " + f).drop("fold");
+      List<Row> want = ref.transform(in).select("emb").collectAsList();
+      List<Row> full = plain.transform(in).select("emb").collectAsList();
+      List<Row> got = cross.transform(in).select("emb", "id_out", "g_out").collectAsList();
+      assertEquals(want.size(), got.size());
+      for (int i = 0; i < want.size(); i++) {
+        double[] w = ((Vector) want.get(i).get(0)).toArray();
+        double[] p = ((Vector) full.get(i).get(0)).toArray();
+        double[] g = ((Vector) got.get(i).get(0)).toArray();
+        assertEquals(2 * slice, g.length);
+        for (int field = 0; field < 2; field++) {
+          int o = field * slice;
+          String where = "fold " + f + " row " + i + " field " + field;
+          assertEquals(w[o], g[o], 0, where + ": first-order weight");
+          for (int k = 1; k < slice; k++) {
+            assertEquals(p[o + k], g[o + k], 0, where + ": vector");
+          }
+          // the per-column output is the same slice
+          assertArrayEquals(Arrays.copyOfRange(g, o, o + slice),
+              ((Vector) got.get(i).get(1 + field)).toArray(), 0, where + ": per-column output");
+          changed += w[o] != p[o] ? 1 : 0;
+        }
+        rows++;
+      }
+    }
+    // the weights of the fold models are not the full model's: the test compares different values
+    assertTrue(changed > rows, "first-order weights that differ from the full model's: " + changed
+        + " of " + 2 * rows);
     folded.unpersist();
   }
 
