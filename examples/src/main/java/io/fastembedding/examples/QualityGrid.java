@@ -228,15 +228,35 @@ public final class QualityGrid {
     double head = auc.setRawPredictionCol("head_probability").evaluate(m.transform(valid));
     double lrAuc = Double.NaN;
     if (lr) {
-      String[] features = new String[nums.size() + 1];
-      features[0] = "embedding";
-      for (int i = 0; i < nums.size(); i++) {
-        features[i + 1] = nums.get(i);
+      List<String> features = new ArrayList<>(List.of("embedding"));
+      if (c.containsKey("lr-score")) {
+        // the head's score too (cross-fitted on the training rows with crossFitFolds)
+        features.add("head_score");
       }
+      features.addAll(nums);
+      List<PipelineStage> downStages = new ArrayList<>();
+      if (c.containsKey("lr-onehot")) {
+        // with the embeddings, the one-hot vectors of the columns of at most K categories: the
+        // LR's features then span the one-hot space of those columns by construction
+        int k = Integer.parseInt(c.get("lr-onehot"));
+        for (var st : m.stages()) {
+          if (st instanceof org.apache.spark.ml.feature.StringIndexerModel si) {
+            for (int f = 0; f < si.labelsArray().length; f++) {
+              if (si.labelsArray()[f].length <= k) {
+                String in = si.getOutputCols()[f];
+                downStages.add(new OneHotEncoder().setInputCol(in).setOutputCol(in + "_ohe"));
+                features.add(in + "_ohe");
+              }
+            }
+          }
+        }
+      }
+      downStages.add(new VectorAssembler().setInputCols(features.toArray(new String[0]))
+          .setOutputCol("features"));
+      downStages.add(new LogisticRegression());
       Dataset<Row> trainF = m.transform(train).cache();
-      PipelineModel down = new Pipeline().setStages(new PipelineStage[] {
-          new VectorAssembler().setInputCols(features).setOutputCol("features"),
-          new LogisticRegression()}).fit(trainF);
+      PipelineModel down = new Pipeline().setStages(downStages.toArray(new PipelineStage[0]))
+          .fit(trainF);
       lrAuc = auc.setRawPredictionCol("rawPrediction").evaluate(down.transform(m.transform(valid)));
       trainF.unpersist();
     }
