@@ -27,10 +27,8 @@ final class EmbeddingLookup implements Serializable {
   private transient float[] tables;
   private transient float[] firstOrderWeights;
 
-  /** Which vectors: -1 the model fitted on all rows, else that cross-fitting fold's model. */
+  /** Which values: -1 the model fitted on all rows, else that cross-fitting fold's model. */
   private final int model;
-  /** Which first-order weights: -1 the model fitted on all rows, else that fold's model. */
-  private final int firstOrderModel;
 
   EmbeddingLookup(Broadcast<ModelData> data, ModelData d, String[] cols, boolean keep,
       boolean withFirstOrder) {
@@ -43,20 +41,8 @@ final class EmbeddingLookup implements Serializable {
    */
   EmbeddingLookup(Broadcast<ModelData> data, ModelData d, String[] cols, boolean keep,
       boolean withFirstOrder, int model) {
-    this(data, d, cols, keep, withFirstOrder, model, model);
-  }
-
-  /**
-   * @param model whose vectors: -1 the full model's, else that fold model's
-   * @param firstOrderModel whose first-order weights, the same way. A cross-fitted training row
-   *     takes its fold model's first-order weights (scalars with one meaning in every model, so
-   *     they can be mixed) and the full model's vectors (each fold model learns its own basis)
-   */
-  EmbeddingLookup(Broadcast<ModelData> data, ModelData d, String[] cols, boolean keep,
-      boolean withFirstOrder, int model, int firstOrderModel) {
     this.data = data;
     this.model = model;
-    this.firstOrderModel = firstOrderModel;
     this.cols = cols.clone();
     this.validCounts = d.validCounts.clone();
     this.keep = keep;
@@ -115,8 +101,7 @@ final class EmbeddingLookup implements Serializable {
     if (t == null) {
       ModelData d = data.value();
       t = model < 0 ? d.tables : d.crossFit.tables()[model];
-      firstOrderWeights = firstOrderModel < 0 ? d.firstOrder
-          : d.crossFit.firstOrder()[firstOrderModel];
+      firstOrderWeights = model < 0 ? d.firstOrder : d.crossFit.firstOrder()[model];
       tables = t;
     }
     int dim = dims[f];

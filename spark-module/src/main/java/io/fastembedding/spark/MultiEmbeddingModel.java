@@ -285,8 +285,8 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   /**
    * The outputs of a cross-fitted model: one UDF reads a row's inputs as the head does, finds by
    * their content hash whether the row is one of the training rows, and if so scores it with the
-   * model of its fold, else with the model fitted on all rows. The embedding vectors are always the
-   * full model's; the first-order weights (withFirstOrder) are those of the row's fold model.
+   * model of its fold, else with the model fitted on all rows. The embedding vectors (and their
+   * first-order weights) are always the full model's.
    */
   private void addCrossFitted(List<Column> out, ModelData d, Broadcast<ModelData> bc,
       StructType outSchema, int base, Column[] headIdx, Column numeric) {
@@ -300,13 +300,10 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     boolean keep = ParamDefs.KEEP.equals(getHandleInvalid());
     int models = d.crossFit.folds() + 1;
     EmbeddingLookup[] lookups = new EmbeddingLookup[models];
-    EmbeddingLookup[] outputs = new EmbeddingLookup[models];
     HeadScorer[] scorers = new HeadScorer[models];
     for (int m = 0; m < models; m++) {
       lookups[m] = new EmbeddingLookup(bc, d, cols, keep, getWithFirstOrder(), m - 1);
       scorers[m] = new HeadScorer(bc, lookups[m], headIdx.length, getNumericCol(), m - 1);
-      // the output: the full model's vectors, the row's fold model's first-order weights
-      outputs[m] = new EmbeddingLookup(bc, d, cols, keep, getWithFirstOrder(), -1, m - 1);
     }
     String[] outs = isDefined(outputCols()) ? getOutputCols() : new String[0];
     boolean scores = StageSchema.scores(this);
@@ -335,10 +332,12 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
         }
         // the embedding vectors stay the full model's: each fold model learns its own basis, so
         // vectors from different folds are not comparable (a downstream LogisticRegression on
-        // cross-fitted vectors scored 0.64 on Bank Marketing against 0.77, docs/quality.md); the
-        // first-order weights (withFirstOrder), scalars with one meaning in every model, are the
-        // fold model's
-        EmbeddingLookup l = outputs[m];
+        // cross-fitted vectors scored 0.64 on Bank Marketing against 0.77, docs/quality.md).
+        // So do the first-order weights (withFirstOrder): a fold model splits a category's main
+        // effect between its first-order weight and its vector's products differently, and fold
+        // models' weights next to the full model's vectors made LogisticRegression worse on all
+        // four datasets measured (docs/quality.md, run F)
+        EmbeddingLookup l = lookups[0];
         Object[] o = new Object[2 + outs.length];
         double[] emb = l.newOutput();
         for (int f = 0; f < n; f++) {

@@ -125,12 +125,15 @@ class CrossFitTest {
   }
 
   /**
-   * withFirstOrder: a training row's first-order weights are those of the model fitted on the
-   * other folds' rows alone (a scalar per field with the same meaning in every model), its vectors
-   * the full model's; new rows get the plain model's output.
+   * withFirstOrder: a training row's score is the fold model's, but its whole output vector, the
+   * first-order weights included, stays the full model's. Fold models split a category's main
+   * effect between its first-order weight and its vector differently; their weights next to the
+   * full model's vectors made a downstream LogisticRegression worse on all four datasets measured
+   * (docs/quality.md, run F). The fold models' weights do differ from the full model's, so the
+   * comparison below would catch a mix.
    */
   @Test
-  void trainingRowsGetTheFirstOrderWeightsOfTheModelThatDidNotSeeThem() {
+  void trainingRowsKeepTheFullModelsFirstOrderWeightsNextToItsVectors() {
     MultiEmbeddingModel plain = stage().setWithFirstOrder(true).fit(train);
     MultiEmbeddingModel cross = stage().setWithFirstOrder(true).setCrossFitFolds(FOLDS)
         .fit(train);
@@ -142,39 +145,34 @@ class CrossFitTest {
     // the slice of each field: its first-order weight, then its dim-4 vector
     int slice = 5;
     Dataset<Row> folded = withFold(train, 9).cache();
-    int changed = 0;
-    int rows = 0;
+    int differ = 0;
+    int weights = 0;
     for (int f = 0; f < FOLDS; f++) {
       MultiEmbeddingModel ref = stage().setWithFirstOrder(true)
           .fit(folded.where("fold != " + f).drop("fold"));
       Dataset<Row> in = folded.where("fold = " + f).drop("fold");
-      List<Row> want = ref.transform(in).select("emb").collectAsList();
-      List<Row> full = plain.transform(in).select("emb").collectAsList();
-      List<Row> got = cross.transform(in).select("emb", "id_out", "g_out").collectAsList();
-      assertEquals(want.size(), got.size());
-      for (int i = 0; i < want.size(); i++) {
-        double[] w = ((Vector) want.get(i).get(0)).toArray();
-        double[] p = ((Vector) full.get(i).get(0)).toArray();
-        double[] g = ((Vector) got.get(i).get(0)).toArray();
-        assertEquals(2 * slice, g.length);
-        for (int field = 0; field < 2; field++) {
-          int o = field * slice;
-          String where = "fold " + f + " row " + i + " field " + field;
-          assertEquals(w[o], g[o], 0, where + ": first-order weight");
-          for (int k = 1; k < slice; k++) {
-            assertEquals(p[o + k], g[o + k], 0, where + ": vector");
-          }
-          // the per-column output is the same slice
-          assertArrayEquals(Arrays.copyOfRange(g, o, o + slice),
-              ((Vector) got.get(i).get(1 + field)).toArray(), 0, where + ": per-column output");
-          changed += w[o] != p[o] ? 1 : 0;
+      List<Row> fold = ref.transform(in).select("emb", "score").collectAsList();
+      List<Row> full = plain.transform(in).select("emb", "id_out", "g_out").collectAsList();
+      List<Row> got = cross.transform(in).select("emb", "id_out", "g_out", "score")
+          .collectAsList();
+      assertEquals(fold.size(), got.size());
+      for (int i = 0; i < got.size(); i++) {
+        String where = "fold " + f + " row " + i;
+        for (int col = 0; col < 3; col++) {
+          assertArrayEquals(((Vector) full.get(i).get(col)).toArray(),
+              ((Vector) got.get(i).get(col)).toArray(), 0, where + " column " + col);
         }
-        rows++;
+        assertEquals(fold.get(i).getDouble(1), got.get(i).getDouble(3), 0, where + ": score");
+        double[] w = ((Vector) fold.get(i).get(0)).toArray();
+        double[] p = ((Vector) full.get(i).get(0)).toArray();
+        for (int field = 0; field < 2; field++) {
+          differ += w[field * slice] != p[field * slice] ? 1 : 0;
+          weights++;
+        }
       }
     }
-    // the weights of the fold models are not the full model's: the test compares different values
-    assertTrue(changed > rows, "first-order weights that differ from the full model's: " + changed
-        + " of " + 2 * rows);
+    assertTrue(differ > weights / 2, "first-order weights of the fold models that differ from "
+        + "the full model's: " + differ + " of " + weights);
     folded.unpersist();
   }
 
