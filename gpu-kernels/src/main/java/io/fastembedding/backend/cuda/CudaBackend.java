@@ -184,7 +184,7 @@ public final class CudaBackend implements Backend {
     }
     state = st;
     staging = sp;
-    resident = new ResidentBlocks(ctx);
+    resident = new ResidentBlocks(streams);
   }
 
   /** The kernels' code of a loss (KernelConstants.LOSS_*). */
