@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fastembedding.backend.BackendOptions;
 import io.fastembedding.backend.LossSum;
@@ -28,7 +27,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -41,7 +39,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * curve and land on the same model within rounding of a reordered sum. Outputs are poisoned with NaN
  * first, so an element a kernel fails to write shows. Skipped, with the reason, without a GPU.
  */
-class CudaBackendTest {
+class CudaBackendTest implements NeedsGpu {
   /**
    * Fresh inputs on every run: the base seed is printed once and named in every failure, and
    * {@code -Dfastembedding.test.seed=N} replays it.
@@ -56,12 +54,6 @@ class CudaBackendTest {
    * comparison well conditioned; CpuBackendAgreementTest does the same.
    */
   static final float EPSILON = 1e-4f;
-
-  @BeforeEach
-  void needGpu() {
-    assumeTrue(CudaDevices.count() > 0,
-        () -> "GPU tests skipped: no CUDA device (" + CudaDevices.unavailableReason() + ")");
-  }
 
   /**
    * Every case, or (-Dfastembedding.test.caseStride=k) every k-th: compute-sanitizer's racecheck is too
