@@ -27,6 +27,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
 
 /**
  * The search behind the stage's defaults: fits the stage under many settings on the training part of
@@ -175,7 +176,7 @@ public final class QualityGrid {
       // "final": the stage fits the training rows as a user's would, by its own rules (early
       // stopping, refit), and its fitted output is scored on the validation rows, which it never
       // sees
-      return runFinal(tr, stages, opts, idx.toArray(new String[0]), nums, c.containsKey("lr"));
+      return runFinal(tr, stages, opts, idx.toArray(new String[0]), nums, c);
     }
     opts.put("validation-fraction", ""); // the validation rows are the indicator's
     MultiEmbedding e = QualityBenchmark.stage(opts, idx.toArray(new String[0]),
@@ -212,7 +213,8 @@ public final class QualityGrid {
    * the training rows' output vectors (+ the numeric columns).
    */
   static Result runFinal(Dataset<Row> all, List<PipelineStage> stages, Map<String, String> opts,
-      String[] idx, List<String> nums, boolean lr) {
+      String[] idx, List<String> nums, Map<String, String> c) {
+    boolean lr = c.containsKey("lr");
     Dataset<Row> train = all.where(functions.not(functions.col("is_validation")));
     Dataset<Row> valid = all.where(functions.col("is_validation"));
     MultiEmbedding e = QualityBenchmark.stage(opts, idx, nums.isEmpty() ? "" : "numeric");
@@ -226,21 +228,163 @@ public final class QualityGrid {
     double head = auc.setRawPredictionCol("head_probability").evaluate(m.transform(valid));
     double lrAuc = Double.NaN;
     if (lr) {
-      String[] features = new String[nums.size() + 1];
-      features[0] = "embedding";
-      for (int i = 0; i < nums.size(); i++) {
-        features[i + 1] = nums.get(i);
+      List<String> features = new ArrayList<>(List.of("embedding"));
+      if (c.containsKey("lr-score")) {
+        // the head's score too (cross-fitted on the training rows with crossFitFolds)
+        features.add("head_score");
       }
+      features.addAll(nums);
+      List<PipelineStage> downStages = new ArrayList<>();
+      if (c.containsKey("lr-onehot")) {
+        // with the embeddings, the one-hot vectors of the columns of at most K categories: the
+        // LR's features then span the one-hot space of those columns by construction
+        int k = Integer.parseInt(c.get("lr-onehot"));
+        for (var st : m.stages()) {
+          if (st instanceof org.apache.spark.ml.feature.StringIndexerModel si) {
+            for (int f = 0; f < si.labelsArray().length; f++) {
+              if (si.labelsArray()[f].length <= k) {
+                String in = si.getOutputCols()[f];
+                downStages.add(new OneHotEncoder().setInputCol(in).setOutputCol(in + "_ohe"));
+                features.add(in + "_ohe");
+              }
+            }
+          }
+        }
+      }
+      downStages.add(new VectorAssembler().setInputCols(features.toArray(new String[0]))
+          .setOutputCol("features"));
+      downStages.add(new LogisticRegression());
       Dataset<Row> trainF = m.transform(train).cache();
-      PipelineModel down = new Pipeline().setStages(new PipelineStage[] {
-          new VectorAssembler().setInputCols(features).setOutputCol("features"),
-          new LogisticRegression()}).fit(trainF);
+      PipelineModel down = new Pipeline().setStages(downStages.toArray(new PipelineStage[0]))
+          .fit(trainF);
       lrAuc = auc.setRawPredictionCol("rawPrediction").evaluate(down.transform(m.transform(valid)));
       trainF.unpersist();
     }
-    return new Result(head, lrAuc, fmt("| head %.4f%s | %d rounds, kept %d%s%s | fit %.1fs |",
-        head, lr ? fmt(" emb-lr %.4f", lrAuc) : "", s.totalRounds(), s.bestRound(),
+    String gbtLine = "";
+    if (c.containsKey("gbt")) {
+      double[] g = gbtAndBlends(m, train, valid, idx, nums, c);
+      lrAuc = g[c.containsKey("report") ? Integer.parseInt(c.get("report")) : 1];
+      gbtLine = fmt(" gbt %.4f avg-p %.4f avg-logit %.4f rank-avg %.4f%s", g[0], g[1], g[2], g[3],
+          c.containsKey("gbt-score") ? fmt(" gbt+score %.4f", g[4]) : "");
+    }
+    return new Result(head, lrAuc, fmt("| head %.4f%s%s | %d rounds, kept %d%s%s | fit %.1fs |",
+        head, lr ? fmt(" emb-lr %.4f", lrAuc) : "", gbtLine, s.totalRounds(), s.bestRound(),
         s.stoppedEarly() ? " (stopped)" : "", s.refitEpochs() > 0 ? ", refit " + s.refitEpochs()
         : "", fit));
+  }
+
+  /**
+   * GBTClassifier on the indexed categoricals and numeric columns (as the benchmark's gbt pipeline;
+   * gbt-trees, gbt-depth, gbt-step, gbt-subsample set it), fitted on the training rows, and on the
+   * validation rows: its AUC, then that of the average of its probability and the stage head's,
+   * of the average of their logits, and of the average of their ranks; with gbt-score, that of GBT
+   * on the same features plus the stage's score (cross-fitted on the training rows when the stage
+   * has crossFitFolds).
+   */
+  static double[] gbtAndBlends(PipelineModel m, Dataset<Row> train, Dataset<Row> valid,
+      String[] idx, List<String> nums, Map<String, String> c) {
+    int maxBins = 32;
+    for (var st : m.stages()) {
+      if (st instanceof org.apache.spark.ml.feature.StringIndexerModel si) {
+        for (String[] l : si.labelsArray()) {
+          maxBins = Math.max(maxBins, l.length + 1);
+        }
+      }
+    }
+    String[] features = new String[idx.length + nums.size()];
+    System.arraycopy(idx, 0, features, 0, idx.length);
+    for (int i = 0; i < nums.size(); i++) {
+      features[idx.length + i] = nums.get(i);
+    }
+    Dataset<Row> trainF = m.transform(train).cache();
+    Dataset<Row> validF = m.transform(valid).cache();
+    PipelineModel g = new Pipeline().setStages(new PipelineStage[] {
+        new VectorAssembler().setInputCols(features).setOutputCol("gbt_features"),
+        gbt(c, maxBins).setFeaturesCol("gbt_features")}).fit(trainF);
+    var p1 = functions.udf((org.apache.spark.sql.api.java.UDF1<org.apache.spark.ml.linalg.Vector,
+        Double>) v -> v.apply(1), DataTypes.DoubleType);
+    List<Row> rows = g.transform(validF).select(functions.col("label"),
+        functions.col("head_score"), p1.apply(functions.col("probability"))).collectAsList();
+    int n = rows.size();
+    double[] y = new double[n];
+    double[] ph = new double[n];
+    double[] pg = new double[n];
+    for (int i = 0; i < n; i++) {
+      y[i] = rows.get(i).getDouble(0);
+      ph[i] = rows.get(i).getDouble(1);
+      pg[i] = rows.get(i).getDouble(2);
+    }
+    double[] avg = new double[n];
+    double[] logit = new double[n];
+    double[] rh = ranks(ph);
+    double[] rg = ranks(pg);
+    double[] rank = new double[n];
+    for (int i = 0; i < n; i++) {
+      avg[i] = (ph[i] + pg[i]) / 2;
+      logit[i] = logit(ph[i]) + logit(pg[i]);
+      rank[i] = rh[i] + rg[i];
+    }
+    double withScore = Double.NaN;
+    if (c.containsKey("gbt-score")) {
+      String[] f2 = Arrays.copyOf(features, features.length + 1);
+      f2[features.length] = "head_score";
+      withScore = new BinaryClassificationEvaluator().setRawPredictionCol("rawPrediction")
+          .evaluate(new Pipeline().setStages(new PipelineStage[] {
+              new VectorAssembler().setInputCols(f2).setOutputCol("gbt_features"),
+              gbt(c, maxBins).setFeaturesCol("gbt_features")}).fit(trainF).transform(validF));
+    }
+    trainF.unpersist();
+    validF.unpersist();
+    return new double[] {auc(y, pg), auc(y, avg), auc(y, logit), auc(y, rank), withScore};
+  }
+
+  static org.apache.spark.ml.classification.GBTClassifier gbt(Map<String, String> c, int maxBins) {
+    return new org.apache.spark.ml.classification.GBTClassifier()
+        .setMaxIter(Integer.parseInt(c.getOrDefault("gbt-trees", "50")))
+        .setMaxDepth(Integer.parseInt(c.getOrDefault("gbt-depth", "6")))
+        .setStepSize(Double.parseDouble(c.getOrDefault("gbt-step", "0.1")))
+        .setSubsamplingRate(Double.parseDouble(c.getOrDefault("gbt-subsample", "1")))
+        .setMaxBins(maxBins).setSeed(42);
+  }
+
+  private static double logit(double p) {
+    double q = Math.min(Math.max(p, 1e-12), 1 - 1e-12);
+    return Math.log(q / (1 - q));
+  }
+
+  /** Ranks 1..n, ties sharing their mean rank. */
+  static double[] ranks(double[] x) {
+    Integer[] o = new Integer[x.length];
+    for (int i = 0; i < o.length; i++) {
+      o[i] = i;
+    }
+    Arrays.sort(o, (a, b) -> Double.compare(x[a], x[b]));
+    double[] r = new double[x.length];
+    for (int i = 0; i < o.length;) {
+      int j = i;
+      while (j + 1 < o.length && x[o[j + 1]] == x[o[i]]) {
+        j++;
+      }
+      for (int k = i; k <= j; k++) {
+        r[o[k]] = (i + j) / 2.0 + 1;
+      }
+      i = j + 1;
+    }
+    return r;
+  }
+
+  /** ROC AUC by the Mann-Whitney statistic (ties count a half). */
+  static double auc(double[] y, double[] s) {
+    double[] r = ranks(s);
+    double pos = 0;
+    double sum = 0;
+    for (int i = 0; i < y.length; i++) {
+      if (y[i] > 0.5) {
+        pos++;
+        sum += r[i];
+      }
+    }
+    double neg = y.length - pos;
+    return (sum - pos * (pos + 1) / 2) / (pos * neg);
   }
 }

@@ -285,8 +285,8 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
   /**
    * The outputs of a cross-fitted model: one UDF reads a row's inputs as the head does, finds by
    * their content hash whether the row is one of the training rows, and if so scores it with the
-   * model of its fold, else with the model fitted on all rows. The embedding vectors are always the
-   * full model's.
+   * model of its fold, else with the model fitted on all rows. The embedding vectors (and their
+   * first-order weights) are always the full model's.
    */
   private void addCrossFitted(List<Column> out, ModelData d, Broadcast<ModelData> bc,
       StructType outSchema, int base, Column[] headIdx, Column numeric) {
@@ -332,7 +332,11 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
         }
         // the embedding vectors stay the full model's: each fold model learns its own basis, so
         // vectors from different folds are not comparable (a downstream LogisticRegression on
-        // cross-fitted vectors scored 0.64 on Bank Marketing against 0.77, docs/quality.md)
+        // cross-fitted vectors scored 0.64 on Bank Marketing against 0.77, docs/quality.md).
+        // So do the first-order weights (withFirstOrder): a fold model splits a category's main
+        // effect between its first-order weight and its vector's products differently, and fold
+        // models' weights next to the full model's vectors made LogisticRegression worse on all
+        // four datasets measured (docs/quality.md, run F)
         EmbeddingLookup l = lookups[0];
         Object[] o = new Object[2 + outs.length];
         double[] emb = l.newOutput();

@@ -183,7 +183,9 @@ final class ParamDefs {
     return new IntParam(o.uid(), "crossFitFolds", "0 (off), or k >= 2: also fit k models, each "
         + "on the training rows outside one of k folds, so that the model's outputs for its own "
         + "training rows come from the fold model that did not see them (as scikit-learn's "
-        + "TargetEncoder.fit_transform); other rows get the model fitted on all rows",
+        + "TargetEncoder.fit_transform): the score and the probability; the embedding vectors "
+        + "(and first-order weights) stay the full model's. Other rows get the model fitted on "
+        + "all rows",
         ParamCheck.<Object>of(v -> ((Integer) v) == 0 || ((Integer) v) >= 2,
             "it must be 0 (off) or an integer >= 2").named("crossFitFolds"));
   }
