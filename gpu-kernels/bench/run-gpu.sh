@@ -4,7 +4,7 @@
 # Full logs go to $OUT (default: a new folder from mktemp, named on the first line); the ratio
 # table is printed last.
 set -uo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
+here="$(cd "$(dirname "$0")" && pwd)"; . "$here/lib.sh"
 out="${OUT:-$(mktemp -d -t fe-out.XXXXXX)}"
 mkdir -p "$out"
 echo "# logs in $out"
@@ -19,16 +19,10 @@ for a in "$@"; do
     *) echo "unknown argument $a"; exit 2 ;;
   esac
 done
-java="$here/jre/bin/java"
-cp="$here/classes:$here/test-classes:$(ls "$here"/lib/*.jar | tr '\n' ':')"
-info="$(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.sm --format=csv,noheader)"
+info="$(gpu_info)"
 echo "# GPU: $info"
 if [ "$tests" = 1 ]; then
-  timeout 400 "$java" -jar "$here/junit-console.jar" execute --class-path "$cp" \
-    --select-class io.fastembedding.backend.cuda.CudaBackendTest \
-    --select-class io.fastembedding.backend.cuda.CudaDevicesTest \
-    --select-class io.fastembedding.backend.cuda.CudaTrainEpochTest --details=tree --disable-banner --disable-ansi-colors \
-    > "$out/gpu-tests.log" 2>&1
+  timeout 400 "$java" "${junit[@]}" --class-path "$cp" "${gpu_suite[@]}" --details=tree > "$out/gpu-tests.log" 2>&1
   echo "# tests exit code $?"
   grep -E "tests (successful|failed|aborted|skipped)|containers failed" "$out/gpu-tests.log"
   grep -B2 -A12 -E "✘|MethodSource|AssertionFailed|Exception" "$out/gpu-tests.log" | head -150

@@ -13,13 +13,17 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/../resources/io/fastembedding/backend/cuda"
-# The constants shared with the host are written once, in KernelConstants.java; generate their header
-# first (a single-file Java program: needs only the JDK that runs Maven). KernelConstantsTest checks the
-# committed header, PtxUpToDateTest the PTX built from it.
-if command -v java >/dev/null 2>&1; then
-  java "$here/../java/io/fastembedding/backend/cuda/KernelConstants.java" "$here/kernel_constants.cuh"
+# The constants shared with the host are written once, in KernelConstants.java (the optimizer codes in
+# the optim package, which it reads); generate their header first, compiling KernelConstants and what it
+# reads from the sources (needs only the JDK that runs Maven). KernelConstantsTest checks the committed
+# header, PtxUpToDateTest the PTX built from it.
+if command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1; then
+  gen="$(mktemp -d)"
+  trap 'rm -rf "$gen"' EXIT
+  javac -nowarn -d "$gen" -sourcepath "$here/../java" "$here/../java/io/fastembedding/backend/cuda/KernelConstants.java"
+  java -cp "$gen" io.fastembedding.backend.cuda.KernelConstants "$here/kernel_constants.cuh"
 else
-  echo "[build-ptx] java is not on the PATH: kernel_constants.cuh left as committed"
+  echo "[build-ptx] javac is not on the PATH: kernel_constants.cuh left as committed"
 fi
 if ! command -v nvcc >/dev/null 2>&1; then
   echo "[build-ptx] nvcc is not on the PATH: packaging the committed PTX"

@@ -7,18 +7,26 @@ import io.fastembedding.layout.TableLayout;
  * backend applies {@link #updateRow} and {@link #updateElement}; {@code ModelState}, the CUDA backend
  * and the touched-row export size and index the state through {@link #tableStateLength},
  * {@link #tableStateIndex} and {@link #hasElementState}. docs/model.md gives the math; the CUDA kernels
- * implement the same rules (backward.cuh) and take {@link #kernelCode}.
+ * implement the same rules (optim.cuh) and take {@link OptimizerType#kernelCode}.
  *
  * <p>Embedding rows: the gradient of element k is {@code g[gOff + k] + reg * p[base + k]} (the L2 term
  * from the value before the update). First-order weights and the dense head: per element.
  */
-public abstract sealed class Optimizer permits Sgd, Adagrad, RowwiseAdagrad, RowwiseAdam {
+public abstract sealed class Optimizer permits Sgd, Adagrad, RowwiseOptimizer {
   protected final float lr;
   protected final float eps;
+  private final int rowVectors;
+  private final int rowScalars;
 
-  Optimizer(OptimizerSpec spec) {
+  /**
+   * The state of an embedding row of {@code dim} floats is {@code rowVectors} vectors of dim floats then
+   * {@code rowScalars} floats, rows packed in row-id order (as the tables are, with dim floats a row).
+   */
+  Optimizer(OptimizerSpec spec, int rowVectors, int rowScalars) {
     this.lr = spec.learningRate();
     this.eps = spec.epsilon();
+    this.rowVectors = rowVectors;
+    this.rowScalars = rowScalars;
   }
 
   /** The rule of {@code spec}. */
@@ -31,23 +39,32 @@ public abstract sealed class Optimizer permits Sgd, Adagrad, RowwiseAdagrad, Row
     };
   }
 
-  /** The optimizer code the CUDA kernels take ({@code OPT_*} in common.cuh). */
-  public abstract int kernelCode();
-
   /** Floats of state per embedding row of {@code dim} floats. */
-  public abstract int stateFloatsPerRow(int dim);
+  public final int stateFloatsPerRow(int dim) {
+    return rowVectors * dim + rowScalars;
+  }
 
   /** Whether first-order weights and head parameters keep one accumulator per element. */
   public abstract boolean hasElementState();
 
   /** Length of the embedding tables' state array ({@code ModelState.tableAccum}). */
-  public abstract long tableStateLength(TableLayout layout);
+  public final long tableStateLength(TableLayout layout) {
+    return rowVectors * layout.totalFloats() + rowScalars * layout.totalRows();
+  }
 
   /**
    * Where the state of the embedding row starting at table float {@code rowStart}, with row id
-   * {@code rowId} in the scalar-per-row space, starts in the table state array.
+   * {@code rowId} in the scalar-per-row space, starts in the table state array: after the rows before it,
+   * each {@code rowVectors * dim + rowScalars} floats.
    */
-  public abstract int tableStateIndex(int rowStart, int rowId);
+  public final int tableStateIndex(int rowStart, int rowId) {
+    return Math.addExact(Math.multiplyExact(rowVectors, rowStart), Math.multiplyExact(rowScalars, rowId));
+  }
+
+  /** Element k of an embedding row's gradient: the batch's plus the L2 term of the value before the update. */
+  static float rowGradient(float[] p, int base, float[] g, int gOff, float reg, int k) {
+    return g[gOff + k] + reg * p[base + k];
+  }
 
   /**
    * One embedding row's update: {@code p[base, base + dim)} with gradient {@code g[gOff + k] + reg *

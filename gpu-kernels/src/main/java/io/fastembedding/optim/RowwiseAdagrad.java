@@ -1,63 +1,23 @@
 package io.fastembedding.optim;
 
-import io.fastembedding.layout.TableLayout;
-
 /**
  * Row-wise Adagrad (FBGEMM, TorchRec): one accumulator per embedding row, {@code a += mean_k g_k^2;
- * p -= lr g / (sqrt(a) + eps)}; first-order weights and head parameters use per-element Adagrad.
+ * p -= lr g / (sqrt(a) + eps)}; first-order weights and head parameters use per-element Adagrad. Each
+ * row's state is that one float, packed in row-id order.
  */
-public final class RowwiseAdagrad extends Optimizer {
-  private final Adagrad elements;
-
+public final class RowwiseAdagrad extends RowwiseOptimizer {
   RowwiseAdagrad(OptimizerSpec spec) {
-    super(spec);
-    elements = new Adagrad(spec);
-  }
-
-  @Override
-  public int kernelCode() {
-    return io.fastembedding.backend.cuda.KernelConstants.OPT_ROWWISE;
-  }
-
-  @Override
-  public int stateFloatsPerRow(int dim) {
-    return 1;
-  }
-
-  @Override
-  public boolean hasElementState() {
-    return true;
-  }
-
-  @Override
-  public long tableStateLength(TableLayout layout) {
-    return layout.totalRows();
-  }
-
-  @Override
-  public int tableStateIndex(int rowStart, int rowId) {
-    return rowId;
+    super(spec, 0, 1);
   }
 
   @Override
   public void updateRow(float[] p, int base, int dim, float[] state, int stateIndex, float[] g, int gOff,
       float reg) {
-    float sq = 0f;
-    for (int k = 0; k < dim; k++) {
-      float gk = g[gOff + k] + reg * p[base + k];
-      sq += gk * gk;
-    }
-    float a = state[stateIndex] + sq / dim;
+    float a = state[stateIndex] + meanSquare(p, base, dim, g, gOff, reg);
     state[stateIndex] = a;
     float step = lr / ((float) Math.sqrt(a) + eps);
     for (int k = 0; k < dim; k++) {
-      float gk = g[gOff + k] + reg * p[base + k];
-      p[base + k] -= step * gk;
+      p[base + k] -= step * rowGradient(p, base, g, gOff, reg, k);
     }
-  }
-
-  @Override
-  public void updateElement(float[] p, int i, float[] state, float g) {
-    elements.updateElement(p, i, state, g);
   }
 }

@@ -1,7 +1,5 @@
 package io.fastembedding.optim;
 
-import io.fastembedding.layout.TableLayout;
-
 /**
  * Row-wise Adam (FBGEMM's {@code ROWWISE_ADAM}): per embedding row a momentum vector {@code m} (dim
  * floats), a scalar second moment {@code v} (the moving mean of the squared gradient over the row) and
@@ -11,69 +9,32 @@ import io.fastembedding.layout.TableLayout;
  * the same way with dim floats per row). First-order weights and head parameters use per-element Adagrad,
  * as with row-wise Adagrad. The CUDA rule is {@code RowwiseAdamRule} in optim.cuh.
  */
-public final class RowwiseAdam extends Optimizer {
-  /** Decay of the momentum m (written once, shared with the kernels). */
-  public static final float BETA1 = io.fastembedding.backend.cuda.KernelConstants.ADAM_BETA1;
+public final class RowwiseAdam extends RowwiseOptimizer {
+  /** Decay of the momentum m (written once: KernelConstants passes it to the kernels as ADAM_BETA1). */
+  public static final float BETA1 = 0.9f;
   /** Decay of the second moment v. */
-  public static final float BETA2 = io.fastembedding.backend.cuda.KernelConstants.ADAM_BETA2;
-
-  private final Adagrad elements;
+  public static final float BETA2 = 0.999f;
 
   RowwiseAdam(OptimizerSpec spec) {
-    super(spec);
-    elements = new Adagrad(spec);
-  }
-
-  @Override
-  public int kernelCode() {
-    return io.fastembedding.backend.cuda.KernelConstants.OPT_ROWWISE_ADAM;
-  }
-
-  @Override
-  public int stateFloatsPerRow(int dim) {
-    return dim + 2;
-  }
-
-  @Override
-  public boolean hasElementState() {
-    return true;
-  }
-
-  @Override
-  public long tableStateLength(TableLayout layout) {
-    return layout.totalFloats() + 2 * layout.totalRows();
-  }
-
-  @Override
-  public int tableStateIndex(int rowStart, int rowId) {
-    return Math.addExact(rowStart, Math.multiplyExact(2, rowId));
+    super(spec, 1, 2);
   }
 
   @Override
   public void updateRow(float[] p, int base, int dim, float[] state, int stateIndex, float[] g, int gOff,
       float reg) {
-    float sq = 0f;
-    for (int k = 0; k < dim; k++) {
-      float gk = g[gOff + k] + reg * p[base + k];
-      sq += gk * gk;
-    }
+    float meanSq = meanSquare(p, base, dim, g, gOff, reg);
     float t = state[stateIndex + dim + 1] + 1f;
-    float v = BETA2 * state[stateIndex + dim] + (1f - BETA2) * (sq / dim);
+    float v = BETA2 * state[stateIndex + dim] + (1f - BETA2) * meanSq;
     float c1 = 1f - (float) Math.pow(BETA1, t);
     float c2 = 1f - (float) Math.pow(BETA2, t);
     float denom = (float) Math.sqrt(v / c2) + eps;
     for (int k = 0; k < dim; k++) {
-      float gk = g[gOff + k] + reg * p[base + k];
+      float gk = rowGradient(p, base, g, gOff, reg, k);
       float m = BETA1 * state[stateIndex + k] + (1f - BETA1) * gk;
       state[stateIndex + k] = m;
       p[base + k] -= lr * (m / c1) / denom;
     }
     state[stateIndex + dim] = v;
     state[stateIndex + dim + 1] = t;
-  }
-
-  @Override
-  public void updateElement(float[] p, int i, float[] state, float g) {
-    elements.updateElement(p, i, state, g);
   }
 }

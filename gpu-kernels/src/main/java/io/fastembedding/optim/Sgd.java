@@ -1,21 +1,9 @@
 package io.fastembedding.optim;
 
-import io.fastembedding.layout.TableLayout;
-
 /** Plain SGD: {@code p -= lr g}; no state. */
 public final class Sgd extends Optimizer {
   Sgd(OptimizerSpec spec) {
-    super(spec);
-  }
-
-  @Override
-  public int kernelCode() {
-    return io.fastembedding.backend.cuda.KernelConstants.OPT_SGD;
-  }
-
-  @Override
-  public int stateFloatsPerRow(int dim) {
-    return 0;
+    super(spec, 0, 0);
   }
 
   @Override
@@ -24,21 +12,10 @@ public final class Sgd extends Optimizer {
   }
 
   @Override
-  public long tableStateLength(TableLayout layout) {
-    return 0;
-  }
-
-  @Override
-  public int tableStateIndex(int rowStart, int rowId) {
-    return 0;
-  }
-
-  @Override
   public void updateRow(float[] p, int base, int dim, float[] state, int stateIndex, float[] g, int gOff,
       float reg) {
     for (int k = 0; k < dim; k++) {
-      float gk = g[gOff + k] + reg * p[base + k];
-      p[base + k] -= lr * gk;
+      p[base + k] -= lr * rowGradient(p, base, g, gOff, reg, k);
     }
   }
 

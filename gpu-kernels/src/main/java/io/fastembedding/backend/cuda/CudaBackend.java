@@ -10,7 +10,6 @@ import io.fastembedding.model.HeadType;
 import io.fastembedding.model.LossType;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
-import io.fastembedding.optim.Optimizer;
 import java.util.ArrayList;
 import java.util.List;
 import jcuda.driver.CUdeviceptr;
@@ -148,8 +147,7 @@ public final class CudaBackend implements Backend {
     this.headSize = spec.headSize();
     this.headType = spec.head();
     this.lossType = lossCode(spec.loss());
-    Optimizer rule = spec.optimizer().rule();
-    this.opt = rule.kernelCode();
+    this.opt = spec.optimizer().type().kernelCode();
     this.lr = spec.optimizer().learningRate();
     this.l2 = spec.optimizer().l2();
     this.eps = spec.optimizer().epsilon();
@@ -184,7 +182,7 @@ public final class CudaBackend implements Backend {
     }
     state = st;
     staging = sp;
-    resident = new ResidentBlocks(ctx);
+    resident = new ResidentBlocks(streams);
   }
 
   /** The kernels' code of a loss (KernelConstants.LOSS_*). */

@@ -1,15 +1,19 @@
 package io.fastembedding.backend.cuda;
 
+import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.optim.RowwiseAdam;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The constants the JVM and the CUDA kernels share, written once: here. {@code src/main/cuda/
- * kernel_constants.cuh} is generated from this class by {@link #main} (build-ptx.sh runs it as a
- * single-file program, {@code java KernelConstants.java <header>}, so this file must depend on nothing
- * but the JDK); {@code KernelConstantsTest} checks that the committed header is up to date.
+ * The constants the JVM and the CUDA kernels share, written once: here, but for the optimizers' codes and
+ * row-wise Adam's decays, which the optimizer package owns ({@link OptimizerType#kernelCode},
+ * {@link RowwiseAdam}) and this class only names for the kernels. {@code src/main/cuda/
+ * kernel_constants.cuh} is generated from this class by {@link #main} (build-ptx.sh compiles it with
+ * {@code javac -sourcepath}, so this class and what it reads must depend on nothing but the JDK: the
+ * optim and layout packages do); {@code KernelConstantsTest} checks that the committed header is up to date.
  *
  * <p>Every constant below is a {@code public static final int} listed in {@link #DEFINES} with its
  * comment; the header holds one {@code #define} per entry, in that order.
@@ -40,14 +44,14 @@ public final class KernelConstants {
   public static final int LOSS_LOGISTIC = 0;
   public static final int LOSS_SQUARED = 1;
 
-  /** Optimizer codes (the kernels' opt; io.fastembedding.optim.Optimizer#kernelCode). */
-  public static final int OPT_SGD = 0;
-  public static final int OPT_ADAGRAD = 1;
-  public static final int OPT_ROWWISE = 2;
-  public static final int OPT_ROWWISE_ADAM = 3;
-  /** Row-wise Adam's decay of the momentum and of the second moment (io.fastembedding.optim.RowwiseAdam). */
-  public static final float ADAM_BETA1 = 0.9f;
-  public static final float ADAM_BETA2 = 0.999f;
+  /** Optimizer codes (the kernels' opt): written once, in {@link OptimizerType#kernelCode}. */
+  public static final int OPT_SGD = OptimizerType.SGD.kernelCode();
+  public static final int OPT_ADAGRAD = OptimizerType.ADAGRAD.kernelCode();
+  public static final int OPT_ROWWISE = OptimizerType.ROWWISE_ADAGRAD.kernelCode();
+  public static final int OPT_ROWWISE_ADAM = OptimizerType.ROWWISE_ADAM.kernelCode();
+  /** Row-wise Adam's decay of the momentum and of the second moment: written once, in {@link RowwiseAdam}. */
+  public static final float ADAM_BETA1 = RowwiseAdam.BETA1;
+  public static final float ADAM_BETA2 = RowwiseAdam.BETA2;
 
   /** Forward modes (the kernels' mode): train (loss, gradients) or predict (predOut only). */
   public static final int MODE_TRAIN = 0;
@@ -151,7 +155,7 @@ public final class KernelConstants {
   /** Writes the header to {@code args[0]} when its content differs (keeping the file's time otherwise). */
   public static void main(String[] args) throws IOException {
     if (args.length != 1) {
-      throw new IllegalArgumentException("usage: java KernelConstants.java <path of kernel_constants.cuh>");
+      throw new IllegalArgumentException("usage: KernelConstants <path of kernel_constants.cuh>");
     }
     Path out = Path.of(args[0]);
     String text = header();

@@ -32,7 +32,8 @@ final class ResidentBlocks {
     final DeviceBuffer numeric;
     final long bytes;
 
-    private Block(RowBlock b, DeviceContext ctx) {
+    private Block(RowBlock b, DeviceStreams streams) {
+      DeviceContext ctx = streams.ctx;
       source = new WeakReference<>(b);
       rows = b.rows;
       long bi = 4L * b.rows * b.numFields;
@@ -57,6 +58,9 @@ final class ResidentBlocks {
           numeric.ensure(bn);
           upload(numeric, Pointer.to(b.numeric), bn, ctx);
         }
+        // a copy from pageable memory may return before its data has landed, and the non-blocking
+        // compute stream, where epoch_gather reads the block, does not wait for it
+        streams.syncUploads("uploading a resident block of " + b.rows + " rows");
       } catch (RuntimeException e) {
         free();
         throw e;
@@ -80,13 +84,15 @@ final class ResidentBlocks {
   }
 
   private final DeviceContext ctx;
+  private final DeviceStreams streams;
   /** Least recently used first. */
   private final List<Block> blocks = new ArrayList<>();
   private boolean warned;
   private long uploads;
 
-  ResidentBlocks(DeviceContext ctx) {
-    this.ctx = ctx;
+  ResidentBlocks(DeviceStreams streams) {
+    this.streams = streams;
+    this.ctx = streams.ctx;
   }
 
   /** Bytes a block of this shape takes on the device. */
@@ -140,7 +146,7 @@ final class ResidentBlocks {
     }
     Block b;
     try {
-      b = new Block(block, ctx);
+      b = new Block(block, streams);
     } catch (CudaException e) {
       if (e.code() != jcuda.driver.CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
         throw e;

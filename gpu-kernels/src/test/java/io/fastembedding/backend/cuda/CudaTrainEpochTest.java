@@ -4,28 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fastembedding.backend.BackendOptions;
 import io.fastembedding.backend.LossSum;
 import io.fastembedding.backend.RowBlock;
 import io.fastembedding.model.HeadType;
-import io.fastembedding.model.LossType;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
-import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
-import io.fastembedding.backend.cpu.CpuBackend;
-import io.fastembedding.reference.ReferenceModel;
 import io.fastembedding.testutil.FloatAgreement;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -33,42 +23,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * per-step loop of {@link CudaBackend#trainStep} on a second backend of the same type: bit for bit in
  * deterministic mode, within the rounding of reordered atomics otherwise. Skipped without a GPU.
  */
-class CudaTrainEpochTest {
+class CudaTrainEpochTest implements NeedsGpu {
   private static final long SEED = io.fastembedding.testutil.TestSeeds.base(CudaTrainEpochTest.class);
   /** 2 full epochs of 2500 rows in batches of 256: 9 full batches and one of 196. */
-  private static final int ROWS = 2500;
-  private static final int BATCH = 256;
+  private static final int ROWS = EpochFixtures.ROWS;
+  private static final int BATCH = EpochFixtures.BATCH;
   /** A chunk of about two batches, so an epoch's upload takes several chunks and both staging slots. */
   private static final long SMALL_CHUNK = 16 * 1024;
-
-  @BeforeEach
-  void needGpu() {
-    assumeTrue(CudaDevices.count() > 0,
-        () -> "GPU tests skipped: no CUDA device (" + CudaDevices.unavailableReason() + ")");
-  }
-
-  static Stream<Arguments> cases() {
-    List<Arguments> out = new ArrayList<>();
-    int i = 0;
-    for (HeadType h : HeadType.values()) {
-      for (OptimizerType o : OptimizerType.values()) {
-        // weights and numeric features on and off across the grid, one or several upload chunks
-        out.add(Arguments.of(h, o, i % 2 == 0, i % 3 != 0, i % 2 == 1));
-        i++;
-      }
-    }
-    return out.stream();
-  }
-
-  static ModelSpec spec(HeadType head, OptimizerType opt, boolean numeric, long seed) {
-    int[] sizes = head == HeadType.LINEAR ? new int[] {5, 40, 200, 1000} : new int[] {50, 7, 300};
-    int[] dims = head == HeadType.FM ? new int[] {8, 8, 8} : head == HeadType.LINEAR ? new int[] {1, 2, 4, 8}
-        : new int[] {4, 3, 8};
-    return ModelSpec.builder(sizes, dims).numNumeric(numeric ? 2 : 0).head(head).hiddenLayers(16, 8)
-        .loss(head == HeadType.LINEAR ? LossType.SQUARED : LossType.LOGISTIC)
-        .optimizer(new OptimizerSpec(opt, opt == OptimizerType.SGD ? 0.5f : 0.05f, 0.01f, CudaBackendTest.EPSILON)).initStd(0.1f)
-        .seed(seed).build();
-  }
 
   private static void stepLoop(CudaBackend b, RowBlock block, int batch) {
     for (int start = 0; start < block.rows; start += batch) {
@@ -90,86 +51,57 @@ class CudaTrainEpochTest {
   }
 
   @ParameterizedTest(name = "{0} {1} weights={2} numeric={3} severalChunks={4}")
-  @MethodSource("cases")
+  @MethodSource("io.fastembedding.backend.cuda.EpochFixtures#cases")
   void deterministicEpochIsBitIdenticalToTheStepLoop(HeadType head, OptimizerType opt, boolean weights,
       boolean numeric, boolean severalChunks) {
-    long seed = SEED + 31L * (head.ordinal() * 10 + opt.ordinal());
-    String what = head.id() + "/" + opt.id() + " weights=" + weights + " numeric=" + numeric + " (seed " + seed
-        + ")";
-    ModelSpec spec = spec(head, opt, numeric, seed);
-    SplittableRandom rnd = new SplittableRandom(seed);
-    RowBlock a = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
-    RowBlock b = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
+    EpochFixtures.Case c = EpochFixtures.Case.draw(SEED, 31L, head, opt, weights, numeric, "UNIFORM",
+        "weights=" + weights + " numeric=" + numeric);
+    RowBlock a = c.a();
+    RowBlock b = c.b();
     long saved = CudaBackend.epochChunkBytes;
     if (severalChunks) {
       CudaBackend.epochChunkBytes = SMALL_CHUNK;
     }
-    try (CudaBackend epoch = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
-        CudaBackend loop = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+    try (CudaBackend epoch = CudaBackend.open(c.spec(), new BackendOptions(true, 0), 0);
+        CudaBackend loop = CudaBackend.open(c.spec(), new BackendOptions(true, 0), 0)) {
       run(epoch, loop, a, b);
       ModelState s = loop.exportState();
-      assertFalse(s.bitEquals(ModelState.initial(spec)), what + ": training changed nothing");
-      assertTrue(epoch.exportState().bitEquals(s), what + ": trainEpoch differs from the trainStep loop");
+      assertFalse(s.bitEquals(ModelState.initial(c.spec())), c.what() + ": training changed nothing");
+      assertTrue(epoch.exportState().bitEquals(s), c.what() + ": trainEpoch differs from the trainStep loop");
       LossSum le = epoch.drainLoss();
-      assertEquals(loop.drainLoss(), le, what + ": loss sums");
-      assertEquals(2L * ROWS + 100, le.rows(), what + ": rows");
+      assertEquals(loop.drainLoss(), le, c.what() + ": loss sums");
+      assertEquals(2L * ROWS + 100, le.rows(), c.what() + ": rows");
     } finally {
       CudaBackend.epochChunkBytes = saved;
     }
   }
 
   @ParameterizedTest(name = "{0} {1} weights={2} numeric={3} severalChunks={4}")
-  @MethodSource("cases")
+  @MethodSource("io.fastembedding.backend.cuda.EpochFixtures#cases")
   void atomicEpochMatchesTheStepLoop(HeadType head, OptimizerType opt, boolean weights, boolean numeric,
       boolean severalChunks) {
-    long seed = SEED + 37L * (head.ordinal() * 10 + opt.ordinal());
-    String what = head.id() + "/" + opt.id() + " atomic (seed " + seed + ")";
-    ModelSpec spec = spec(head, opt, numeric, seed);
-    SplittableRandom rnd = new SplittableRandom(seed);
-    RowBlock a = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
-    RowBlock b = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
+    EpochFixtures.Case c = EpochFixtures.Case.draw(SEED, 37L, head, opt, weights, numeric, "POW_1_2_K",
+        "atomic");
+    RowBlock a = c.a();
+    RowBlock b = c.b();
     long saved = CudaBackend.epochChunkBytes;
     if (!severalChunks) {
       CudaBackend.epochChunkBytes = SMALL_CHUNK;
     }
-    try (CudaBackend epoch = CudaBackend.open(spec, new BackendOptions(false, 0), 0);
-        CudaBackend loop = CudaBackend.open(spec, new BackendOptions(false, 0), 0)) {
+    try (CudaBackend epoch = CudaBackend.open(c.spec(), new BackendOptions(false, 0), 0);
+        CudaBackend loop = CudaBackend.open(c.spec(), new BackendOptions(false, 0), 0)) {
       run(epoch, loop, a, b);
-      // the same steps on the double reference and on the CPU backend (the float32 baseline)
-      ReferenceModel ref = ReferenceModel.initial(spec);
-      double refLoss = 0;
-      // the CPU baselines see the same steps: blocks a and b in batches, then rows [17, 117) of a
-      int orders = CudaBackendTest.CpuBaselines.ORDERS;
-      double[] cpuLoss = new double[orders];
-      List<ModelState> cpuStates = new ArrayList<>();
-      for (int i = 0; i < orders; i++) {
-        RowBlock pa = i == 0 ? a : FloatAgreement.permutedWithinBatches(a, BATCH, seed * 31 + i);
-        RowBlock pb = i == 0 ? b : FloatAgreement.permutedWithinBatches(b, BATCH, seed * 37 + i);
-        try (CpuBackend cpu = new CpuBackend(spec, new BackendOptions(true, 2))) {
-          for (RowBlock blk : new RowBlock[] {pa, pb}) {
-            for (int s = 0; s < blk.rows; s += BATCH) {
-              int c = Math.min(BATCH, blk.rows - s);
-              if (i == 0) {
-                refLoss += ref.weightedLossSum(blk, s, c);
-                ref.step(blk, s, c);
-              }
-              cpu.trainStep(blk, s, c);
-            }
-          }
-          cpu.trainStep(a, 17, 100);
-          cpuLoss[i] = cpu.drainLoss().weightedLoss();
-          cpuStates.add(cpu.exportState());
-        }
-      }
-      refLoss += ref.weightedLossSum(a, 17, 100);
-      ref.step(a, 17, 100);
-      FloatAgreement.assertStates(what + " trainEpoch", ref, cpuStates, epoch.exportState());
-      FloatAgreement.assertStates(what + " trainStep loop", ref, cpuStates, loop.exportState());
+      // the same steps on the double reference and on the CPU backend (the float32 baseline): blocks a
+      // and b in batches, then rows [17, 117) of a
+      EpochFixtures.Baselines base = EpochFixtures.Baselines.of(c.spec(), new RowBlock[] {a, b},
+          (block, order) -> c.seed() * (block == 0 ? 31 : 37) + order, a, 17, 100);
+      FloatAgreement.assertStates(c.what() + " trainEpoch", base.ref(), base.cpuStates(), epoch.exportState());
+      FloatAgreement.assertStates(c.what() + " trainStep loop", base.ref(), base.cpuStates(), loop.exportState());
       LossSum le = epoch.drainLoss();
       LossSum ll = loop.drainLoss();
-      assertEquals(ll.rows(), le.rows(), what + ": rows");
-      assertEquals(ll.weight(), le.weight(), 1e-6 * Math.max(1, ll.weight()), what + ": weight sums");
-      FloatAgreement.assertScalar(what + ": loss sum", refLoss, cpuLoss, le.weightedLoss());
+      assertEquals(ll.rows(), le.rows(), c.what() + ": rows");
+      assertEquals(ll.weight(), le.weight(), 1e-6 * Math.max(1, ll.weight()), c.what() + ": weight sums");
+      FloatAgreement.assertScalar(c.what() + ": loss sum", base.refLoss(), base.cpuLoss(), le.weightedLoss());
     } finally {
       CudaBackend.epochChunkBytes = saved;
     }
@@ -177,7 +109,7 @@ class CudaTrainEpochTest {
 
   @Test
   void batchLargerThanTheBlockAndBadArguments() {
-    ModelSpec spec = spec(HeadType.FM, OptimizerType.ADAGRAD, true, SEED);
+    ModelSpec spec = EpochFixtures.spec(HeadType.FM, OptimizerType.ADAGRAD, true, SEED);
     RowBlock block = CudaBackendTest.data(spec, 300, "UNIFORM", true, new SplittableRandom(SEED));
     try (CudaBackend epoch = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
         CudaBackend loop = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {

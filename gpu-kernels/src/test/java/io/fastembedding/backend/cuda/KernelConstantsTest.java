@@ -5,9 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fastembedding.model.LossType;
-import io.fastembedding.optim.Optimizer;
-import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.optim.RowwiseAdam;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
@@ -54,17 +53,22 @@ class KernelConstantsTest {
     assertEquals(fields, defines, "KernelConstants.DEFINES must list exactly the public constants");
   }
 
-  /** The Java enums map onto the kernel codes. */
+  /**
+   * The optimizer codes come from the optim package (OptimizerType), each type has its own, and the
+   * loss enum maps onto the kernels' loss codes.
+   */
   @Test
   void javaCodesAreTheKernelConstants() {
-    assertEquals(KernelConstants.OPT_SGD, Optimizer.of(new OptimizerSpec(OptimizerType.SGD, 0.1f, 0f,
-        1e-8f)).kernelCode());
-    assertEquals(KernelConstants.OPT_ADAGRAD,
-        Optimizer.of(new OptimizerSpec(OptimizerType.ADAGRAD, 0.1f, 0f, 1e-8f)).kernelCode());
-    assertEquals(KernelConstants.OPT_ROWWISE,
-        Optimizer.of(new OptimizerSpec(OptimizerType.ROWWISE_ADAGRAD, 0.1f, 0f, 1e-8f)).kernelCode());
-    assertEquals(KernelConstants.OPT_ROWWISE_ADAM,
-        Optimizer.of(new OptimizerSpec(OptimizerType.ROWWISE_ADAM, 0.1f, 0f, 1e-8f)).kernelCode());
+    assertEquals(KernelConstants.OPT_SGD, OptimizerType.SGD.kernelCode());
+    assertEquals(KernelConstants.OPT_ADAGRAD, OptimizerType.ADAGRAD.kernelCode());
+    assertEquals(KernelConstants.OPT_ROWWISE, OptimizerType.ROWWISE_ADAGRAD.kernelCode());
+    assertEquals(KernelConstants.OPT_ROWWISE_ADAM, OptimizerType.ROWWISE_ADAM.kernelCode());
+    Set<Integer> codes = new HashSet<>();
+    for (OptimizerType t : OptimizerType.values()) {
+      assertTrue(codes.add(t.kernelCode()), t + ": its kernel code " + t.kernelCode() + " is taken");
+    }
+    assertEquals(KernelConstants.ADAM_BETA1, RowwiseAdam.BETA1);
+    assertEquals(KernelConstants.ADAM_BETA2, RowwiseAdam.BETA2);
     assertEquals(KernelConstants.LOSS_LOGISTIC, CudaBackend.lossCode(LossType.LOGISTIC));
     assertEquals(KernelConstants.LOSS_SQUARED, CudaBackend.lossCode(LossType.SQUARED));
   }

@@ -4,25 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fastembedding.backend.BackendOptions;
 import io.fastembedding.backend.LossSum;
 import io.fastembedding.backend.RowBlock;
-import io.fastembedding.backend.cpu.CpuBackend;
 import io.fastembedding.model.HeadType;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
 import io.fastembedding.optim.OptimizerType;
-import io.fastembedding.reference.ReferenceModel;
 import io.fastembedding.testutil.FloatAgreement;
 import io.fastembedding.train.EpochPermutation;
 import io.fastembedding.train.Trainer;
 import io.fastembedding.train.TrainerConfig;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -35,17 +29,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * permutation is the host's, a block is uploaded once for all its epochs, and the trainer uses the
  * resident path. Skipped without a GPU.
  */
-class ResidentEpochTest {
+class ResidentEpochTest implements NeedsGpu {
   private static final long SEED = io.fastembedding.testutil.TestSeeds.base(ResidentEpochTest.class);
   /** Not a multiple of the batch: the last batch of each epoch is short. */
-  private static final int ROWS = 2500;
-  private static final int BATCH = 256;
-
-  @BeforeEach
-  void needGpu() {
-    assumeTrue(CudaDevices.count() > 0,
-        () -> "GPU tests skipped: no CUDA device (" + CudaDevices.unavailableReason() + ")");
-  }
+  private static final int ROWS = EpochFixtures.ROWS;
+  private static final int BATCH = EpochFixtures.BATCH;
 
   static RowBlock gathered(RowBlock src, EpochPermutation order) {
     RowBlock out = RowBlock.allocate(src.numFields, src.numNumeric, src.rows, src.weights != null);
@@ -67,87 +55,58 @@ class ResidentEpochTest {
   }
 
   @ParameterizedTest(name = "{0} {1} weights={2} numeric={3}")
-  @MethodSource("io.fastembedding.backend.cuda.CudaTrainEpochTest#cases")
+  @MethodSource("io.fastembedding.backend.cuda.EpochFixtures#cases")
   void deterministicResidentEpochsAreBitIdenticalToFreshUploads(HeadType head, OptimizerType opt,
       boolean weights, boolean numeric, boolean unused) {
-    long seed = SEED + 41L * (head.ordinal() * 10 + opt.ordinal());
-    String what = head.id() + "/" + opt.id() + " weights=" + weights + " numeric=" + numeric + " (seed " + seed
-        + ")";
-    ModelSpec spec = CudaTrainEpochTest.spec(head, opt, numeric, seed);
-    SplittableRandom rnd = new SplittableRandom(seed);
-    RowBlock a = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
-    RowBlock b = CudaBackendTest.data(spec, ROWS, "UNIFORM", weights, rnd);
-    EpochPermutation[] p = orders(seed);
-    RowBlock[] blk = blocks(a, b);
-    try (CudaBackend resident = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
-        CudaBackend fresh = CudaBackend.open(spec, new BackendOptions(true, 0), 0)) {
+    EpochFixtures.Case c = EpochFixtures.Case.draw(SEED, 41L, head, opt, weights, numeric, "UNIFORM",
+        "weights=" + weights + " numeric=" + numeric);
+    EpochPermutation[] p = orders(c.seed());
+    RowBlock[] blk = blocks(c.a(), c.b());
+    try (CudaBackend resident = CudaBackend.open(c.spec(), new BackendOptions(true, 0), 0);
+        CudaBackend fresh = CudaBackend.open(c.spec(), new BackendOptions(true, 0), 0)) {
       for (int e = 0; e < p.length; e++) {
-        assertTrue(resident.trainEpochPermuted(blk[e], p[e], BATCH), what + ": the block fits the device");
+        assertTrue(resident.trainEpochPermuted(blk[e], p[e], BATCH), c.what() + ": the block fits the device");
         fresh.trainEpoch(gathered(blk[e], p[e]), BATCH);
       }
-      assertEquals(2, resident.residentUploads(), what + ": blocks a and b uploaded once each");
+      assertEquals(2, resident.residentUploads(), c.what() + ": blocks a and b uploaded once each");
       ModelState s = fresh.exportState();
-      assertFalse(s.bitEquals(ModelState.initial(spec)), what + ": training changed nothing");
-      assertTrue(resident.exportState().bitEquals(s), what + ": resident epochs differ from fresh uploads");
+      assertFalse(s.bitEquals(ModelState.initial(c.spec())), c.what() + ": training changed nothing");
+      assertTrue(resident.exportState().bitEquals(s), c.what() + ": resident epochs differ from fresh uploads");
       LossSum lr = resident.drainLoss();
-      assertEquals(fresh.drainLoss(), lr, what + ": loss sums");
-      assertEquals(4L * ROWS, lr.rows(), what + ": rows");
+      assertEquals(fresh.drainLoss(), lr, c.what() + ": loss sums");
+      assertEquals(4L * ROWS, lr.rows(), c.what() + ": rows");
     }
   }
 
   @ParameterizedTest(name = "{0} {1} weights={2} numeric={3}")
-  @MethodSource("io.fastembedding.backend.cuda.CudaTrainEpochTest#cases")
+  @MethodSource("io.fastembedding.backend.cuda.EpochFixtures#cases")
   void atomicResidentEpochsAgreeWithTheCpu(HeadType head, OptimizerType opt, boolean weights, boolean numeric,
       boolean unused) {
-    long seed = SEED + 43L * (head.ordinal() * 10 + opt.ordinal());
-    String what = head.id() + "/" + opt.id() + " atomic (seed " + seed + ")";
-    ModelSpec spec = CudaTrainEpochTest.spec(head, opt, numeric, seed);
-    SplittableRandom rnd = new SplittableRandom(seed);
-    RowBlock a = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
-    RowBlock b = CudaBackendTest.data(spec, ROWS, "POW_1_2_K", weights, rnd);
-    EpochPermutation[] p = orders(seed);
-    RowBlock[] blk = blocks(a, b);
+    EpochFixtures.Case c = EpochFixtures.Case.draw(SEED, 43L, head, opt, weights, numeric, "POW_1_2_K",
+        "atomic");
+    EpochPermutation[] p = orders(c.seed());
+    RowBlock[] blk = blocks(c.a(), c.b());
     RowBlock[] host = new RowBlock[p.length];
     for (int e = 0; e < p.length; e++) {
       host[e] = gathered(blk[e], p[e]);
     }
-    try (CudaBackend resident = CudaBackend.open(spec, new BackendOptions(false, 0), 0)) {
+    try (CudaBackend resident = CudaBackend.open(c.spec(), new BackendOptions(false, 0), 0)) {
       for (int e = 0; e < p.length; e++) {
-        assertTrue(resident.trainEpochPermuted(blk[e], p[e], BATCH), what + ": the block fits the device");
+        assertTrue(resident.trainEpochPermuted(blk[e], p[e], BATCH), c.what() + ": the block fits the device");
       }
-      ReferenceModel ref = ReferenceModel.initial(spec);
-      double refLoss = 0;
-      int orders = CudaBackendTest.CpuBaselines.ORDERS;
-      double[] cpuLoss = new double[orders];
-      List<ModelState> cpuStates = new ArrayList<>();
-      for (int i = 0; i < orders; i++) {
-        try (CpuBackend cpu = new CpuBackend(spec, new BackendOptions(true, 2))) {
-          for (int e = 0; e < host.length; e++) {
-            RowBlock h = i == 0 ? host[e] : FloatAgreement.permutedWithinBatches(host[e], BATCH, seed * 31 + i + e);
-            for (int s = 0; s < h.rows; s += BATCH) {
-              int c = Math.min(BATCH, h.rows - s);
-              if (i == 0) {
-                refLoss += ref.weightedLossSum(h, s, c);
-                ref.step(h, s, c);
-              }
-              cpu.trainStep(h, s, c);
-            }
-          }
-          cpuLoss[i] = cpu.drainLoss().weightedLoss();
-          cpuStates.add(cpu.exportState());
-        }
-      }
-      FloatAgreement.assertStates(what + " resident epochs", ref, cpuStates, resident.exportState());
+      EpochFixtures.Baselines base = EpochFixtures.Baselines.of(c.spec(), host,
+          (block, order) -> c.seed() * 31 + order + block, null, 0, 0);
+      FloatAgreement.assertStates(c.what() + " resident epochs", base.ref(), base.cpuStates(), resident.exportState());
       LossSum lr = resident.drainLoss();
-      assertEquals(4L * ROWS, lr.rows(), what + ": rows");
-      FloatAgreement.assertScalar(what + ": loss sum", refLoss, cpuLoss, lr.weightedLoss());
+      assertEquals(4L * ROWS, lr.rows(), c.what() + ": rows");
+      FloatAgreement.assertScalar(c.what() + ": loss sum", base.refLoss(), base.cpuLoss(), lr.weightedLoss());
     }
   }
 
   /** The trainer on the GPU takes the resident path, and gives what it gives on host-gathered rows. */
   @Test
   void trainerUsesTheResidentPathWithTheHostOrder() {
-    ModelSpec spec = CudaTrainEpochTest.spec(HeadType.FM, OptimizerType.ADAGRAD, true, SEED);
+    ModelSpec spec = EpochFixtures.spec(HeadType.FM, OptimizerType.ADAGRAD, true, SEED);
     RowBlock block = CudaBackendTest.data(spec, ROWS, "UNIFORM", true, new SplittableRandom(SEED));
     TrainerConfig config = new TrainerConfig(BATCH, 3, true, SEED);
     try (CudaBackend viaTrainer = CudaBackend.open(spec, new BackendOptions(true, 0), 0);
@@ -167,7 +126,7 @@ class ResidentEpochTest {
   /** Blocks of at most 1024 rows take the longer network (8 rounds) on both sides, and a 1-row block. */
   @Test
   void smallBlocksTakeTheSameOrderOnTheDevice() {
-    ModelSpec spec = CudaTrainEpochTest.spec(HeadType.FM, OptimizerType.ADAGRAD, true, SEED);
+    ModelSpec spec = EpochFixtures.spec(HeadType.FM, OptimizerType.ADAGRAD, true, SEED);
     SplittableRandom rnd = new SplittableRandom(SEED);
     for (int rows : new int[] {1, 7, 300, 1024, 1025}) {
       RowBlock block = CudaBackendTest.data(spec, rows, "UNIFORM", true, rnd);
