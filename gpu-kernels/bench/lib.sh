@@ -14,7 +14,7 @@ gpu_suite=(--select-class io.fastembedding.backend.cuda.CudaBackendTest
   --select-class io.fastembedding.backend.cuda.CudaDevicesTest)
 # the deterministic-mode tests of CudaBackendTest (with -Dfastembedding.test.detOnly=true)
 det_tests=(--select-class io.fastembedding.backend.cuda.CudaBackendTest
-  --include-methodname '.*(trainsLikeTheReference|deterministicSubListWalk|bothScatterTiles|residentBatches).*')
+  --include-methodname '.*(trainsLikeTheReference|deterministic(SubListWalk|Walks)|bothScatterTiles|residentBatches).*')
 
 # One line: the card, its driver, memory and clocks.
 gpu_info() {

@@ -123,20 +123,42 @@ __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int
 // of this tile's range of tiles) and lists the rows the step touches first. Every thread takes run starts
 // of the sorted tile at once: pushed from the run's summing lane instead, each push (an atomic whose
 // result the next store needs) waited in turn in that group's walk of its stretch, up to 32 per group.
-template <int BLOCK>
+template <int BLOCK, int ITEMS>
 __device__ __forceinline__ void det_push_runs(const ScatterArgs& a, const unsigned* sKey, int valid, int field,
                                               int tile, int r0, int rowBase, int* sNew, int* sNewCount) {
   const int sub = tile / det_tiles_per_sublist(a.tilesPerField);
-  for (int q = threadIdx.x; q < valid; q += BLOCK) {
-    const unsigned key = sKey[q];
-    if (q == 0 || sKey[q - 1] != key) {
-      const int row = rowBase + (int)key;
-      const int rec = field * a.B + r0 + q;  // the run's first position: the record scatter_flush wrote
-      const int prev = atomicExch(a.listHead + (size_t)row * DET_SUBLISTS + sub, rec);
-      a.recNext[rec] = prev;
-      // only a sub-list's first push can be the row's first in the step; det_apply_rows clears the flag
-      if (prev < 0 && a.touchedFlag[row] == 0 && atomicExch(a.touchedFlag + row, 1) == 0) {
-        sNew[atomicAdd(sNewCount, 1)] = row;  // appended to the touched list once per tile
+  // a thread's run starts q = threadIdx.x + j BLOCK: all their atomics are issued before any result is
+  // used (in a loop, each push waited for the one before it)
+  bool start[ITEMS];
+  int row[ITEMS], prev[ITEMS], recs[ITEMS];
+#pragma unroll
+  for (int j = 0; j < ITEMS; j++) {
+    const int q = threadIdx.x + j * BLOCK;
+    const unsigned key = q < valid ? sKey[q] : 0u;
+    start[j] = q < valid && (q == 0 || sKey[q - 1] != key);
+    row[j] = rowBase + (int)key;
+  }
+#pragma unroll
+  for (int j = 0; j < ITEMS; j++) {
+    if (start[j]) {
+      const int rec = field * a.B + r0 + threadIdx.x + j * BLOCK;  // the run's first position: its record
+      prev[j] = atomicExch(a.listHead + (size_t)row[j] * DET_SUBLISTS + sub, rec);
+    }
+  }
+  // the row's record count in the step (touchedFlag, cleared by the apply): its first increment lists
+  // the row as touched
+#pragma unroll
+  for (int j = 0; j < ITEMS; j++) {
+    if (start[j]) {
+      recs[j] = atomicAdd(a.touchedFlag + row[j], 1);
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < ITEMS; j++) {
+    if (start[j]) {
+      a.recNext[field * a.B + r0 + threadIdx.x + j * BLOCK] = prev[j];
+      if (recs[j] == 0) {
+        sNew[atomicAdd(sNewCount, 1)] = row[j];  // appended to the touched list once per tile
       }
     }
   }
@@ -357,7 +379,7 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
     __syncthreads();  // the continuation buffer is reused by the next pass
   }
   if (a.recordMode) {
-    det_push_runs<BLOCK>(a, sKey, valid, field, tile, r0, rowBase, sNew, &sNewCount);
+    det_push_runs<BLOCK, ITEMS>(a, sKey, valid, field, tile, r0, rowBase, sNew, &sNewCount);
     __syncthreads();
   }
   if (sNewCount > 0) {  // set in the first pass (or the pushes), visible after the closing barrier
@@ -471,7 +493,13 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
       for (int f = lane; f < dim; f += 32) {
         float g = gradScratch[base + f];
         gradScratch[base + f] = 0.f;
-        R::element(tables + base + f, st, f, g, r, lr, eps);
+        float pv = tables[base + f];
+        float sv = R::kElementState ? st[f] : 0.f;
+        R::element(pv, sv, g, r, lr, eps);
+        tables[base + f] = pv;
+        if constexpr (R::kElementState) {
+          st[f] = sv;
+        }
       }
       if constexpr (R::kRowStat) {
         __syncwarp();
@@ -499,7 +527,9 @@ extern "C" __global__ void finish_step(float* __restrict__ head, float* __restri
 // them in that order and applies the optimizer with plain loads and stores: one warp owns the row, so
 // nothing races, and every sum has an order fixed by the batch alone.
 
-#define DET_MAXF 8
+// Floats of a row a lane updates per pass of the deterministic apply (loaded together, then stored): 4
+// keeps det_apply_rows and det_apply_cold within their launch bounds' registers (8 spilled 260 bytes).
+#define DET_MAXF 4
 
 // Sum over a group of G lanes (G a power of two <= 32, groups aligned within the warp), fixed tree.
 __device__ __forceinline__ float group_sum(float v, int G, unsigned mask) {
@@ -511,13 +541,14 @@ __device__ __forceinline__ float group_sum(float v, int G, unsigned mask) {
 
 // The row's gradient elements f0 + gl + G m (explicit mode) summed over its ordered records, the
 // implicit sum of gy (s) and the first-order sum (s1); s and s1 are the same in every lane.
-__device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBase, int dim, int dimOff,
+template <int MAXF>
+__device__ __forceinline__ void det_row_sum(const int* ord, int ordStride, int len, int fieldBase, int dim, int dimOff,
                                             bool implicitMode, bool inlineValues, const float* __restrict__ recS,
                                             const float* __restrict__ recG, int gStride,
                                             const float* __restrict__ recS1, int f0, int G, int gl,
-                                            float (&acc)[DET_MAXF], float& s, float& s1) {
+                                            float (&acc)[MAXF], float& s, float& s1) {
 #pragma unroll
-  for (int m = 0; m < DET_MAXF; m++) {
+  for (int m = 0; m < MAXF; m++) {
     acc[m] = 0.f;
   }
   s = 0.f;
@@ -526,13 +557,13 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBa
     // the loads are independent, the sum in order: unrolled, they are in flight together
     if (inlineValues) {  // ord holds the records' values (the walk loaded them)
       for (int i = 0; i < len; i++) {
-        s += __int_as_float(ord[i]);
+        s += __int_as_float(ord[i * ordStride]);
       }
       return;
     }
 #pragma unroll 4
     for (int i = 0; i < len; i++) {
-      const int rec = ord[i];
+      const int rec = ord[i * ordStride];
       s += __ldg(recS + rec);
       if (recS1 != nullptr) {
         s1 += __ldg(recS1 + rec);
@@ -541,11 +572,11 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBa
     return;
   }
   for (int i = 0; i < len; i++) {
-    int rec = ord[i];
+    int rec = ord[i * ordStride];
     {
       const float* gr = recG + (size_t)(rec - fieldBase) * gStride + dimOff;
 #pragma unroll
-      for (int m = 0; m < DET_MAXF; m++) {
+      for (int m = 0; m < MAXF; m++) {
         int f = f0 + gl + G * m;
         if (f < dim) {
           acc[m] += __ldg(gr + f);
@@ -555,6 +586,128 @@ __device__ __forceinline__ void det_row_sum(const int* ord, int len, int fieldBa
     if (recS1 != nullptr) {
       s1 += __ldg(recS1 + rec);
     }
+  }
+}
+
+// A lane's elements f = f1 + G m (m < DET_MAXF, f < dim) of a row and of its element state (st, null when
+// the rule has none), all loaded before any is updated and stored after: through the rule's pointers each
+// element's load waited for the store before it (a compiler cannot tell the floats apart).
+template <int MAXF>
+__device__ __forceinline__ void det_load_elements(const float* p, const float* st, int f1, int G, int dim,
+                                                  float (&pv)[MAXF], float (&sv)[MAXF]) {
+#pragma unroll
+  for (int m = 0; m < MAXF; m++) {
+    const int f = f1 + G * m;
+    pv[m] = f < dim ? p[f] : 0.f;
+    sv[m] = st != nullptr && f < dim ? st[f] : 0.f;
+  }
+}
+
+template <int MAXF>
+__device__ __forceinline__ void det_store_elements(float* p, float* st, int f1, int G, int dim,
+                                                   const float (&pv)[MAXF], const float (&sv)[MAXF]) {
+#pragma unroll
+  for (int m = 0; m < MAXF; m++) {
+    const int f = f1 + G * m;
+    if (f < dim) {
+      p[f] = pv[m];
+      if (st != nullptr) {
+        st[f] = sv[m];
+      }
+    }
+  }
+}
+
+// Sums a touched row's records, given in record-id order (ord[i * ordStride], i < len: ids, or with
+// inlineValues the implicit values themselves), in that order and applies the optimizer to the row, with
+// the G lanes (mask) of the group that owns the row; det_apply_rows and det_apply_cold share it, so the
+// two walks give the same bits.
+template <unsigned kRules, int MAXF = DET_MAXF>
+__device__ __forceinline__ void det_update_row(const int* ord, int ordStride, int len, bool inlineValues, int row,
+                                               int field, int fieldBase, int G, int gl, unsigned mask,
+                                               const float* __restrict__ recS, const float* __restrict__ recG,
+                                               int gStride, const float* __restrict__ recS1,
+                                               const int* __restrict__ meta, int n, bool implicitMode,
+                                               const float* __restrict__ head, float* __restrict__ tables,
+                                               float* __restrict__ tableAccum, float* __restrict__ firstOrder,
+                                               float* __restrict__ foAccum, int opt, float lr, float eps) {
+  const int perPass = G * MAXF;
+  const int dim = meta_get(meta, n, META_DIM, field);
+  const int dimOff = meta_get(meta, n, META_DIMOFF, field);
+  const int rowBase = meta_get(meta, n, META_ROWBASE, field);
+  const size_t base = (size_t)meta_get(meta, n, META_TABLEOFF, field) + (size_t)(row - rowBase) * dim;
+  // A copy of the loops per rule, each with its element state only where the rule has one; a lane's
+  // DET_MAXF elements of a pass are loaded together, updated in registers and stored (with 8 per pass,
+  // or the rule chosen per element, the kernels spilled 120 to 260 bytes under their launch bounds).
+  float acc[MAXF];
+  float s, s1;
+  if (rule_row_stat<kRules>(opt)) {
+    with_rule<kRules>(opt, [&](auto rule) {
+      using R = decltype(rule);
+      if constexpr (R::kRowStat) {  // only these rules reach here: one copy of the loops each
+        float* st = R::state(tableAccum, base, row, dim);
+        float sq = 0.f;
+        for (int f0 = 0; f0 < dim; f0 += perPass) {
+          det_row_sum<MAXF>(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
+                      s, s1);
+#pragma unroll
+          for (int m = 0; m < MAXF; m++) {
+            int f = f0 + gl + G * m;
+            if (f < dim) {
+              float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+              sq = fmaf(g, g, sq);
+            }
+          }
+        }
+        sq = group_sum(sq, G, mask);
+        const RowScalars r = R::begin(st, dim, sq, lr, eps);
+        for (int f0 = 0; f0 < dim; f0 += perPass) {
+          det_row_sum<MAXF>(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
+                      s, s1);
+          float pv[MAXF], sv[MAXF];
+          det_load_elements(tables + base, R::kElementState ? st : nullptr, f0 + gl, G, dim, pv, sv);
+#pragma unroll
+          for (int m = 0; m < MAXF; m++) {
+            int f = f0 + gl + G * m;
+            if (f < dim) {
+              float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+              R::element(pv[m], sv[m], g, r, lr, eps);
+            }
+          }
+          det_store_elements(tables + base, R::kElementState ? st : nullptr, f0 + gl, G, dim, pv, sv);
+        }
+        __syncwarp(mask);  // every lane of the group has read the row's state in begin
+        if (gl == 0) {
+          R::end(st, dim, sq, r);
+        }
+      }
+    });
+  } else {
+    const RowScalars none = {0.f, 0.f};
+    with_rule<kRules>(opt, [&](auto rule) {
+      using R = decltype(rule);
+      if constexpr (!R::kRowStat) {  // a copy of the loops per rule: the element state only where it exists
+        float* st = R::kElementState ? R::state(tableAccum, base, row, dim) : nullptr;
+        for (int f0 = 0; f0 < dim; f0 += perPass) {
+          det_row_sum<MAXF>(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
+                      s, s1);
+          float pv[MAXF], sv[MAXF];
+          det_load_elements(tables + base, st, f0 + gl, G, dim, pv, sv);
+#pragma unroll
+          for (int m = 0; m < MAXF; m++) {
+            int f = f0 + gl + G * m;
+            if (f < dim) {
+              float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+              R::element(pv[m], sv[m], g, none, lr, eps);
+            }
+          }
+          det_store_elements(tables + base, st, f0 + gl, G, dim, pv, sv);
+        }
+      }
+    });
+  }
+  if (gl == 0 && firstOrder != nullptr) {
+    with_rule<kRules>(opt, [&](auto rule) { decltype(rule)::scalar(firstOrder + row, foAccum + row, s1, lr, eps); });
   }
 }
 
@@ -605,7 +758,6 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
   // a function of the batch, and both walks give the same bits.
   const bool parallelWalk = (walkMode & DET_WALK_SERIAL) == 0 && G >= DET_SUBLISTS && C <= 64 &&
                             ((walkMode & DET_WALK_PARALLEL) != 0 || count < DET_PARALLEL_WALK_MAX_ROWS);
-  const int perPass = G * DET_MAXF;
   for (int t = blockIdx.x * groupsPerBlock + groupInBlock; t < count; t += nGroups) {
     const int row = touchedList[t];
     const int field = field_of_row(meta, n, row);
@@ -711,77 +863,9 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
       }
     }
     __syncwarp(mask);  // sorted is complete
-    const int* ord = sorted;
-    const int dim = meta_get(meta, n, META_DIM, field);
-    const int dimOff = meta_get(meta, n, META_DIMOFF, field);
-    const int rowBase = meta_get(meta, n, META_ROWBASE, field);
-    const size_t base = (size_t)meta_get(meta, n, META_TABLEOFF, field) + (size_t)(row - rowBase) * dim;
-    // The rule is chosen per element (a uniform branch) inside one copy of the loops for the rules that
-    // need the row's sum of squares first and one for those that do not: a copy of the loops per rule
-    // (or one copy for all) took this kernel from 8 bytes of spills to 100 or more under its launch bounds.
-    float acc[DET_MAXF];
-    float s, s1;
-    if (rule_row_stat<kRules>(opt)) {
-      with_rule<kRules>(opt, [&](auto rule) {
-        using R = decltype(rule);
-        if constexpr (R::kRowStat) {  // only these rules reach here: one copy of the loops each
-          float* st = R::state(tableAccum, base, row, dim);
-          float sq = 0.f;
-          for (int f0 = 0; f0 < dim; f0 += perPass) {
-            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
-                        s, s1);
-#pragma unroll
-            for (int m = 0; m < DET_MAXF; m++) {
-              int f = f0 + gl + G * m;
-              if (f < dim) {
-                float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-                sq = fmaf(g, g, sq);
-              }
-            }
-          }
-          sq = group_sum(sq, G, mask);
-          const RowScalars r = R::begin(st, dim, sq, lr, eps);
-          for (int f0 = 0; f0 < dim; f0 += perPass) {
-            det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
-                        s, s1);
-#pragma unroll
-            for (int m = 0; m < DET_MAXF; m++) {
-              int f = f0 + gl + G * m;
-              if (f < dim) {
-                float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-                R::element(tables + base + f, st, f, g, r, lr, eps);
-              }
-            }
-          }
-          __syncwarp(mask);  // every lane of the group has read the row's state in begin
-          if (gl == 0) {
-            R::end(st, dim, sq, r);
-          }
-        }
-      });
-    } else {
-      const RowScalars none = {0.f, 0.f};
-      for (int f0 = 0; f0 < dim; f0 += perPass) {
-        det_row_sum(ord, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc, s,
-                    s1);
-#pragma unroll
-        for (int m = 0; m < DET_MAXF; m++) {
-          int f = f0 + gl + G * m;
-          if (f < dim) {
-            float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-            with_rule<kRules>(opt, [&](auto rule) {
-              using R = decltype(rule);
-              if constexpr (!R::kRowStat) {
-                R::element(tables + base + f, R::state(tableAccum, base, row, dim), f, g, none, lr, eps);
-              }
-            });
-          }
-        }
-      }
-    }
-    if (gl == 0 && firstOrder != nullptr) {
-      with_rule<kRules>(opt, [&](auto rule) { decltype(rule)::scalar(firstOrder + row, foAccum + row, s1, lr, eps); });
-    }
+    det_update_row<kRules>(sorted, 1, len, inlineValues, row, field, fieldBase, G, gl, mask, recS, recG, gStride,
+                           recS1, meta, n, implicitMode, head, tables, tableAccum, firstOrder, foAccum, opt, lr,
+                           eps);
     if (gl == 0) {
       touchedFlag[row] = 0;
     }
@@ -811,6 +895,175 @@ extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 4) det_apply_rows(D
 // (256, 3) (80 registers).
 extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) det_apply_rows_adam(DET_APPLY_PARAMS) {
   det_apply_rows_body<(1u << OPT_ROWWISE_ADAM)>(DET_APPLY_ARGS);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Deterministic mode, rows of few records (det_apply_cold). Most touched rows of a large step have a few
+// records (2 to 13 at 40,000 to 310,000 touched rows on the benchmark grid), and det_apply_rows' groups of
+// at least DET_SUBLISTS lanes, each with its shared record buffers, hold too few of them in flight to hide
+// the walk's dependent loads. Here a warp takes 32 touched rows, one per lane:
+//   walk: the lane reads the row's record count (the push's counter in touchedFlag); a row of more than
+//     DET_COLD_RECORDS records is appended to the hot list, for det_apply_rows to apply after this kernel.
+//     Otherwise the lane loads the row's 8 sub-list heads (one 32-byte sector), advances all 8 sub-lists a
+//     record at a time (8 independent loads per step: a step per record of the longest sub-list), inserts
+//     the ids into a sorted array in registers, and (implicit gradients) loads their values at once; then
+//     it clears the heads and the count. The ids, or values, go to shared memory, column per lane.
+//   apply: groups of G lanes take the warp's rows in turn and apply them with det_update_row, the code
+//     det_apply_rows uses, on the same record order: the same bits (for the rules with a row statistic,
+//     whose sum of squares is a tree over the group's lanes, the host gives both kernels the same G).
+//   A warp takes R <= 32 rows at a time (lanes >= R do not walk): wide rows (large G) would otherwise
+//   leave each group 32 / (32 / G) rows to apply one after the other.
+// Shared memory: per warp 32 x (DET_COLD_RECORDS + 2) ints (static).
+__device__ __forceinline__ void det_sorted_insert(int (&a)[DET_COLD_RECORDS], int x) {
+  // a is ascending, padded with 0x7fffffff; constant indices only, so that a stays in registers
+#pragma unroll
+  for (int i = DET_COLD_RECORDS - 1; i > 0; i--) {
+    a[i] = a[i - 1] > x ? a[i - 1] : (a[i] > x ? x : a[i]);
+  }
+  a[0] = a[0] > x ? x : a[0];
+}
+
+template <unsigned kRules>
+__device__ __forceinline__ void det_apply_cold_body(const int* __restrict__ touchedList,
+                                                    const int* __restrict__ touchedCount, int* __restrict__ touchedFlag,
+                                                    int* __restrict__ listHead, const int* __restrict__ recNext,
+                                                    const float* __restrict__ recS, const float* __restrict__ recG,
+                                                    const float* __restrict__ recS1, int B, int gStride, int G, int R,
+                                                    const int* __restrict__ meta, int n, int gradMode,
+                                                    const float* __restrict__ head, float* __restrict__ tables,
+                                                    float* __restrict__ tableAccum, float* __restrict__ firstOrder,
+                                                    float* __restrict__ foAccum, int opt, float lr, float eps,
+                                                    int* __restrict__ hotList, int* __restrict__ hotCount) {
+  constexpr int K = DET_COLD_RECORDS;
+  __shared__ int coldShared[KERNEL_THREADS / 32][(K + 2) * 32];
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  int* ordW = coldShared[warp];  // record i of the warp's row j at ordW[i * 32 + j]
+  int* lenW = ordW + K * 32;     // records of row j; -1: no row or a hot row
+  int* rowW = lenW + 32;
+  const int gl = lane & (G - 1);
+  const unsigned mask = G == 32 ? 0xffffffffu : (((1u << G) - 1u) << (lane & ~(G - 1)));
+  const int count = *touchedCount;
+  const bool implicitMode = gradMode == 0;
+  const bool inlineValues = implicitMode && recS1 == nullptr;
+  const int warpsTotal = gridDim.x * (blockDim.x >> 5);
+  for (int t0 = (blockIdx.x * (blockDim.x >> 5) + warp) * R; t0 < count; t0 += warpsTotal * R) {
+    int len = -1;
+    int row = -1;
+    bool hot = false;
+    if (lane < R && t0 + lane < count) {
+      row = touchedList[t0 + lane];
+      // the heads with the count, before it is known whether the row is cold: one dependent load less
+      int4* hp = reinterpret_cast<int4*>(listHead + (size_t)row * DET_SUBLISTS);
+      const int recs = touchedFlag[row];
+      const int4 h0 = hp[0];
+      const int4 h1 = hp[1];
+      if (recs > K) {
+        hot = true;
+      } else {
+        int id[DET_SUBLISTS] = {h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w};
+        int a[K];
+#pragma unroll
+        for (int i = 0; i < K; i++) {
+          a[i] = 0x7fffffff;
+        }
+        len = 0;
+        for (;;) {
+          int all = -1;
+#pragma unroll
+          for (int k = 0; k < DET_SUBLISTS; k++) {
+            all &= id[k];
+          }
+          if (all < 0) {  // every sub-list ended
+            break;
+          }
+          int nx[DET_SUBLISTS];
+#pragma unroll
+          for (int k = 0; k < DET_SUBLISTS; k++) {
+            nx[k] = id[k] >= 0 ? __ldg(recNext + id[k]) : -1;
+          }
+#pragma unroll
+          for (int k = 0; k < DET_SUBLISTS; k++) {
+            if (id[k] >= 0) {
+              if (len == K) {
+                __trap();  // more records than the row's count: a broken list (never seen)
+              }
+              det_sorted_insert(a, id[k]);
+              len++;
+            }
+            id[k] = nx[k];
+          }
+        }
+        if (len != recs) {
+          __trap();  // fewer records than the row's count: a broken list
+        }
+        if (inlineValues) {  // the values, not the ids: independent loads, all in flight
+#pragma unroll
+          for (int i = 0; i < K; i++) {
+            if (i < len) {
+              a[i] = __float_as_int(__ldg(recS + a[i]));
+            }
+          }
+        }
+#pragma unroll
+        for (int i = 0; i < K; i++) {
+          if (i < len) {
+            ordW[i * 32 + lane] = a[i];
+          }
+        }
+        const int4 none = make_int4(-1, -1, -1, -1);
+        hp[0] = none;  // reset for the next step (only this lane reads them)
+        hp[1] = none;
+        touchedFlag[row] = 0;
+      }
+    }
+    lenW[lane] = len;
+    rowW[lane] = row;
+    // the hot rows, appended with one atomic per warp
+    const unsigned hotMask = __ballot_sync(0xffffffffu, hot);
+    if (hotMask != 0u) {
+      int base = 0;
+      if (lane == 0) {
+        base = atomicAdd(hotCount, __popc(hotMask));
+      }
+      base = __shfl_sync(0xffffffffu, base, 0);
+      if (hot) {
+        hotList[base + __popc(hotMask & ((1u << lane) - 1u))] = row;
+      }
+    }
+    __syncwarp();  // the warp's records are in shared memory
+    for (int j = lane / G; j < R; j += 32 / G) {
+      const int lenJ = lenW[j];
+      if (lenJ >= 0) {  // the same for the group's lanes
+        const int rowJ = rowW[j];
+        const int field = field_of_row(meta, n, rowJ);
+        det_update_row<kRules>(ordW + j, 32, lenJ, inlineValues, rowJ, field, field * B, G, gl, mask, recS, recG,
+                               gStride, recS1, meta, n, implicitMode, head, tables, tableAccum, firstOrder, foAccum,
+                               opt, lr, eps);
+      }
+    }
+    __syncwarp();  // shared memory is reused by the warp's next rows
+  }
+}
+
+#define DET_COLD_PARAMS                                                                                      \
+  const int *__restrict__ touchedList, const int *__restrict__ touchedCount, int *__restrict__ touchedFlag,     \
+      int *__restrict__ listHead, const int *__restrict__ recNext, const float *__restrict__ recS,              \
+      const float *__restrict__ recG, const float *__restrict__ recS1, int B, int gStride, int G, int R,        \
+      const int *__restrict__ meta, int n, int gradMode, const float *__restrict__ head,                        \
+      float *__restrict__ tables, float *__restrict__ tableAccum, float *__restrict__ firstOrder,               \
+      float *__restrict__ foAccum, int opt, float lr, float eps, int *__restrict__ hotList,                      \
+      int *__restrict__ hotCount
+#define DET_COLD_ARGS                                                                                        \
+  touchedList, touchedCount, touchedFlag, listHead, recNext, recS, recG, recS1, B, gStride, G, R, meta, n,     \
+      gradMode, head, tables, tableAccum, firstOrder, foAccum, opt, lr, eps, hotList, hotCount
+
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 4) det_apply_cold(DET_COLD_PARAMS) {
+  det_apply_cold_body<RULES_ALL & ~(1u << OPT_ROWWISE_ADAM)>(DET_COLD_ARGS);
+}
+
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) det_apply_cold_adam(DET_COLD_PARAMS) {
+  det_apply_cold_body<(1u << OPT_ROWWISE_ADAM)>(DET_COLD_ARGS);
 }
 
 // Copies width floats of each listed row: dst[q * width + j] = src[srcOff + rows[q] * width + j].

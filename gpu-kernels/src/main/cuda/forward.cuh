@@ -65,7 +65,8 @@ extern "C" __global__ void gather_concat(const float* __restrict__ tables, const
                                          int k, const int* __restrict__ idx, const float* __restrict__ numeric,
                                          int B, float* __restrict__ out, int* touchedCount) {
   if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
-    *touchedCount = 0;
+    touchedCount[0] = 0;  // touched rows
+    touchedCount[1] = 0;  // deterministic mode: rows left to det_apply_rows by det_apply_cold
   }
   int D = sumDims + k;
   size_t items = (size_t)B * numSlots;
@@ -203,7 +204,8 @@ extern "C" __global__ void linear_forward(
   float* gyS = tile + (size_t)tileRows * D;
   float* hg = gyS + tileRows;
   if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
-    *touchedCount = 0;
+    touchedCount[0] = 0;  // touched rows
+    touchedCount[1] = 0;  // deterministic mode: rows left to det_apply_rows by det_apply_cold
   }
   const bool train = mode == MODE_TRAIN;
   const int rBegin = blockIdx.x * chunkRows;
@@ -303,7 +305,8 @@ extern "C" __global__ void fm_forward(
   float* gyS = sW1 + (size_t)tileRows * n;
   float* hg = gyS + tileRows;
   if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
-    *touchedCount = 0;
+    touchedCount[0] = 0;  // touched rows
+    touchedCount[1] = 0;  // deterministic mode: rows left to det_apply_rows by det_apply_cold
   }
   const bool train = mode == MODE_TRAIN;
   const int rBegin = blockIdx.x * chunkRows;

@@ -37,3 +37,5 @@
 #define DET_WALK_SMEM_SCAN 8    // det_apply_rows walkMode: counts summed in shared memory
 #define DET_WALK_PARALLEL 16    // det_apply_rows walkMode: parallel walk at any row count
 #define DET_PARALLEL_WALK_MAX_ROWS 49152 // det_apply_rows: walkMode 0 walks in parallel below
+#define DET_COLD_RECORDS 16     // det_apply_cold: most records of a row it applies (more: hot list)
+#define DET_WALK_NO_COLD 32     // walkMode (host): every row through det_apply_rows

@@ -12,7 +12,12 @@
 //   RowScalars begin(st, dim, sq, lr, eps)   the per-row part of the update, from the state before the
 //                        step (one type for every rule, so that a kernel can hold it across a run-time
 //                        choice of rule)
-//   element(p, st, f, g, r, lr, eps)  element f of the row (p: the table float, g: its batch gradient)
+//   kElementState        whether element reads and writes a state float per element (st[f])
+//   element(p, s, g, r, lr, eps)  one element of the row, on values the caller loaded: p the table float,
+//                        s its state float st[f] (untouched by rules without kElementState), g its batch
+//                        gradient; the caller stores both back. So a caller loads all its elements of a
+//                        row before it updates any (through a pointer, each element's load waited for the
+//                        store before it: a compiler cannot tell the floats apart)
 //   end(st, dim, sq, r)  writes the per-row state (after the elements; one lane)
 //   scalar(p, acc, g, lr, eps)  a first-order weight or head parameter with its own accumulator
 #pragma once
@@ -27,11 +32,12 @@ struct RowScalars {
 // p -= lr g.
 struct SgdRule {
   static constexpr bool kRowStat = false;
+  static constexpr bool kElementState = false;
   __device__ static __forceinline__ float* state(float* acc, size_t base, int row, int dim) { return acc; }
   __device__ static __forceinline__ RowScalars begin(const float* st, int dim, float sq, float lr, float eps) { return {0.f, 0.f}; }
-  __device__ static __forceinline__ void element(float* p, float* st, int f, float g, const RowScalars& r, float lr,
+  __device__ static __forceinline__ void element(float& p, float& s, float g, const RowScalars& r, float lr,
                                                  float eps) {
-    *p -= lr * g;
+    p -= lr * g;
   }
   __device__ static __forceinline__ void end(float* st, int dim, float sq, const RowScalars& r) {}
   __device__ static __forceinline__ void scalar(float* p, float* acc, float g, float lr, float eps) { *p -= lr * g; }
@@ -40,13 +46,14 @@ struct SgdRule {
 // Per element: a += g^2; p -= lr g / (sqrt(a) + eps).
 struct AdagradRule {
   static constexpr bool kRowStat = false;
+  static constexpr bool kElementState = true;
   __device__ static __forceinline__ float* state(float* acc, size_t base, int row, int dim) { return acc + base; }
   __device__ static __forceinline__ RowScalars begin(const float* st, int dim, float sq, float lr, float eps) { return {0.f, 0.f}; }
-  __device__ static __forceinline__ void element(float* p, float* st, int f, float g, const RowScalars& r, float lr,
+  __device__ static __forceinline__ void element(float& p, float& s, float g, const RowScalars& r, float lr,
                                                  float eps) {
-    float G = st[f] + g * g;
-    st[f] = G;
-    *p -= lr * g / (sqrtf(G) + eps);
+    float G = s + g * g;
+    s = G;
+    p -= lr * g / (sqrtf(G) + eps);
   }
   __device__ static __forceinline__ void end(float* st, int dim, float sq, const RowScalars& r) {}
   __device__ static __forceinline__ void scalar(float* p, float* acc, float g, float lr, float eps) {
@@ -59,15 +66,16 @@ struct AdagradRule {
 // One accumulator per row: a += mean_f g[f]^2; p[f] -= lr g[f] / (sqrt(a) + eps). Scalars: Adagrad.
 struct RowwiseAdagradRule {
   static constexpr bool kRowStat = true;
+  static constexpr bool kElementState = false;
   // RowScalars: a = the new accumulator, b = sqrt(a) + eps
   __device__ static __forceinline__ float* state(float* acc, size_t base, int row, int dim) { return acc + row; }
   __device__ static __forceinline__ RowScalars begin(const float* st, int dim, float sq, float lr, float eps) {
     float G = st[0] + sq / dim;
     return {G, sqrtf(G) + eps};
   }
-  __device__ static __forceinline__ void element(float* p, float* st, int f, float g, const RowScalars& r, float lr,
+  __device__ static __forceinline__ void element(float& p, float& s, float g, const RowScalars& r, float lr,
                                                  float eps) {
-    *p -= lr * g / r.b;
+    p -= lr * g / r.b;
   }
   __device__ static __forceinline__ void end(float* st, int dim, float sq, const RowScalars& r) { st[0] = r.a; }
   __device__ static __forceinline__ void scalar(float* p, float* acc, float g, float lr, float eps) {
@@ -83,6 +91,7 @@ struct RowwiseAdagradRule {
 // Scalars: Adagrad.
 struct RowwiseAdamRule {
   static constexpr bool kRowStat = true;
+  static constexpr bool kElementState = true;  // m[f]
   // RowScalars: a = 1 - b1^t, b = sqrt(v / (1 - b2^t)) + eps. Two per-row floats, like row-wise
   // Adagrad's, and end recomputes v and t from the state and sq: det_apply_rows keeps these live across
   // its element loop, and four of them cost it about 200 bytes of spills under its launch bounds.
@@ -100,11 +109,11 @@ struct RowwiseAdamRule {
     float c2 = 1.f - powf(ADAM_BETA2, t);
     return {c1, sqrtf(v / c2) + eps};
   }
-  __device__ static __forceinline__ void element(float* p, float* st, int f, float g, const RowScalars& r, float lr,
+  __device__ static __forceinline__ void element(float& p, float& s, float g, const RowScalars& r, float lr,
                                                  float eps) {
-    float m = ADAM_BETA1 * st[f] + (1.f - ADAM_BETA1) * g;
-    st[f] = m;
-    *p -= lr * (m / r.a) / r.b;
+    float m = ADAM_BETA1 * s + (1.f - ADAM_BETA1) * g;
+    s = m;
+    p -= lr * (m / r.a) / r.b;
   }
   // after every lane has read st[dim] in begin (the callers synchronise the row's lanes first)
   __device__ static __forceinline__ void end(float* st, int dim, float sq, const RowScalars& r) {

@@ -10,6 +10,7 @@ import io.fastembedding.model.HeadType;
 import io.fastembedding.model.LossType;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
+import io.fastembedding.optim.RowwiseOptimizer;
 import java.util.ArrayList;
 import java.util.List;
 import jcuda.driver.CUdeviceptr;
@@ -48,8 +49,14 @@ public final class CudaBackend implements Backend {
   private static final int MLP_MAX_CHUNKS = 32;
   /** Deterministic mode: shared memory det_apply_rows may take for its per-warp record lists. */
   private static final int DET_LIST_SHARED_BYTES = 46 * 1024;
-  /** Floats of a row each lane of det_apply_rows sums per pass over the records (DET_MAXF in backward.cuh). */
+  /**
+   * Floats of the widest row per lane of det_apply_rows when choosing its lanes per row (it updates them
+   * DET_MAXF = 4 per pass, backward.cuh); kept at 8 so that its lanes, hence the row-wise rules' sums of
+   * squares, are those of the third pass.
+   */
   private static final int DET_MAXF = 8;
+  /** Floats per lane and pass of the deterministic apply (DET_MAXF in backward.cuh): det_apply_cold's lanes. */
+  private static final int DET_PASS_FLOATS = 4;
   /** det_apply_rows' walk mode by default (DET_WALK_* bits). */
   static final int DET_WALK_DEFAULT = 0;
   private static final int DEFAULT_SHARED_BYTES = 46 * 1024;
@@ -73,6 +80,8 @@ public final class CudaBackend implements Backend {
   private final HeadType headType;
   private final int lossType;
   private final int opt;
+  /** The rule needs the row's sum of squared gradients first (kRowStat in optim.cuh): the row-wise family. */
+  private final boolean rowStatRule;
   private final float lr;
   private final float l2;
   private final float eps;
@@ -148,6 +157,7 @@ public final class CudaBackend implements Backend {
     this.headType = spec.head();
     this.lossType = lossCode(spec.loss());
     this.opt = spec.optimizer().type().kernelCode();
+    this.rowStatRule = spec.optimizer().rule() instanceof RowwiseOptimizer;
     this.lr = spec.optimizer().learningRate();
     this.l2 = spec.optimizer().l2();
     this.eps = spec.optimizer().epsilon();
@@ -697,8 +707,8 @@ public final class CudaBackend implements Backend {
     if (DET_LARGE_TILE_FROM > 0) {
       return count >= DET_LARGE_TILE_FROM ? SCATTER_LARGE : SCATTER_SMALL;
     }
-    return count >= 65536 || (long) n * ((count + SCATTER_LARGE - 1) / SCATTER_LARGE) >= 512 ? SCATTER_LARGE
-        : SCATTER_SMALL;
+    return count >= 65536 || (long) n * ((count + SCATTER_LARGE - 1) / SCATTER_LARGE) >= DET_LARGE_TILE_BLOCKS
+        ? SCATTER_LARGE : SCATTER_SMALL;
   }
 
   /**
@@ -709,20 +719,36 @@ public final class CudaBackend implements Backend {
    */
   private static final int DET_LARGE_TILE_FROM = Integer.getInteger("fastembedding.cuda.detLargeTileFrom", 0);
   private static final int DET_ROW_LANES = Integer.getInteger("fastembedding.cuda.detRowLanes", 0);
+  /**
+   * The deterministic tile is the large one when the fields give at least this many large tiles (or from
+   * batch 65536): fewer, longer tiles mean fewer records, so that more rows stay within det_apply_cold's
+   * DET_COLD_RECORDS. Benchmark knob {@code fastembedding.cuda.detLargeTileBlocks} (the third pass: 512).
+   */
+  private static final int DET_LARGE_TILE_BLOCKS = Integer.getInteger("fastembedding.cuda.detLargeTileBlocks", 128);
+  /**
+   * det_apply_cold takes the step's rows of few records only when the step may touch at least this many rows
+   * (batch x fields, or the tables' rows if fewer): on the H200 its extra launch cost more than it saved on
+   * smaller steps (batch 1024 on one table). Both kernels give the same bits. Benchmark knob
+   * {@code fastembedding.cuda.detColdMinRows}; tests set it to 0.
+   */
+  static volatile long detColdMinRows = Long.getLong("fastembedding.cuda.detColdMinRows", 16384);
 
   /**
    * det_apply_rows' walk (KernelConstants.DET_WALK_*): by default (0) the lanes of a row walk its sub-lists
    * at once while the step touched fewer than DET_PARALLEL_WALK_MAX_ROWS rows, and one after the other,
    * then a rank sort, on larger steps (DET_WALK_SERIAL forces that walk, also used when the lanes cannot
-   * take a sub-list each; DET_WALK_PARALLEL forces the other). Every mode gives the same order, so the
-   * same bits; tests compare them, and {@code fastembedding.cuda.detWalkMode} sets it for benchmarks.
+   * take a sub-list each; DET_WALK_PARALLEL forces the other). DET_WALK_NO_COLD sends every row through
+   * det_apply_rows instead of the rows of few records through det_apply_cold. Every mode gives the same
+   * order, so the same bits; tests compare them, and {@code fastembedding.cuda.detWalkMode} sets it for
+   * benchmarks.
    */
   static volatile int detWalkMode = Integer.getInteger("fastembedding.cuda.detWalkMode", DET_WALK_DEFAULT);
 
   /**
    * Deterministic backward: the scatter in record mode (each tile's runs of equal indices summed in a
-   * fixed order, written as records and linked per row), then one warp per touched row sums its records
-   * in tile order and applies the optimizer.
+   * fixed order, written as records and linked per row), then det_apply_cold (a lane walks each row of at
+   * most DET_COLD_RECORDS records) and det_apply_rows (the other rows, a group of lanes each) sum each
+   * row's records in tile order and apply the optimizer.
    */
   private void scatterDeterministic(DeviceBuffer batch, StagingPipeline.Layout st, int count) {
     int tile = deterministicTile(count);
@@ -735,10 +761,11 @@ public final class CudaBackend implements Backend {
         state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
         implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null);
     int maxList = tilesPerField;
-    // lanes per row: one per sub-list (they walk them at once), and enough for the widest row to take one
-    // pass of DET_MAXF floats per lane; no more, since a group takes its rows one after the other and
-    // each costs a few dependent loads (a warp per row on single d = 32 tables left 4 times fewer rows in
-    // flight). Each warp's groups must also find their record lists room in shared memory.
+    long maxTouched = Math.min((long) count * n, state.totalRows);
+    // det_apply_rows' lanes per row: one per sub-list (they walk them at once), and enough for the widest
+    // row to take one pass of DET_MAXF floats per lane; no more, since a group takes its rows one after the
+    // other and each costs a few dependent loads (a warp per row on single d = 32 tables left 4 times fewer
+    // rows in flight). Each warp's groups must also find their record lists room in shared memory.
     int g = 1;
     int want = DET_ROW_LANES > 0 ? DET_ROW_LANES
         : Math.max(KernelConstants.DET_SUBLISTS, (maxDim + DET_MAXF - 1) / DET_MAXF);
@@ -749,17 +776,47 @@ public final class CudaBackend implements Backend {
     while (g < 32 && (32L / g) * groupBytes > DET_LIST_SHARED_BYTES) {
       g <<= 1;
     }
+    CUdeviceptr rows = state.touchedList.ptr();
+    CUdeviceptr rowCount = state.touchedCount.ptr();
+    if ((detWalkMode & KernelConstants.DET_WALK_NO_COLD) == 0 && maxTouched >= detColdMinRows) {
+      // det_apply_cold: a lane walks each row of few records; a group of gc lanes applies it, DET_PASS_FLOATS
+      // floats each per pass. The rules with a row statistic (row-wise Adagrad and Adam; kRowStat in optim.cuh) sum its
+      // squares in a tree over the group's lanes, so they get det_apply_rows' g: a row gives the same bits
+      // whichever kernel applies it.
+      int gc = 1;
+      while (gc < 32 && gc * DET_PASS_FLOATS < maxDim) {
+        gc <<= 1;
+      }
+      if (rowStatRule) {
+        gc = g;
+      }
+      // rows per warp: at most 4 for each group of the warp to apply in turn
+      int r = Math.min(32, 4 * (32 / gc));
+      long warps = (maxTouched + r - 1) / r;
+      int coldBlocks = (int) Math.max(1, Math.min((warps + THREADS / 32 - 1) / (THREADS / 32),
+          8L * ctx.multiprocessors));
+      kernels.detApplyCold(coldBlocks, state.touchedList.ptr(), state.touchedCount.ptr(), state.touchedFlag.ptr(),
+          state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
+          implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null, count, sumDims, gc, r,
+          state.meta.ptr(), n, implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum),
+          ptr(state.firstOrder), ptr(state.foAccum), opt, lr, eps, state.hotList.ptr(), state.touchedCount.at(4));
+      if (maxList <= KernelConstants.DET_COLD_RECORDS) {
+        return;  // a row has at most one record per tile: none is hot
+      }
+      rows = state.hotList.ptr();
+      rowCount = state.touchedCount.at(4);
+      maxTouched = Math.min(maxTouched, (long) count * n / (KernelConstants.DET_COLD_RECORDS + 1) + 1);
+    }
     int perWarp = 32 / g;
     int groups = (int) Math.min(THREADS / g, DET_LIST_SHARED_BYTES / groupBytes);
     groups = Math.max(perWarp, groups / perWarp * perWarp);
-    long maxTouched = Math.min((long) count * n, state.totalRows);
     int blocks = (int) Math.max(1, Math.min((maxTouched + groups - 1) / groups, 16L * ctx.multiprocessors));
-    kernels.detApplyRows(blocks, groups * g, (int) (groups * groupBytes), state.touchedList.ptr(),
-        state.touchedCount.ptr(), state.touchedFlag.ptr(), state.listHead.ptr(), state.recNext.ptr(),
-        implicitGrad ? state.recS.ptr() : null, implicitGrad ? null : state.recG.ptr(),
-        fm ? state.recS1.ptr() : null, count, sumDims, maxList, g, tile, detWalkMode, state.meta.ptr(), n,
-        implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum), ptr(state.firstOrder),
-        ptr(state.foAccum), opt, lr, eps);
+    kernels.detApplyRows(blocks, groups * g, (int) (groups * groupBytes), rows, rowCount, state.touchedFlag.ptr(),
+        state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
+        implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null, count, sumDims, maxList, g, tile,
+        detWalkMode & ~KernelConstants.DET_WALK_NO_COLD, state.meta.ptr(), n, implicitGrad ? 0 : 1,
+        state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum), ptr(state.firstOrder), ptr(state.foAccum), opt,
+        lr, eps);
   }
 
   /**

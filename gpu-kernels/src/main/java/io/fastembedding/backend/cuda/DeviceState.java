@@ -54,6 +54,8 @@ final class DeviceState {
 
   // batch-sized, grow-only
   final DeviceBuffer touchedList;
+  /** Deterministic mode: the touched rows det_apply_cold leaves to det_apply_rows (more records than it takes). */
+  final DeviceBuffer hotList;
   final DeviceBuffer gy;
   final DeviceBuffer grad;
   final DeviceBuffer grad1;
@@ -114,13 +116,15 @@ final class DeviceState {
       foScratch = scratch && fm ? buf("firstOrderScratch", totalRows * 4L) : null;
       // atomic Adagrad's touched rows; deterministic mode's first push of a row in a step
       touchedFlag = scratch || deterministic ? buf("touchedFlag", totalRows * 4L) : null;
-      touchedCount = buf("touchedCount", 4);
+      // [0] the rows the step touched; [1] deterministic mode's hot rows (det_apply_cold)
+      touchedCount = buf("touchedCount", 8);
       lossAcc = buf("lossAcc", 16);
       metaHost = buildMeta();
       meta = buf("fieldMeta", metaHost[0].length * 4L);
       numSlots = metaHost[1].length / 4;
       slots = buf("gatherSlots", metaHost[1].length * 4L);
       touchedList = buf("touchedList", 0);
+      hotList = buf("detHotRows", 0);
       gy = buf("gy", 0);
       grad = buf("embeddingGrad", 0);
       grad1 = buf("firstOrderGrad", 0);
@@ -176,7 +180,7 @@ final class DeviceState {
           streams.compute), "cuMemsetD32Async",
           "buffer '" + listHead.name + "' on " + ctx.describe());
     }
-    streams.memset(touchedCount, 4);
+    streams.memset(touchedCount, 8);
     streams.memset(lossAcc, 16);
     write(initial);
   }
@@ -244,6 +248,8 @@ final class DeviceState {
         recS1.ensure(occ * 4);
       }
       touchedList.ensure(Math.min(occ, totalRows) * 4);
+      // a hot row has more than DET_COLD_RECORDS records, one per run of a tile
+      hotList.ensure(Math.min(occ / (KernelConstants.DET_COLD_RECORDS + 1) + 1, totalRows) * 4);
     } else if (hasState) {
       touchedList.ensure(Math.min(occ, totalRows) * 4);
     }

@@ -97,6 +97,13 @@ public final class KernelConstants {
    * on the steps of more touched rows measured (61 454 and up) and the parallel one below 48 230.
    */
   public static final int DET_PARALLEL_WALK_MAX_ROWS = 49152;
+  /**
+   * Deterministic mode: det_apply_cold applies, a lane walking each, the touched rows of at most this many
+   * records in the step; it leaves the rows of more to det_apply_rows (the hot list).
+   */
+  public static final int DET_COLD_RECORDS = 16;
+  /** Deterministic-mode walk bit (host side): every row through det_apply_rows, no det_apply_cold. */
+  public static final int DET_WALK_NO_COLD = 32;
 
   /** Name, value and comment of each #define of the header, in order. */
   static final Object[][] DEFINES = {
@@ -135,6 +142,8 @@ public final class KernelConstants {
       {"DET_WALK_SMEM_SCAN", DET_WALK_SMEM_SCAN, "det_apply_rows walkMode: counts summed in shared memory"},
       {"DET_WALK_PARALLEL", DET_WALK_PARALLEL, "det_apply_rows walkMode: parallel walk at any row count"},
       {"DET_PARALLEL_WALK_MAX_ROWS", DET_PARALLEL_WALK_MAX_ROWS, "det_apply_rows: walkMode 0 walks in parallel below"},
+      {"DET_COLD_RECORDS", DET_COLD_RECORDS, "det_apply_cold: most records of a row it applies (more: hot list)"},
+      {"DET_WALK_NO_COLD", DET_WALK_NO_COLD, "walkMode (host): every row through det_apply_rows"},
   };
 
   /** The text of kernel_constants.cuh. */

@@ -19,7 +19,7 @@ final class Kernels {
   /** The kernels these wrappers launch: resolved when a backend opens, checked against the PTX. */
   static final String[] NAMES = {"gather_concat", "linear_forward", "fm_forward", "gemm_tiled", "mlp_output",
       "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_apply_rows", "det_apply_rows_adam",
-      "gather_listed_rows", "epoch_gather"};
+      "det_apply_cold", "det_apply_cold_adam", "gather_listed_rows", "epoch_gather"};
 
   /** The kind of one kernel parameter. */
   enum Kind {
@@ -179,6 +179,24 @@ final class Kernels {
         .ptr(touchedFlag).ptr(listHead).ptr(recNext).ptr(recS).ptr(recG).ptr(recS1).i32(B).i32(gStride)
         .i32(maxList).i32(G).i32(tileRows).i32(walkMode).ptr(meta).i32(n).i32(gradMode).ptr(head).ptr(tables)
         .ptr(tableAccum).ptr(firstOrder).ptr(foAccum).i32(opt).f32(lr).f32(eps));
+  }
+
+  /**
+   * backward.cuh: deterministic mode, the touched rows of at most DET_COLD_RECORDS records (a lane walks each),
+   * the others appended to hotList / hotCount for {@link #detApplyRows}. Static shared memory; block
+   * KERNEL_THREADS.
+   */
+  void detApplyCold(int grid, CUdeviceptr touchedList, CUdeviceptr touchedCount, CUdeviceptr touchedFlag,
+      CUdeviceptr listHead, CUdeviceptr recNext, CUdeviceptr recS, CUdeviceptr recG, CUdeviceptr recS1, int B,
+      int gStride, int G, int R, CUdeviceptr meta, int n, int gradMode, CUdeviceptr head, CUdeviceptr tables,
+      CUdeviceptr tableAccum, CUdeviceptr firstOrder, CUdeviceptr foAccum, int opt, float lr, float eps,
+      CUdeviceptr hotList, CUdeviceptr hotCount) {
+    // row-wise Adam has its own entry, as for det_apply_rows
+    String kernel = opt == KernelConstants.OPT_ROWWISE_ADAM ? "det_apply_cold_adam" : "det_apply_cold";
+    launcher.launch(kernel, grid, 1, 1, THREADS, 0, new Args(25).ptr(touchedList).ptr(touchedCount)
+        .ptr(touchedFlag).ptr(listHead).ptr(recNext).ptr(recS).ptr(recG).ptr(recS1).i32(B).i32(gStride).i32(G)
+        .i32(R).ptr(meta).i32(n).i32(gradMode).ptr(head).ptr(tables).ptr(tableAccum).ptr(firstOrder).ptr(foAccum)
+        .i32(opt).f32(lr).f32(eps).ptr(hotList).ptr(hotCount));
   }
 
   /** backward.cuh: dst[q * width + j] = src[srcOff + rows[q] * width + j] for the m listed rows. */

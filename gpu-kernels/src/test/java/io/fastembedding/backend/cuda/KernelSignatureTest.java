@@ -61,6 +61,10 @@ class KernelSignatureTest {
         null, null, null, null, 0, 0f, 0f);
     k.detApplyRows(1, 32, 0, null, null, null, null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, 0, 0, null,
         null, null, null, null, KernelConstants.OPT_ROWWISE_ADAM, 0f, 0f);
+    k.detApplyCold(1, null, null, null, null, null, null, null, null, 0, 0, 0, 0, null, 0, 0, null, null, null, null,
+        null, 0, 0f, 0f, null, null);
+    k.detApplyCold(1, null, null, null, null, null, null, null, null, 0, 0, 0, 0, null, 0, 0, null, null, null, null,
+        null, KernelConstants.OPT_ROWWISE_ADAM, 0f, 0f, null, null);
     k.gatherListedRows(1, null, 0L, 0, null, 0, null);
     k.epochGather(1, null, null, null, null, 0, 0, 0, 1, 0L, 1, 0, 0, 0, 0, null);
     return calls;
@@ -176,10 +180,12 @@ class KernelSignatureTest {
   @Test
   void everyWrapperDeclaresTheParametersItPasses() {
     Map<String, List<Kind>> calls = recordedCalls();
-    Map<String, String> kernelOf = Map.of("gatherConcat", "gather_concat", "linearForward", "linear_forward",
-        "fmForward", "fm_forward", "gemmTiled", "gemm_tiled", "mlpOutput", "mlp_output", "scatter",
-        "scatter_atomic_256", "finishStep", "finish_step", "detApplyRows", "det_apply_rows", "gatherListedRows",
-        "gather_listed_rows", "epochGather", "epoch_gather");
+    Map<String, String> kernelOf = Map.ofEntries(Map.entry("gatherConcat", "gather_concat"),
+        Map.entry("linearForward", "linear_forward"), Map.entry("fmForward", "fm_forward"),
+        Map.entry("gemmTiled", "gemm_tiled"), Map.entry("mlpOutput", "mlp_output"),
+        Map.entry("scatter", "scatter_atomic_256"), Map.entry("finishStep", "finish_step"),
+        Map.entry("detApplyRows", "det_apply_rows"), Map.entry("detApplyCold", "det_apply_cold"),
+        Map.entry("gatherListedRows", "gather_listed_rows"), Map.entry("epochGather", "epoch_gather"));
     int checked = 0;
     for (java.lang.reflect.Method m : Kernels.class.getDeclaredMethods()) {
       if (m.isSynthetic() || java.lang.reflect.Modifier.isPrivate(m.getModifiers())

@@ -63,7 +63,7 @@ class PtxUpToDateTest {
   @Test
   void eachVariantTargetsItsArchitectureAndHasEveryKernel() {
     String[] kernels = {"gather_concat", "linear_forward", "fm_forward", "gemm_tiled", "mlp_output",
-        "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_apply_rows",
+        "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_apply_rows", "det_apply_cold",
         "gather_listed_rows"};
     for (String v : VARIANTS) {
       String ptx = committed(v);
