@@ -61,7 +61,7 @@ public final class QualityBenchmark {
                        [--validation-metric loss|auc] [--refit true|false]
                        [--numeric-encoding linear|bucket|ple] [--num-buckets 10]
                        [--cross-fit K] [--first-order true|false]
-                       [--tol T]
+                       [--tol T] [--workers N] [--epochs-per-merge E]
         Feature sets: bank base (9 categorical, 6 numeric columns), date (+ the month-day of the
         last contact as a categorical column); flights base (origin, destination, route, hour,
         weekday; distance), time (+ month; departure minute of the day); lending_club, wa_churn,
@@ -72,7 +72,7 @@ public final class QualityBenchmark {
   static final String[] STAGE_OPTIONS = {"head", "hidden", "dim", "dims", "epochs", "step", "reg",
       "init", "batch", "optimizer", "validation-fraction", "patience", "standardization",
       "early-stopping", "validation-metric", "refit", "numeric-encoding", "num-buckets",
-      "cross-fit", "first-order", "tol"};
+      "cross-fit", "first-order", "tol", "workers", "epochs-per-merge"};
 
   private QualityBenchmark() {}
 
@@ -413,6 +413,8 @@ public final class QualityBenchmark {
     set(a, "cross-fit", v -> e.setCrossFitFolds(Integer.parseInt(v)));
     set(a, "tol", v -> e.setTol(Double.parseDouble(v)));
     set(a, "first-order", v -> e.setWithFirstOrder(Boolean.parseBoolean(v)));
+    set(a, "workers", v -> e.setNumWorkers(Integer.parseInt(v)));
+    set(a, "epochs-per-merge", v -> e.setEpochsPerMerge(Integer.parseInt(v)));
     System.out.println("MultiEmbedding params: " + Arrays.stream(e.params())
         .filter(e::isSet).map(p -> p.name() + "=" + show(e.getOrDefault(p)))
         .collect(Collectors.joining(", ")));
