@@ -91,14 +91,23 @@ public final class FloatAgreement {
   public static void assertStates(String what, ReferenceModel ref, List<ModelState> baselines,
       ModelState candidate) {
     String[] names = {"tables", "firstOrder", "head", "tableAccum", "firstOrderAccum", "headAccum"};
-    double[][] r = {ref.tables, ref.firstOrder, ref.head, ref.tableAccum, ref.firstOrderAccum, ref.headAccum};
+    double[][] r = referenceArrays(ref);
     for (int i = 0; i < names.length; i++) {
-      float[][] b = new float[baselines.size()][];
-      for (int j = 0; j < b.length; j++) {
-        b[j] = arrays(baselines.get(j))[i];
-      }
-      assertArray(what + ": " + names[i], r[i], b, arrays(candidate)[i]);
+      assertArray(what + ": " + names[i], r[i], baselineArrays(baselines, i), arrays(candidate)[i]);
     }
+  }
+
+  private static double[][] referenceArrays(ReferenceModel ref) {
+    return new double[][] {ref.tables, ref.firstOrder, ref.head, ref.tableAccum, ref.firstOrderAccum, ref.headAccum};
+  }
+
+  /** Array {@code i} of {@link #arrays} of every baseline. */
+  private static float[][] baselineArrays(List<ModelState> baselines, int i) {
+    float[][] b = new float[baselines.size()][];
+    for (int j = 0; j < b.length; j++) {
+      b[j] = arrays(baselines.get(j))[i];
+    }
+    return b;
   }
 
   private static float[][] arrays(ModelState s) {
@@ -116,7 +125,7 @@ public final class FloatAgreement {
     double eb = baselineError(ref, baselines);
     double ec = relErr(candidate, ref);
     double er = roundingError(ref);
-    double allowed = FACTOR * Math.max(eb, ROUNDINGS * er);
+    double allowed = allowed(eb, er);
     if (PRINT) {
       System.out.printf("AGREEMENT %s baseline %.3e candidate %.3e rounding %.3e ratio %.2f%n", what, eb, ec, er,
           ec / Math.max(eb, ROUNDINGS * er));
@@ -141,18 +150,19 @@ public final class FloatAgreement {
     if (ref.length == 0) {
       return candidate.length == 0;
     }
-    return relErr(candidate, ref) <= FACTOR * Math.max(baselineError(ref, baselines), ROUNDINGS * roundingError(ref));
+    return relErr(candidate, ref) <= allowed(baselineError(ref, baselines), roundingError(ref));
+  }
+
+  /** The candidate's largest allowed error, given the baseline's {@code eb} and the rounding's {@code er}. */
+  private static double allowed(double eb, double er) {
+    return FACTOR * Math.max(eb, ROUNDINGS * er);
   }
 
   /** Whether {@link #assertStates} would pass. */
   public static boolean statesAgree(ReferenceModel ref, List<ModelState> baselines, ModelState candidate) {
-    double[][] r = {ref.tables, ref.firstOrder, ref.head, ref.tableAccum, ref.firstOrderAccum, ref.headAccum};
+    double[][] r = referenceArrays(ref);
     for (int i = 0; i < r.length; i++) {
-      float[][] b = new float[baselines.size()][];
-      for (int j = 0; j < b.length; j++) {
-        b[j] = arrays(baselines.get(j))[i];
-      }
-      if (!agrees(r[i], b, arrays(candidate)[i])) {
+      if (!agrees(r[i], baselineArrays(baselines, i), arrays(candidate)[i])) {
         return false;
       }
     }

@@ -129,20 +129,7 @@ public final class EpochBench {
 
   /** Median wall milliseconds of an epoch, after two warm-up epochs (JIT, graph capture, buffer growth). */
   static double time(Backend b, RowBlock block, int batch, int epochs, boolean epochCall) {
-    double[] ms = new double[epochs];
-    for (int e = -2; e < epochs; e++) {
-      long t0 = System.nanoTime();
-      run(b, block, batch, epochCall);
-      double loss = b.drainLoss().mean();
-      if (!Double.isFinite(loss)) {
-        throw new IllegalStateException("loss " + loss);
-      }
-      if (e >= 0) {
-        ms[e] = (System.nanoTime() - t0) / 1e6;
-      }
-    }
-    Arrays.sort(ms);
-    return ms[epochs / 2];
+    return medianEpochMs(b, epochs, e -> run(b, block, batch, epochCall));
   }
 
   /**
@@ -151,13 +138,23 @@ public final class EpochBench {
    * warm-up epochs (the first uploads the block).
    */
   static double timeResident(Backend b, RowBlock block, int batch, int epochs) {
-    double[] ms = new double[epochs];
-    for (int e = -2; e < epochs; e++) {
-      long t0 = System.nanoTime();
+    return medianEpochMs(b, epochs, e -> {
       if (!b.trainEpochPermuted(block, io.fastembedding.train.EpochPermutation.forEpoch(block.rows, 7, e + 2),
           batch)) {
         throw new IllegalStateException("the block did not stay on the device");
       }
+    });
+  }
+
+  /**
+   * Median wall milliseconds of {@code epoch} (given the epoch number, -2 and -1 being the warm-up)
+   * up to {@code drainLoss()}, over {@code epochs} epochs after two warm-up ones.
+   */
+  private static double medianEpochMs(Backend b, int epochs, java.util.function.IntConsumer epoch) {
+    double[] ms = new double[epochs];
+    for (int e = -2; e < epochs; e++) {
+      long t0 = System.nanoTime();
+      epoch.accept(e);
       double loss = b.drainLoss().mean();
       if (!Double.isFinite(loss)) {
         throw new IllegalStateException("loss " + loss);

@@ -52,22 +52,15 @@ public final class BackendPool {
    * blocks go; later rounds open them again) and returns how many.
    */
   public static int closeIdle(String fitId) {
-    List<Backend> all = new ArrayList<>();
+    List<Backend> idle;
     synchronized (BackendPool.class) {
       if (!fitId.equals(currentFit)) {
         return 0;
       }
-      IDLE.values().forEach(q -> q.forEach(e -> all.add(e.backend())));
-      IDLE.clear();
+      idle = drainLocked();
     }
-    for (Backend b : all) {
-      try {
-        b.close();
-      } catch (RuntimeException e) {
-        LOG.warn("closing a pooled backend failed: {}", e.toString());
-      }
-    }
-    return all.size();
+    closeAll(idle);
+    return idle.size();
   }
 
   /** Closes every idle backend of {@code fitId}. */
@@ -79,10 +72,19 @@ public final class BackendPool {
   }
 
   private static void closeAllLocked() {
+    closeAll(drainLocked());
+  }
+
+  /** Empties the pool (the caller holds the lock) and returns its backends. */
+  private static List<Backend> drainLocked() {
     List<Backend> all = new ArrayList<>();
     IDLE.values().forEach(q -> q.forEach(e -> all.add(e.backend())));
     IDLE.clear();
-    for (Backend b : all) {
+    return all;
+  }
+
+  private static void closeAll(List<Backend> backends) {
+    for (Backend b : backends) {
       try {
         b.close();
       } catch (RuntimeException e) {
