@@ -40,4 +40,4 @@ wait "${pids[@]}"
   seed_report "$out" 5
   sanitizer_report "$out" memcheck racecheck-resident racecheck-det
 } | tee -a "$out/summary.txt"
-(cd "$out" && logs=$(ls seed-*.log sanitizer-*.log 2>/dev/null) && tar czf logs.tgz $logs && rm -f $logs)
+(cd "$out" && logs=$(ls seed-*.log sanitizer-*.log 2>/dev/null || true) && [ -n "$logs" ] && tar czf logs.tgz $logs && rm -f $logs)

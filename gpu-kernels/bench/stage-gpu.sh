@@ -23,7 +23,7 @@ cp "$m2/org/jcuda/jcuda/12.6.0/jcuda-12.6.0.jar" "$m2/org/jcuda/jcuda-natives/12
 cp "$m2/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar" "$dest/junit-console.jar"
 cp "$baseline" "$dest/torch_baseline.py"
 # the runner scripts, the helper they source (lib.sh) and the summary scripts they call
-cp "$here/lib.sh" "$here/ratios.py" "$here/det_ratios.py" "$here"/run-*.sh "$here/final-check.sh" "$dest/"
+cp "$here/lib.sh" "$here/ratios.py" "$here/det_ratios.py" "$here/det_goals.py" "$here"/run-*.sh "$here/final-check.sh" "$dest/"
 # the same classes with PTX carrying line info, for compute-sanitizer reports that name source lines
 rm -rf "$dest/classes-lineinfo"
 cp -r "$dest/classes" "$dest/classes-lineinfo"

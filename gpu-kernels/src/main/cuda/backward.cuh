@@ -49,6 +49,8 @@ struct ScatterArgs {
   float* recG;         // B x gStride: the run's gradient row, at its first occurrence's batch position
   float* recS1;        // per record: the run's first-order gradient sum; the scatter sums G1 only when
                        // dst1 is set (the first-order weights exist)
+  int* hotList;        // record mode with det_apply_cold: the rows whose record count passes DET_COLD_RECORDS,
+  int* hotCount;       // listed when their (DET_COLD_RECORDS + 1)-th record is pushed; null: not listed
 };
 
 __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int dim, int dimOff, int rowBase,
@@ -123,9 +125,14 @@ __device__ __forceinline__ void scatter_flush(const ScatterArgs& a, int key, int
 // of this tile's range of tiles) and lists the rows the step touches first. Every thread takes run starts
 // of the sorted tile at once: pushed from the run's summing lane instead, each push (an atomic whose
 // result the next store needs) waited in turn in that group's walk of its stretch, up to 32 per group.
+// A row passing DET_COLD_RECORDS records is listed as hot here, once (by the push of its record number
+// DET_COLD_RECORDS + 1), so that det_apply_rows can apply the hot rows while det_apply_cold applies the
+// others. Hot rows fill sNew from its end: a row is new or hot in a tile, never both (a hot row had
+// DET_COLD_RECORDS records from other tiles), and has one run per tile, so both lists fit in TILE slots.
 template <int BLOCK, int ITEMS>
 __device__ __forceinline__ void det_push_runs(const ScatterArgs& a, const unsigned* sKey, int valid, int field,
-                                              int tile, int r0, int rowBase, int* sNew, int* sNewCount) {
+                                              int tile, int r0, int rowBase, int* sNew, int* sNewCount,
+                                              int* sHotCount) {
   const int sub = tile / det_tiles_per_sublist(a.tilesPerField);
   // a thread's run starts q = threadIdx.x + j BLOCK: all their atomics are issued before any result is
   // used (in a loop, each push waited for the one before it)
@@ -159,6 +166,8 @@ __device__ __forceinline__ void det_push_runs(const ScatterArgs& a, const unsign
       a.recNext[field * a.B + r0 + threadIdx.x + j * BLOCK] = prev[j];
       if (recs[j] == 0) {
         sNew[atomicAdd(sNewCount, 1)] = row[j];  // appended to the touched list once per tile
+      } else if (recs[j] == DET_COLD_RECORDS && a.hotList != nullptr) {
+        sNew[BLOCK * ITEMS - 1 - atomicAdd(sHotCount, 1)] = row[j];  // appended to the hot list once per tile
       }
     }
   }
@@ -190,6 +199,8 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
   __shared__ int sNew[TILE];
   __shared__ int sNewCount;
   __shared__ int sNewBase;
+  __shared__ int sHotCount;  // record mode: hot rows, at the end of sNew (det_push_runs)
+  __shared__ int sHotBase;
 
   const int n = a.n;
   const int field = blockIdx.x / a.tilesPerField;
@@ -206,6 +217,7 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
   const bool implicitMode = a.gradMode == 0;
   if (threadIdx.x == 0) {
     sNewCount = 0;
+    sHotCount = 0;
   }
 
   unsigned keys[ITEMS];
@@ -379,8 +391,17 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
     __syncthreads();  // the continuation buffer is reused by the next pass
   }
   if (a.recordMode) {
-    det_push_runs<BLOCK, ITEMS>(a, sKey, valid, field, tile, r0, rowBase, sNew, &sNewCount);
+    det_push_runs<BLOCK, ITEMS>(a, sKey, valid, field, tile, r0, rowBase, sNew, &sNewCount, &sHotCount);
     __syncthreads();
+    if (sHotCount > 0) {
+      if (threadIdx.x == 0) {
+        sHotBase = atomicAdd(a.hotCount, sHotCount);
+      }
+      __syncthreads();
+      for (int i = threadIdx.x; i < sHotCount; i += BLOCK) {
+        a.hotList[sHotBase + i] = sNew[TILE - 1 - i];
+      }
+    }
   }
   if (sNewCount > 0) {  // set in the first pass (or the pushes), visible after the closing barrier
     if (threadIdx.x == 0) {
@@ -397,11 +418,11 @@ __device__ __forceinline__ void scatter_tile(const ScatterArgs& a) {
   float *dst, float *dst1, float scale, const int *meta, int n, int B, int tilesPerField, const int *idx,    \
       int gradMode, const float *gy, const float *head, const float *G, int gStride, const float *G1,        \
       int *counts, int markTouched, int *touchedFlag, int *touchedList, int *touchedCount, int recordMode,    \
-      int *listHead, int *recNext, float *recS, float *recG, float *recS1
+      int *listHead, int *recNext, float *recS, float *recG, float *recS1, int *hotList, int *hotCount
 #define SCATTER_ARGS                                                                                         \
   ScatterArgs a{dst,     dst1,  scale, meta,   n,          B,      tilesPerField, idx,         gradMode,     \
                 gy,      head,  G,     gStride, G1,        counts, markTouched,   touchedFlag, touchedList,  \
-                touchedCount, recordMode, listHead, recNext, recS, recG, recS1}
+                touchedCount, recordMode, listHead, recNext, recS, recG, recS1, hotList, hotCount}
 
 // Launch bounds (256, 3): three blocks per SM, as the 80 registers of the atomic path alone gave; the
 // record-mode pushes took the kernel to 96 registers (two blocks) without them, and 74 with them, no spills.
@@ -641,6 +662,26 @@ __device__ __forceinline__ void det_update_row(const int* ord, int ordStride, in
   // or the rule chosen per element, the kernels spilled 120 to 260 bytes under their launch bounds).
   float acc[MAXF];
   float s, s1;
+  // The update passes, with the row's scalars r (rules with a row statistic) and the element state st
+  // (null where the rule has none): sum the records of a pass's elements, then update them.
+  auto update = [&](auto rule, float* st, const RowScalars& r) {
+    using R = decltype(rule);
+    for (int f0 = 0; f0 < dim; f0 += perPass) {
+      det_row_sum<MAXF>(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride,
+                        recS1, f0, G, gl, acc, s, s1);
+      float pv[MAXF], sv[MAXF];
+      det_load_elements(tables + base, st, f0 + gl, G, dim, pv, sv);
+#pragma unroll
+      for (int m = 0; m < MAXF; m++) {
+        int f = f0 + gl + G * m;
+        if (f < dim) {
+          float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
+          R::element(pv[m], sv[m], g, r, lr, eps);
+        }
+      }
+      det_store_elements(tables + base, st, f0 + gl, G, dim, pv, sv);
+    }
+  };
   if (rule_row_stat<kRules>(opt)) {
     with_rule<kRules>(opt, [&](auto rule) {
       using R = decltype(rule);
@@ -648,8 +689,8 @@ __device__ __forceinline__ void det_update_row(const int* ord, int ordStride, in
         float* st = R::state(tableAccum, base, row, dim);
         float sq = 0.f;
         for (int f0 = 0; f0 < dim; f0 += perPass) {
-          det_row_sum<MAXF>(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
-                      s, s1);
+          det_row_sum<MAXF>(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG,
+                            gStride, recS1, f0, G, gl, acc, s, s1);
 #pragma unroll
           for (int m = 0; m < MAXF; m++) {
             int f = f0 + gl + G * m;
@@ -661,21 +702,7 @@ __device__ __forceinline__ void det_update_row(const int* ord, int ordStride, in
         }
         sq = group_sum(sq, G, mask);
         const RowScalars r = R::begin(st, dim, sq, lr, eps);
-        for (int f0 = 0; f0 < dim; f0 += perPass) {
-          det_row_sum<MAXF>(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
-                      s, s1);
-          float pv[MAXF], sv[MAXF];
-          det_load_elements(tables + base, R::kElementState ? st : nullptr, f0 + gl, G, dim, pv, sv);
-#pragma unroll
-          for (int m = 0; m < MAXF; m++) {
-            int f = f0 + gl + G * m;
-            if (f < dim) {
-              float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-              R::element(pv[m], sv[m], g, r, lr, eps);
-            }
-          }
-          det_store_elements(tables + base, R::kElementState ? st : nullptr, f0 + gl, G, dim, pv, sv);
-        }
+        update(rule, R::kElementState ? st : nullptr, r);
         __syncwarp(mask);  // every lane of the group has read the row's state in begin
         if (gl == 0) {
           R::end(st, dim, sq, r);
@@ -683,26 +710,10 @@ __device__ __forceinline__ void det_update_row(const int* ord, int ordStride, in
       }
     });
   } else {
-    const RowScalars none = {0.f, 0.f};
     with_rule<kRules>(opt, [&](auto rule) {
       using R = decltype(rule);
       if constexpr (!R::kRowStat) {  // a copy of the loops per rule: the element state only where it exists
-        float* st = R::kElementState ? R::state(tableAccum, base, row, dim) : nullptr;
-        for (int f0 = 0; f0 < dim; f0 += perPass) {
-          det_row_sum<MAXF>(ord, ordStride, len, fieldBase, dim, dimOff, implicitMode, inlineValues, recS, recG, gStride, recS1, f0, G, gl, acc,
-                      s, s1);
-          float pv[MAXF], sv[MAXF];
-          det_load_elements(tables + base, st, f0 + gl, G, dim, pv, sv);
-#pragma unroll
-          for (int m = 0; m < MAXF; m++) {
-            int f = f0 + gl + G * m;
-            if (f < dim) {
-              float g = implicitMode ? s * __ldg(head + dimOff + f) : acc[m];
-              R::element(pv[m], sv[m], g, none, lr, eps);
-            }
-          }
-          det_store_elements(tables + base, st, f0 + gl, G, dim, pv, sv);
-        }
+        update(rule, R::kElementState ? R::state(tableAccum, base, row, dim) : nullptr, RowScalars{0.f, 0.f});
       }
     });
   }
@@ -735,7 +746,8 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
                                           const int* __restrict__ recNext,
                                           const float* __restrict__ recS, const float* __restrict__ recG,
                                           const float* __restrict__ recS1, int B, int gStride, int maxList,
-                                          int G, int tileRows, int walkMode, const int* __restrict__ meta, int n,
+                                          int G, int tileRows, int walkMode, int clearFlags,
+                                          const int* __restrict__ meta, int n,
                                           int gradMode, const float* __restrict__ head, float* __restrict__ tables,
                                           float* __restrict__ tableAccum, float* __restrict__ firstOrder,
                                           float* __restrict__ foAccum, int opt, float lr, float eps) {
@@ -866,7 +878,7 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
     det_update_row<kRules>(sorted, 1, len, inlineValues, row, field, fieldBase, G, gl, mask, recS, recG, gStride,
                            recS1, meta, n, implicitMode, head, tables, tableAccum, firstOrder, foAccum, opt, lr,
                            eps);
-    if (gl == 0) {
+    if (gl == 0 && clearFlags) {  // else det_apply_cold, running beside this kernel, clears it
       touchedFlag[row] = 0;
     }
     __syncwarp(mask);  // buf and sorted are reused by this group's next row
@@ -877,12 +889,12 @@ __device__ __forceinline__ void det_apply_rows_body(const int* __restrict__ touc
   const int *__restrict__ touchedList, const int *__restrict__ touchedCount, int *__restrict__ touchedFlag,     \
       int *__restrict__ listHead, const int *__restrict__ recNext, const float *__restrict__ recS,              \
       const float *__restrict__ recG, const float *__restrict__ recS1, int B, int gStride, int maxList, int G,   \
-      int tileRows, int walkMode, const int *__restrict__ meta, int n, int gradMode,                            \
+      int tileRows, int walkMode, int clearFlags, const int *__restrict__ meta, int n, int gradMode,            \
       const float *__restrict__ head, float *__restrict__ tables, float *__restrict__ tableAccum,               \
       float *__restrict__ firstOrder, float *__restrict__ foAccum, int opt, float lr, float eps
 #define DET_APPLY_ARGS                                                                                       \
   touchedList, touchedCount, touchedFlag, listHead, recNext, recS, recG, recS1, B, gStride, maxList, G,        \
-      tileRows, walkMode, meta, n, gradMode, head, tables, tableAccum, firstOrder, foAccum, opt, lr, eps
+      tileRows, walkMode, clearFlags, meta, n, gradMode, head, tables, tableAccum, firstOrder, foAccum, opt, lr, eps
 
 // SGD, Adagrad and row-wise Adagrad. With the sub-list walk it needs more registers than (256, 5) gives
 // (48: about 300 bytes of spill stores, ptxas -v, sm_90, nvcc 13.0); (256, 4) gives 64 and 8 bytes.
@@ -903,8 +915,8 @@ extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) det_apply_rows_a
 // at least DET_SUBLISTS lanes, each with its shared record buffers, hold too few of them in flight to hide
 // the walk's dependent loads. Here a warp takes 32 touched rows, one per lane:
 //   walk: the lane reads the row's record count (the push's counter in touchedFlag); a row of more than
-//     DET_COLD_RECORDS records is appended to the hot list, for det_apply_rows to apply after this kernel.
-//     Otherwise the lane loads the row's 8 sub-list heads (one 32-byte sector), advances all 8 sub-lists a
+//     DET_COLD_RECORDS records is hot: the scatter listed it for det_apply_rows, which runs beside this
+//     kernel (another stream of the step), and this kernel only clears its count. Otherwise the lane loads the row's 8 sub-list heads (one 32-byte sector), advances all 8 sub-lists a
 //     record at a time (8 independent loads per step: a step per record of the longest sub-list), inserts
 //     the ids into a sorted array in registers, and (implicit gradients) loads their values at once; then
 //     it clears the heads and the count. The ids, or values, go to shared memory, column per lane.
@@ -932,8 +944,7 @@ __device__ __forceinline__ void det_apply_cold_body(const int* __restrict__ touc
                                                     const int* __restrict__ meta, int n, int gradMode,
                                                     const float* __restrict__ head, float* __restrict__ tables,
                                                     float* __restrict__ tableAccum, float* __restrict__ firstOrder,
-                                                    float* __restrict__ foAccum, int opt, float lr, float eps,
-                                                    int* __restrict__ hotList, int* __restrict__ hotCount) {
+                                                    float* __restrict__ foAccum, int opt, float lr, float eps) {
   constexpr int K = DET_COLD_RECORDS;
   __shared__ int coldShared[KERNEL_THREADS / 32][(K + 2) * 32];
   const int lane = threadIdx.x & 31;
@@ -950,16 +961,16 @@ __device__ __forceinline__ void det_apply_cold_body(const int* __restrict__ touc
   for (int t0 = (blockIdx.x * (blockDim.x >> 5) + warp) * R; t0 < count; t0 += warpsTotal * R) {
     int len = -1;
     int row = -1;
-    bool hot = false;
     if (lane < R && t0 + lane < count) {
       row = touchedList[t0 + lane];
-      // the heads with the count, before it is known whether the row is cold: one dependent load less
+      // the heads with the count, before it is known whether the row is cold: one dependent load less (a
+      // hot row's heads, which det_apply_rows may be resetting meanwhile, are not used)
       int4* hp = reinterpret_cast<int4*>(listHead + (size_t)row * DET_SUBLISTS);
       const int recs = touchedFlag[row];
       const int4 h0 = hp[0];
       const int4 h1 = hp[1];
       if (recs > K) {
-        hot = true;
+        touchedFlag[row] = 0;  // a hot row, listed by the scatter for det_apply_rows, which leaves this to us
       } else {
         int id[DET_SUBLISTS] = {h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w};
         int a[K];
@@ -1019,18 +1030,6 @@ __device__ __forceinline__ void det_apply_cold_body(const int* __restrict__ touc
     }
     lenW[lane] = len;
     rowW[lane] = row;
-    // the hot rows, appended with one atomic per warp
-    const unsigned hotMask = __ballot_sync(0xffffffffu, hot);
-    if (hotMask != 0u) {
-      int base = 0;
-      if (lane == 0) {
-        base = atomicAdd(hotCount, __popc(hotMask));
-      }
-      base = __shfl_sync(0xffffffffu, base, 0);
-      if (hot) {
-        hotList[base + __popc(hotMask & ((1u << lane) - 1u))] = row;
-      }
-    }
     __syncwarp();  // the warp's records are in shared memory
     for (int j = lane / G; j < R; j += 32 / G) {
       const int lenJ = lenW[j];
@@ -1052,11 +1051,10 @@ __device__ __forceinline__ void det_apply_cold_body(const int* __restrict__ touc
       const float *__restrict__ recG, const float *__restrict__ recS1, int B, int gStride, int G, int R,        \
       const int *__restrict__ meta, int n, int gradMode, const float *__restrict__ head,                        \
       float *__restrict__ tables, float *__restrict__ tableAccum, float *__restrict__ firstOrder,               \
-      float *__restrict__ foAccum, int opt, float lr, float eps, int *__restrict__ hotList,                      \
-      int *__restrict__ hotCount
+      float *__restrict__ foAccum, int opt, float lr, float eps
 #define DET_COLD_ARGS                                                                                        \
   touchedList, touchedCount, touchedFlag, listHead, recNext, recS, recG, recS1, B, gStride, G, R, meta, n,     \
-      gradMode, head, tables, tableAccum, firstOrder, foAccum, opt, lr, eps, hotList, hotCount
+      gradMode, head, tables, tableAccum, firstOrder, foAccum, opt, lr, eps
 
 extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 4) det_apply_cold(DET_COLD_PARAMS) {
   det_apply_cold_body<RULES_ALL & ~(1u << OPT_ROWWISE_ADAM)>(DET_COLD_ARGS);

@@ -66,7 +66,7 @@ extern "C" __global__ void gather_concat(const float* __restrict__ tables, const
                                          int B, float* __restrict__ out, int* touchedCount) {
   if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
     touchedCount[0] = 0;  // touched rows
-    touchedCount[1] = 0;  // deterministic mode: rows left to det_apply_rows by det_apply_cold
+    touchedCount[1] = 0;  // deterministic mode: hot rows, listed by the scatter for det_apply_rows
   }
   int D = sumDims + k;
   size_t items = (size_t)B * numSlots;
@@ -205,7 +205,7 @@ extern "C" __global__ void linear_forward(
   float* hg = gyS + tileRows;
   if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
     touchedCount[0] = 0;  // touched rows
-    touchedCount[1] = 0;  // deterministic mode: rows left to det_apply_rows by det_apply_cold
+    touchedCount[1] = 0;  // deterministic mode: hot rows, listed by the scatter for det_apply_rows
   }
   const bool train = mode == MODE_TRAIN;
   const int rBegin = blockIdx.x * chunkRows;
@@ -306,7 +306,7 @@ extern "C" __global__ void fm_forward(
   float* hg = gyS + tileRows;
   if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
     touchedCount[0] = 0;  // touched rows
-    touchedCount[1] = 0;  // deterministic mode: rows left to det_apply_rows by det_apply_cold
+    touchedCount[1] = 0;  // deterministic mode: hot rows, listed by the scatter for det_apply_rows
   }
   const bool train = mode == MODE_TRAIN;
   const int rBegin = blockIdx.x * chunkRows;

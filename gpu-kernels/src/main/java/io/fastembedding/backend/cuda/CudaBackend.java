@@ -691,7 +691,7 @@ public final class CudaBackend implements Backend {
         state.head.ptr(), implicitGrad ? null : state.grad.ptr(), sumDims,
         headType == HeadType.FM ? state.grad1.ptr() : null, state.counts.ptr(), sgd ? 0 : 1,
         sgd ? null : state.touchedFlag.ptr(), sgd ? null : state.touchedList.ptr(),
-        sgd ? null : state.touchedCount.ptr(), 0, null, null, null, null, null);
+        sgd ? null : state.touchedCount.ptr(), 0, null, null, null, null, null, null, null);
   }
 
   /**
@@ -745,23 +745,37 @@ public final class CudaBackend implements Backend {
   static volatile int detWalkMode = Integer.getInteger("fastembedding.cuda.detWalkMode", DET_WALK_DEFAULT);
 
   /**
+   * Benchmark knob {@code fastembedding.cuda.detConcurrentApply} (default true): det_apply_rows runs on the
+   * side stream beside det_apply_cold (they apply disjoint rows); false queues it after det_apply_cold on
+   * the compute stream. Both give the same bits.
+   */
+  static volatile boolean detConcurrentApply =
+      !"false".equals(System.getProperty("fastembedding.cuda.detConcurrentApply"));
+
+  /**
    * Deterministic backward: the scatter in record mode (each tile's runs of equal indices summed in a
-   * fixed order, written as records and linked per row), then det_apply_cold (a lane walks each row of at
-   * most DET_COLD_RECORDS records) and det_apply_rows (the other rows, a group of lanes each) sum each
-   * row's records in tile order and apply the optimizer.
+   * fixed order, written as records and linked per row; rows of more than DET_COLD_RECORDS records listed
+   * as hot), then det_apply_cold (a lane walks each row of at most DET_COLD_RECORDS records) beside
+   * det_apply_rows (the hot rows, a group of lanes each): each row's records summed in tile order and the
+   * optimizer applied. On steps that may touch fewer than {@link #detColdMinRows} rows, det_apply_rows
+   * alone applies every touched row.
    */
   private void scatterDeterministic(DeviceBuffer batch, StagingPipeline.Layout st, int count) {
     int tile = deterministicTile(count);
     int tilesPerField = (count + tile - 1) / tile;
+    int maxList = tilesPerField;
+    long maxTouched = Math.min((long) count * n, state.totalRows);
+    boolean cold = (detWalkMode & KernelConstants.DET_WALK_NO_COLD) == 0 && maxTouched >= detColdMinRows;
+    // a row has at most one record per tile: with no more tiles than DET_COLD_RECORDS, none is hot
+    boolean hot = !cold || maxList > KernelConstants.DET_COLD_RECORDS;
     boolean fm = headType == HeadType.FM;
     kernels.scatter(tile, n * tilesPerField, state.tables.ptr(), fm ? state.firstOrder.ptr() : null, 1f,
         state.meta.ptr(), n, count, tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, state.gy.ptr(),
         state.head.ptr(), implicitGrad ? null : state.grad.ptr(), sumDims, fm ? state.grad1.ptr() : null,
         state.counts.ptr(), 0, state.touchedFlag.ptr(), state.touchedList.ptr(), state.touchedCount.ptr(), 1,
         state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
-        implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null);
-    int maxList = tilesPerField;
-    long maxTouched = Math.min((long) count * n, state.totalRows);
+        implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null,
+        cold && hot ? state.hotList.ptr() : null, cold && hot ? state.touchedCount.at(4) : null);
     // det_apply_rows' lanes per row: one per sub-list (they walk them at once), and enough for the widest
     // row to take one pass of DET_MAXF floats per lane; no more, since a group takes its rows one after the
     // other and each costs a few dependent loads (a warp per row on single d = 32 tables left 4 times fewer
@@ -776,19 +790,39 @@ public final class CudaBackend implements Backend {
     while (g < 32 && (32L / g) * groupBytes > DET_LIST_SHARED_BYTES) {
       g <<= 1;
     }
-    CUdeviceptr rows = state.touchedList.ptr();
-    CUdeviceptr rowCount = state.touchedCount.ptr();
-    if ((detWalkMode & KernelConstants.DET_WALK_NO_COLD) == 0 && maxTouched >= detColdMinRows) {
+    int rowLanes = g;
+    Runnable rows = () -> {
+      // the hot rows beside det_apply_cold (which clears their record counts), or every touched row
+      long listed = cold ? Math.min(maxTouched, (long) count * n / (KernelConstants.DET_COLD_RECORDS + 1) + 1)
+          : maxTouched;
+      int perWarp = 32 / rowLanes;
+      int groups = (int) Math.min(THREADS / rowLanes, DET_LIST_SHARED_BYTES / groupBytes);
+      groups = Math.max(perWarp, groups / perWarp * perWarp);
+      int blocks = (int) Math.max(1, Math.min((listed + groups - 1) / groups, 16L * ctx.multiprocessors));
+      kernels.detApplyRows(blocks, groups * rowLanes, (int) (groups * groupBytes),
+          cold ? state.hotList.ptr() : state.touchedList.ptr(),
+          cold ? state.touchedCount.at(4) : state.touchedCount.ptr(), state.touchedFlag.ptr(), state.listHead.ptr(),
+          state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null, implicitGrad ? null : state.recG.ptr(),
+          fm ? state.recS1.ptr() : null, count, sumDims, maxList, rowLanes, tile,
+          detWalkMode & ~KernelConstants.DET_WALK_NO_COLD, cold ? 0 : 1, state.meta.ptr(), n, implicitGrad ? 0 : 1,
+          state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum), ptr(state.firstOrder), ptr(state.foAccum),
+          opt, lr, eps);
+    };
+    if (!cold) {
+      rows.run();
+      return;
+    }
+    Runnable coldRows = () -> {
       // det_apply_cold: a lane walks each row of few records; a group of gc lanes applies it, DET_PASS_FLOATS
-      // floats each per pass. The rules with a row statistic (row-wise Adagrad and Adam; kRowStat in optim.cuh) sum its
-      // squares in a tree over the group's lanes, so they get det_apply_rows' g: a row gives the same bits
-      // whichever kernel applies it.
+      // floats each per pass. The rules with a row statistic (row-wise Adagrad and Adam; kRowStat in
+      // optim.cuh) sum its squares in a tree over the group's lanes, so they get det_apply_rows' g: a row
+      // gives the same bits whichever kernel applies it.
       int gc = 1;
       while (gc < 32 && gc * DET_PASS_FLOATS < maxDim) {
         gc <<= 1;
       }
       if (rowStatRule) {
-        gc = g;
+        gc = rowLanes;
       }
       // rows per warp: at most 4 for each group of the warp to apply in turn
       int r = Math.min(32, 4 * (32 / gc));
@@ -799,24 +833,16 @@ public final class CudaBackend implements Backend {
           state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
           implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null, count, sumDims, gc, r,
           state.meta.ptr(), n, implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum),
-          ptr(state.firstOrder), ptr(state.foAccum), opt, lr, eps, state.hotList.ptr(), state.touchedCount.at(4));
-      if (maxList <= KernelConstants.DET_COLD_RECORDS) {
-        return;  // a row has at most one record per tile: none is hot
-      }
-      rows = state.hotList.ptr();
-      rowCount = state.touchedCount.at(4);
-      maxTouched = Math.min(maxTouched, (long) count * n / (KernelConstants.DET_COLD_RECORDS + 1) + 1);
+          ptr(state.firstOrder), ptr(state.foAccum), opt, lr, eps);
+    };
+    if (!hot) {
+      coldRows.run();
+    } else if (detConcurrentApply) {
+      streams.concurrently(rows, coldRows);
+    } else {
+      coldRows.run();
+      rows.run();
     }
-    int perWarp = 32 / g;
-    int groups = (int) Math.min(THREADS / g, DET_LIST_SHARED_BYTES / groupBytes);
-    groups = Math.max(perWarp, groups / perWarp * perWarp);
-    int blocks = (int) Math.max(1, Math.min((maxTouched + groups - 1) / groups, 16L * ctx.multiprocessors));
-    kernels.detApplyRows(blocks, groups * g, (int) (groups * groupBytes), rows, rowCount, state.touchedFlag.ptr(),
-        state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
-        implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null, count, sumDims, maxList, g, tile,
-        detWalkMode & ~KernelConstants.DET_WALK_NO_COLD, state.meta.ptr(), n, implicitGrad ? 0 : 1,
-        state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum), ptr(state.firstOrder), ptr(state.foAccum), opt,
-        lr, eps);
   }
 
   /**

@@ -11,10 +11,11 @@ import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
 /**
- * One backend's streams and the launch plumbing: the compute stream every kernel runs on, the copy
- * stream of the uploads, the kernels queued since the last synchronisation (named when one fails) and
- * the synchronisations that report them. It is the {@link Kernels.Launcher} of the backend's typed
- * kernel wrappers.
+ * One backend's streams and the launch plumbing: the compute stream the kernels run on, a side stream
+ * for a kernel that may run beside another of the same step ({@link #concurrently}), the copy stream of
+ * the uploads, the kernels queued since the last synchronisation (named when one fails) and the
+ * synchronisations that report them. It is the {@link Kernels.Launcher} of the backend's typed kernel
+ * wrappers.
  */
 final class DeviceStreams implements Kernels.Launcher {
   static final boolean SYNC_EACH_LAUNCH = Boolean.getBoolean("fastembedding.cuda.syncEachLaunch");
@@ -24,6 +25,12 @@ final class DeviceStreams implements Kernels.Launcher {
   final DeviceContext ctx;
   final CUstream compute = new CUstream();
   final CUstream copy = new CUstream();
+  /** Work forked from the compute stream and joined back to it within a step (captured in its graph). */
+  private final CUstream side = new CUstream();
+  private final CUevent forkEvent = new CUevent();
+  private final CUevent joinEvent = new CUevent();
+  /** Where {@link #launch} queues: the compute stream, or the side stream inside {@link #concurrently}. */
+  private CUstream launchStream = compute;
   private final ArrayDeque<String> recentKernels = new ArrayDeque<>();
 
   DeviceStreams(DeviceContext ctx) {
@@ -36,6 +43,30 @@ final class DeviceStreams implements Kernels.Launcher {
         "compute stream on " + ctx.describe());
     Cu.check(JCudaDriver.cuStreamCreate(copy, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate",
         "copy stream on " + ctx.describe());
+    Cu.check(JCudaDriver.cuStreamCreate(side, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate",
+        "side stream on " + ctx.describe());
+    createEvent(forkEvent);
+    createEvent(joinEvent);
+  }
+
+  /**
+   * Queues {@code onSide}'s launches on the side stream and {@code onCompute}'s on the compute stream,
+   * both after the work queued so far and before whatever is queued next: the two may run at once on
+   * the device (the caller guarantees they touch disjoint memory). Inside a graph capture this forks and
+   * joins the captured graph.
+   */
+  void concurrently(Runnable onSide, Runnable onCompute) {
+    Cu.check(JCudaDriver.cuEventRecord(forkEvent, compute), "cuEventRecord", "fork on " + ctx.describe());
+    Cu.check(JCudaDriver.cuStreamWaitEvent(side, forkEvent, 0), "cuStreamWaitEvent", "fork on " + ctx.describe());
+    launchStream = side;
+    try {
+      onSide.run();
+    } finally {
+      launchStream = compute;
+    }
+    Cu.check(JCudaDriver.cuEventRecord(joinEvent, side), "cuEventRecord", "join on " + ctx.describe());
+    onCompute.run();
+    Cu.check(JCudaDriver.cuStreamWaitEvent(compute, joinEvent, 0), "cuStreamWaitEvent", "join on " + ctx.describe());
   }
 
   /** A new event without timing. */
@@ -56,12 +87,16 @@ final class DeviceStreams implements Kernels.Launcher {
         case F32 -> Pointer.to(new float[] {(Float) a});
       };
     }
-    int r = JCudaDriver.cuLaunchKernel(ctx.function(kernel), gx, gyDim, gz, block, 1, 1, smem, compute,
+    int r = JCudaDriver.cuLaunchKernel(ctx.function(kernel), gx, gyDim, gz, block, 1, 1, smem, launchStream,
         Pointer.to(ps), null);
     Cu.check(r, "cuLaunchKernel", "kernel " + kernel + " (grid " + gx + "x" + gyDim + "x" + gz + ", block "
         + block + ", " + smem + " bytes of dynamic shared memory) on " + ctx.describe());
     noteKernel(kernel);
     if (SYNC_EACH_LAUNCH) {
+      if (launchStream == side) {
+        Cu.check(JCudaDriver.cuStreamSynchronize(side), "cuStreamSynchronize (side stream)",
+            "running kernel " + kernel + " on " + ctx.describe());
+      }
       syncCompute("running kernel " + kernel);
     }
   }
@@ -116,12 +151,16 @@ final class DeviceStreams implements Kernels.Launcher {
   /** Waits for both streams, ignoring errors (closing). */
   void drainQuietly() {
     JCudaDriver.cuStreamSynchronize(compute);
+    JCudaDriver.cuStreamSynchronize(side);
     JCudaDriver.cuStreamSynchronize(copy);
   }
 
   void release() {
     destroyStream(compute);
+    destroyStream(side);
     destroyStream(copy);
+    destroy(forkEvent);
+    destroy(joinEvent);
   }
 
   static void destroy(CUevent e) {

@@ -137,7 +137,8 @@ final class Kernels {
       int tilesPerField, CUdeviceptr idx, int gradMode, CUdeviceptr gy, CUdeviceptr head, CUdeviceptr G,
       int gStride, CUdeviceptr G1, CUdeviceptr counts, int markTouched, CUdeviceptr touchedFlag,
       CUdeviceptr touchedList, CUdeviceptr touchedCount, int recordMode, CUdeviceptr listHead,
-      CUdeviceptr recNext, CUdeviceptr recS, CUdeviceptr recG, CUdeviceptr recS1) {
+      CUdeviceptr recNext, CUdeviceptr recS, CUdeviceptr recG, CUdeviceptr recS1, CUdeviceptr hotList,
+      CUdeviceptr hotCount) {
     String kernel;
     if (tile == KernelConstants.SCATTER_TILE_LARGE) {
       kernel = "scatter_atomic_1024";
@@ -146,10 +147,10 @@ final class Kernels {
     } else {
       throw new IllegalArgumentException("no scatter kernel for tiles of " + tile + " rows");
     }
-    launcher.launch(kernel, grid, 1, 1, THREADS, 0, new Args(25).ptr(dst).ptr(dst1).f32(scale).ptr(meta).i32(n)
+    launcher.launch(kernel, grid, 1, 1, THREADS, 0, new Args(27).ptr(dst).ptr(dst1).f32(scale).ptr(meta).i32(n)
         .i32(B).i32(tilesPerField).ptr(idx).i32(gradMode).ptr(gy).ptr(head).ptr(G).i32(gStride).ptr(G1)
         .ptr(counts).i32(markTouched).ptr(touchedFlag).ptr(touchedList).ptr(touchedCount).i32(recordMode)
-        .ptr(listHead).ptr(recNext).ptr(recS).ptr(recG).ptr(recS1));
+        .ptr(listHead).ptr(recNext).ptr(recS).ptr(recG).ptr(recS1).ptr(hotList).ptr(hotCount));
   }
 
   /** backward.cuh: the head update, the loss sums and (Adagrad, atomic mode) the touched rows' update. */
@@ -165,38 +166,38 @@ final class Kernels {
   }
 
   /**
-   * backward.cuh: deterministic mode, a group of G lanes per touched row sums its records and updates it
-   * (det_apply_rows, or det_apply_rows_adam for row-wise Adam).
+   * backward.cuh: deterministic mode, a group of G lanes per listed row sums its records and updates it
+   * (det_apply_rows, or det_apply_rows_adam for row-wise Adam); clearFlags = 0 leaves the rows' record
+   * counts to det_apply_cold.
    */
   void detApplyRows(int grid, int block, int smem, CUdeviceptr touchedList, CUdeviceptr touchedCount,
       CUdeviceptr touchedFlag, CUdeviceptr listHead, CUdeviceptr recNext, CUdeviceptr recS, CUdeviceptr recG,
-      CUdeviceptr recS1, int B, int gStride, int maxList, int G, int tileRows, int walkMode, CUdeviceptr meta,
-      int n, int gradMode, CUdeviceptr head, CUdeviceptr tables, CUdeviceptr tableAccum, CUdeviceptr firstOrder,
+      CUdeviceptr recS1, int B, int gStride, int maxList, int G, int tileRows, int walkMode, int clearFlags,
+      CUdeviceptr meta, int n, int gradMode, CUdeviceptr head, CUdeviceptr tables, CUdeviceptr tableAccum, CUdeviceptr firstOrder,
       CUdeviceptr foAccum, int opt, float lr, float eps) {
     // row-wise Adam has its own entry (the same parameters): in det_apply_rows it made every optimizer spill
     String kernel = opt == KernelConstants.OPT_ROWWISE_ADAM ? "det_apply_rows_adam" : "det_apply_rows";
-    launcher.launch(kernel, grid, 1, 1, block, smem, new Args(25).ptr(touchedList).ptr(touchedCount)
+    launcher.launch(kernel, grid, 1, 1, block, smem, new Args(26).ptr(touchedList).ptr(touchedCount)
         .ptr(touchedFlag).ptr(listHead).ptr(recNext).ptr(recS).ptr(recG).ptr(recS1).i32(B).i32(gStride)
-        .i32(maxList).i32(G).i32(tileRows).i32(walkMode).ptr(meta).i32(n).i32(gradMode).ptr(head).ptr(tables)
+        .i32(maxList).i32(G).i32(tileRows).i32(walkMode).i32(clearFlags).ptr(meta).i32(n).i32(gradMode).ptr(head).ptr(tables)
         .ptr(tableAccum).ptr(firstOrder).ptr(foAccum).i32(opt).f32(lr).f32(eps));
   }
 
   /**
-   * backward.cuh: deterministic mode, the touched rows of at most DET_COLD_RECORDS records (a lane walks each),
-   * the others appended to hotList / hotCount for {@link #detApplyRows}. Static shared memory; block
-   * KERNEL_THREADS.
+   * backward.cuh: deterministic mode, the touched rows of at most DET_COLD_RECORDS records (a lane walks each);
+   * of the others (listed as hot by the scatter, for {@link #detApplyRows}) it only clears the record
+   * counts. Static shared memory; block KERNEL_THREADS.
    */
   void detApplyCold(int grid, CUdeviceptr touchedList, CUdeviceptr touchedCount, CUdeviceptr touchedFlag,
       CUdeviceptr listHead, CUdeviceptr recNext, CUdeviceptr recS, CUdeviceptr recG, CUdeviceptr recS1, int B,
       int gStride, int G, int R, CUdeviceptr meta, int n, int gradMode, CUdeviceptr head, CUdeviceptr tables,
-      CUdeviceptr tableAccum, CUdeviceptr firstOrder, CUdeviceptr foAccum, int opt, float lr, float eps,
-      CUdeviceptr hotList, CUdeviceptr hotCount) {
+      CUdeviceptr tableAccum, CUdeviceptr firstOrder, CUdeviceptr foAccum, int opt, float lr, float eps) {
     // row-wise Adam has its own entry, as for det_apply_rows
     String kernel = opt == KernelConstants.OPT_ROWWISE_ADAM ? "det_apply_cold_adam" : "det_apply_cold";
-    launcher.launch(kernel, grid, 1, 1, THREADS, 0, new Args(25).ptr(touchedList).ptr(touchedCount)
+    launcher.launch(kernel, grid, 1, 1, THREADS, 0, new Args(23).ptr(touchedList).ptr(touchedCount)
         .ptr(touchedFlag).ptr(listHead).ptr(recNext).ptr(recS).ptr(recG).ptr(recS1).i32(B).i32(gStride).i32(G)
         .i32(R).ptr(meta).i32(n).i32(gradMode).ptr(head).ptr(tables).ptr(tableAccum).ptr(firstOrder).ptr(foAccum)
-        .i32(opt).f32(lr).f32(eps).ptr(hotList).ptr(hotCount));
+        .i32(opt).f32(lr).f32(eps));
   }
 
   /** backward.cuh: dst[q * width + j] = src[srcOff + rows[q] * width + j] for the m listed rows. */

@@ -53,18 +53,18 @@ class KernelSignatureTest {
     k.mlpOutput(1, null, 0, null, 0, null, null, 0, 0, 0, 0, 0f, null, null, null, 0, null, null);
     for (int tile : new int[] {KernelConstants.SCATTER_TILE_SMALL, KernelConstants.SCATTER_TILE_LARGE}) {
       k.scatter(tile, 1, null, null, 0f, null, 0, 0, 0, null, 0, null, null, null, 0, null, null, 0, null, null,
-          null, 0, null, null, null, null, null);
+          null, 0, null, null, null, null, null, null, null);
     }
     k.finishStep(1, null, null, null, 0, 0, null, 0, null, 0, 0f, 0f, 0, null, null, null, null, null, null, null,
         null, null, null, 0);
-    k.detApplyRows(1, 32, 0, null, null, null, null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, 0, 0, null,
+    k.detApplyRows(1, 32, 0, null, null, null, null, null, null, null, null, 0, 0, 0, 0, 0, 0, 0, null, 0, 0, null,
         null, null, null, null, 0, 0f, 0f);
-    k.detApplyRows(1, 32, 0, null, null, null, null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, 0, 0, null,
+    k.detApplyRows(1, 32, 0, null, null, null, null, null, null, null, null, 0, 0, 0, 0, 0, 0, 0, null, 0, 0, null,
         null, null, null, null, KernelConstants.OPT_ROWWISE_ADAM, 0f, 0f);
     k.detApplyCold(1, null, null, null, null, null, null, null, null, 0, 0, 0, 0, null, 0, 0, null, null, null, null,
-        null, 0, 0f, 0f, null, null);
+        null, 0, 0f, 0f);
     k.detApplyCold(1, null, null, null, null, null, null, null, null, 0, 0, 0, 0, null, 0, 0, null, null, null, null,
-        null, KernelConstants.OPT_ROWWISE_ADAM, 0f, 0f, null, null);
+        null, KernelConstants.OPT_ROWWISE_ADAM, 0f, 0f);
     k.gatherListedRows(1, null, 0L, 0, null, 0, null);
     k.epochGather(1, null, null, null, null, 0, 0, 0, 1, 0L, 1, 0, 0, 0, 0, null);
     return calls;

@@ -76,6 +76,7 @@ public final class CudaBench {
     boolean quick = false;
     boolean det = true;
     boolean stream = true;
+    long warmUpMs = 1000;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--out" -> out = args[++i];
@@ -84,9 +85,10 @@ public final class CudaBench {
         case "--no-det" -> det = false;
         case "--no-stream" -> stream = false;
         case "--points" -> points = java.util.regex.Pattern.compile(args[++i]);
+        case "--warmup-ms" -> warmUpMs = Long.parseLong(args[++i]);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]
             + "; usage: CudaBench [--out file.csv] [--iters 30] [--quick] [--no-det] [--no-stream]"
-            + " [--points REGEX (of suite,n,d,batch,scenario,config; a part of the grid)]");
+            + " [--points REGEX (of suite,n,d,batch,scenario,config; a part of the grid)] [--warmup-ms 1000]");
       }
     }
     if (CudaDevices.count() == 0) {
@@ -97,6 +99,7 @@ public final class CudaBench {
     ps.println("suite,impl,mode,num_embeddings,dim,batch,scenario,config,ms_median,ms_min");
     CudaBench b = new CudaBench(ps, iters, 5, det, stream);
     long t0 = System.nanoTime();
+    warmUpDevice(warmUpMs);
     int[] sizes = quick ? new int[] {1000, 1_000_000} : new int[] {1000, 100_000, 1_000_000};
     int[] dims = quick ? new int[] {8, 128} : new int[] {8, 32, 128};
     int[] batches = quick ? new int[] {1024, 131072} : new int[] {1024, 16384, 131072};
@@ -110,6 +113,38 @@ public final class CudaBench {
     }
     System.err.printf(Locale.ROOT, "# CudaBench done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
     ps.flush();
+  }
+
+  /**
+   * Keeps the GPU busy for ms milliseconds before the first point. The grid starts with its smallest
+   * steps (about 20 us of GPU time each); measured right after start-up, on an H200 whose clocks had not
+   * come up yet, they took twice as long as the same points measured later in the same call
+   * (docs/benchmarks.md, "Deterministic mode, fifth pass").
+   */
+  private static void warmUpDevice(long ms) {
+    if (ms <= 0) {
+      return;
+    }
+    int n = 100_000;
+    int b = 131_072;
+    ModelSpec spec = spec(new int[] {n}, new int[] {32});
+    try (CudaBackend be = CudaBackend.open(spec, new BackendOptions(false, 0), 0, ModelState.initial(spec))) {
+      RowBlock block = new RowBlock(1, 0, b, IndexScenarios.draw(new SplittableRandom(1), b, n, "UNIFORM"), null,
+          new float[b], null);
+      long steps = 0;
+      long end = System.nanoTime() + ms * 1_000_000L;
+      try (ResidentBatches.ResidentBatch rb = ResidentBatches.upload(be, block, 0, b)) {
+        while (System.nanoTime() < end) {
+          for (int i = 0; i < 20; i++) {
+            ResidentBatches.trainStep(be, rb);
+          }
+          ResidentBatches.synchronize(be);
+          steps += 20;
+        }
+      }
+      be.drainLoss();
+      System.err.printf(Locale.ROOT, "# warm-up: %d steps of batch %d in %d ms before the grid%n", steps, b, ms);
+    }
   }
 
   static ModelSpec spec(int[] sizes, int[] dims) {

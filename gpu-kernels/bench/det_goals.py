@@ -1,5 +1,5 @@
 # Issue 11 goals of the deterministic mode from one CudaBench grid (fe.csv) and the PyTorch baseline of the
-# same call (torch.csv), mode train: python3 goals.py fe.csv torch.csv
+# same call (torch.csv), mode train: python3 det_goals.py fe.csv torch.csv
 import csv, statistics, sys, collections
 fe, tc = sys.argv[1], sys.argv[2]
 key = lambda r: (r['suite'], r['num_embeddings'] or r['config'], r['dim'], r['batch'], r['scenario'])
