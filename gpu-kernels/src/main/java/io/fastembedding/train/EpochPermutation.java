@@ -176,39 +176,23 @@ public final class EpochPermutation {
       }
       return;
     }
-    // slot j walks position base + kj (value xj); kj = -1: the slot is done
-    int k0 = 0, k1 = 1, k2 = 2, k3 = 3;
-    long x0 = base, x1 = base + 1L, x2 = base + 2L, x3 = base + 3L;
-    int next = 4;
-    int live = 4;
+    // slot j walks position base + k[j] (value x[j]); k[j] = -1: the slot is done
+    final int slots = 4;
+    int[] k = {0, 1, 2, 3};
+    long[] x = {base, base + 1L, base + 2L, base + 3L};
+    int next = slots;
+    int live = slots;
     while (live > 0) {
-      x0 = feistel(x0);
-      x1 = feistel(x1);
-      x2 = feistel(x2);
-      x3 = feistel(x3);
-      if (k0 >= 0 && x0 < rows) {
-        out[k0] = (int) x0;
-        k0 = next < m ? next++ : -1;
-        x0 = base + (long) Math.max(k0, 0);
-        live -= k0 >= 0 ? 0 : 1;
+      for (int j = 0; j < slots; j++) {  // the four networks: independent chains
+        x[j] = feistel(x[j]);
       }
-      if (k1 >= 0 && x1 < rows) {
-        out[k1] = (int) x1;
-        k1 = next < m ? next++ : -1;
-        x1 = base + (long) Math.max(k1, 0);
-        live -= k1 >= 0 ? 0 : 1;
-      }
-      if (k2 >= 0 && x2 < rows) {
-        out[k2] = (int) x2;
-        k2 = next < m ? next++ : -1;
-        x2 = base + (long) Math.max(k2, 0);
-        live -= k2 >= 0 ? 0 : 1;
-      }
-      if (k3 >= 0 && x3 < rows) {
-        out[k3] = (int) x3;
-        k3 = next < m ? next++ : -1;
-        x3 = base + (long) Math.max(k3, 0);
-        live -= k3 >= 0 ? 0 : 1;
+      for (int j = 0; j < slots; j++) {
+        if (k[j] >= 0 && x[j] < rows) {
+          out[k[j]] = (int) x[j];
+          k[j] = next < m ? next++ : -1;
+          x[j] = base + (long) Math.max(k[j], 0);
+          live -= k[j] >= 0 ? 0 : 1;
+        }
       }
     }
   }
