@@ -71,6 +71,15 @@ final class HeadScorer implements Serializable {
    */
   static void standardize(Vector v, int k, float[] mean, float[] invStd, String numericCol,
       float[] out, int off) {
+    checkNumeric(v, k, numericCol);
+    for (int j = 0; j < k; j++) {
+      // the same float arithmetic as the fit's standardisation of the training blocks
+      out[off + j] = ((float) v.apply(j) - mean[j]) * invStd[j];
+    }
+  }
+
+  /** A row's numeric vector: a null vector, another size than k or a non-finite value fails. */
+  static void checkNumeric(Vector v, int k, String numericCol) {
     if (v == null) {
       throw new IllegalArgumentException("numeric column '" + numericCol + "' has a null vector; "
           + "the model's head needs its " + k + " numeric features in every row");
@@ -85,8 +94,6 @@ final class HeadScorer implements Serializable {
         throw new IllegalArgumentException("numeric column '" + numericCol + "' has the value " + x
             + " at feature " + j + "; numeric features must be finite");
       }
-      // the same float arithmetic as the fit's standardisation of the training blocks
-      out[off + j] = ((float) x - mean[j]) * invStd[j];
     }
   }
 

@@ -255,4 +255,10 @@ final class ModelData implements Serializable {
     return new ModelState(scoringSpec(), tables, firstOrder, head, new float[0], new float[0],
         new float[0]);
   }
+
+  /** The numeric column's features as the user gives them ('ple' feeds the head more inputs). */
+  int numericFeatures() {
+    return NumericEncoding.PLE.equals(numericEncoding) && buckets != null ? buckets.numFeatures()
+        : spec.numNumeric();
+  }
 }

@@ -331,7 +331,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return this;
   }
 
-  /** linear, bucket or ple (case-insensitive). */
+  /** auto, linear, bucket or ple (case-insensitive). */
   public MultiEmbedding setNumericEncoding(String v) {
     set(numericEncoding(), lower(v));
     return this;
@@ -440,8 +440,9 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     List<JavaRDD<?>> cached = new ArrayList<>();
     Blocks b = null;
     try {
-      Input in = encodeNumeric(dataset, sc);
-      Holdout holdout = holdout(in.data(), sc);
+      SmallData small = new SmallData(dataset, sc);
+      Input in = encodeNumeric(dataset, sc, small);
+      Holdout holdout = holdout(small);
       b = buildBlocks(in, holdout, sc, cached);
       ModelSpec spec = ModelSpec.builder(b.tableSizes(), fieldDims(b.sizes().validCounts,
               b.trainingRows()))
@@ -510,7 +511,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       } else {
         data = ModelData.of(kept.state(), b.sizes().validCounts, keep, b.mean(), b.std());
       }
-      data = data.withNumericEncoding(getNumericEncoding(), in.buckets(), getInputCols().length)
+      data = data.withNumericEncoding(in.encoding(), in.buckets(), getInputCols().length)
           .withHashBuckets(hashBuckets());
       if (getCrossFitFolds() > 0) {
         data = data.withCrossFit(CrossFitting.fit(jsc, config.plain(epochs), spec, trainedOn,
@@ -523,6 +524,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
           b.blocks().getNumPartitions(), trained.bestRound(), trained.stoppedEarly(), refitEpochs,
           getCrossFitFolds()));
       copyValues(model, ParamMap.empty());
+      model.set(model.numericEncoding(), in.encoding());  // what 'auto' chose
       return model.setParent(this);
     } finally {
       if (b != null && !local) {
@@ -544,24 +546,59 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
   /**
    * The data the blocks are built from: the input columns, and after them one index column per
    * numeric feature's bucket ('bucket'); the numeric column, or its piecewise-linear encoding
-   * ('ple'); and the edges those encodings learned (null for 'linear').
+   * ('ple'); the encoding used ('auto' resolved) and the edges it learned (null for 'linear').
    */
   private record Input(Dataset<?> data, String[] cols, int[] numCategories, String numericCol,
-      NumericBuckets buckets) {}
+      String encoding, NumericBuckets buckets) {}
 
-  private Input encodeNumeric(Dataset<?> dataset, SparkContext sc) {
+  /**
+   * Whether the training data has at most {@link ParamDefs#EARLY_STOPPING_ROWS} rows, counted (up
+   * to one more than that, one job) at most once per fit: the 'auto' rules of earlyStopping and
+   * numericEncoding both ask.
+   */
+  private final class SmallData {
+    private final Dataset<?> data;
+    private final SparkContext sc;
+    private Boolean small;
+
+    SmallData(Dataset<?> data, SparkContext sc) {
+      this.data = data;
+      this.sc = sc;
+    }
+
+    boolean get() {
+      if (small == null) {
+        describe(sc, "counting rows for the 'auto' rules");
+        small = data.limit((int) ParamDefs.EARLY_STOPPING_ROWS + 1).count()
+            <= ParamDefs.EARLY_STOPPING_ROWS;
+      }
+      return small;
+    }
+  }
+
+  private Input encodeNumeric(Dataset<?> dataset, SparkContext sc, SmallData small) {
     String[] cols = getInputCols();
     int[] counts = isDefined(numCategories) ? getNumCategories() : null;
     String enc = getNumericEncoding();
+    if (NumericEncoding.AUTO.equals(enc)) {
+      // the piecewise-linear encoding on small data, where it won on validation rows and costs
+      // little; above, it multiplies the head's numeric inputs by numBuckets (docs/quality.md, run H)
+      enc = getNumericCol().isEmpty() || !small.get() ? NumericEncoding.LINEAR : NumericEncoding.PLE;
+      LOG.info("MultiEmbedding {}: numericEncoding 'auto': {}", uid, getNumericCol().isEmpty()
+          ? "no numericCol, 'linear'" : small.get() ? "at most " + ParamDefs.EARLY_STOPPING_ROWS
+          + " rows, 'ple'" : "more than " + ParamDefs.EARLY_STOPPING_ROWS + " rows, 'linear'");
+    }
     if (NumericEncoding.LINEAR.equals(enc)) {
-      return new Input(dataset, cols, counts, getNumericCol(), null);
+      return new Input(dataset, cols, counts, getNumericCol(), enc, null);
     }
     if (getNumericCol().isEmpty()) {
       throw new IllegalArgumentException("numericEncoding '" + enc + "' encodes the numeric "
-          + "features, but numericCol is empty; set numericCol to their Vector column, or leave "
-          + "numericEncoding at 'linear'");
+          + "features, but numericCol is empty; set numericCol to their Vector column, or set "
+          + "numericEncoding to 'auto' or 'linear'");
     }
-    int k = NumericSize.of(dataset, getNumericCol()).size();
+    NumericSize size = NumericSize.of(dataset, getNumericCol());
+    int k = size.size();
+    checkRawNumeric(dataset, size, sc);
     describe(sc, "quantiles of " + k + " numeric features for the '" + enc + "' encoding");
     NumericBuckets buckets = NumericEncoding.learn(dataset, getNumericCol(), k, getNumBuckets());
     LOG.info("MultiEmbedding {}: numericEncoding {}: {}", uid, enc,
@@ -570,8 +607,8 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     Column vec = d.col(getNumericCol());
     if (NumericEncoding.PLE.equals(enc)) {
       String col = NumericEncoding.encodedColumn(uid);
-      return new Input(d.withColumn(col, NumericEncoding.ple(vec, buckets)), cols, counts, col,
-          buckets);
+      return new Input(d.withColumn(col, NumericEncoding.ple(vec, buckets, getNumericCol())), cols,
+          counts, col, enc, buckets);
     }
     String[] all = Arrays.copyOf(cols, cols.length + k);
     int[] allCounts = counts == null ? null : Arrays.copyOf(counts, cols.length + k);
@@ -582,7 +619,29 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
         allCounts[cols.length + j] = buckets.numBuckets(j);
       }
     }
-    return new Input(d, all, allCounts, getNumericCol(), buckets);
+    return new Input(d, all, allCounts, getNumericCol(), enc, buckets);
+  }
+
+  /**
+   * The numeric column before an encoding replaces it: null vectors, other sizes and non-finite
+   * values fail here, with the messages of the 'linear' path, naming the user's column and its
+   * features (the encoded column is hidden and wider).
+   */
+  private void checkRawNumeric(Dataset<?> dataset, NumericSize size, SparkContext sc) {
+    if (size.size() == 0) {
+      return;  // empty data: its error follows
+    }
+    describe(sc, "checking numeric column '" + getNumericCol() + "'");
+    int k = size.size();
+    BlockStats s = dataset.select(dataset.col(getNumericCol())).toDF().javaRDD().mapPartitions(it -> {
+      BlockStats p = new BlockStats(0);
+      float[] buf = new float[k];
+      while (it.hasNext()) {
+        BlockBuilder.readNumeric(it.next(), 0, k, buf, 0, p);
+      }
+      return Collections.singletonList(p).iterator();
+    }).reduce(BlockStats::merge);
+    InputErrors.checkNumeric(s, getNumericCol(), k, size.source());
   }
 
   /**
@@ -599,7 +658,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
    * on fewer it is 'on' with a refit on every row for the best round's epochs (refitOnAllRows),
    * so that small data loses no rows to the validation that chooses its epochs.
    */
-  private Holdout holdout(Dataset<?> data, SparkContext sc) {
+  private Holdout holdout(SmallData small) {
     boolean indicator = !getValidationIndicatorCol().isEmpty();
     String mode = getEarlyStopping();
     boolean on;
@@ -610,9 +669,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
         || (isSet(validationFraction()) && getValidationFraction() > 0)) {
       on = true;
     } else {
-      describe(sc, "counting rows for earlyStopping 'auto'");
-      boolean large = data.limit((int) ParamDefs.EARLY_STOPPING_ROWS + 1).count()
-          > ParamDefs.EARLY_STOPPING_ROWS;
+      boolean large = !small.get();
       on = getValidationFraction() > 0;
       refit |= on && !large;
       LOG.info("MultiEmbedding {}: earlyStopping 'auto': {}", uid, !on

@@ -178,7 +178,8 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     Column[] headIdx = idx;
     if (numericIn) {
       Column raw = df.col(getNumericCol());
-      numeric = NumericEncoding.PLE.equals(d.numericEncoding) ? NumericEncoding.ple(raw, d.buckets)
+      numeric = NumericEncoding.PLE.equals(d.numericEncoding) ? NumericEncoding.ple(raw, d.buckets,
+          getNumericCol())
           : raw;
       if (NumericEncoding.BUCKET.equals(d.numericEncoding)) {
         headIdx = Arrays.copyOf(idx, d.spec.numFields());
@@ -293,7 +294,7 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     String[] cols = getInputCols();
     int n = cols.length;
     if (d.spec.numNumeric() > 0 && numeric == null) {
-      throw new IllegalArgumentException("this model was cross-fitted with " + d.spec.numNumeric()
+      throw new IllegalArgumentException("this model was cross-fitted with " + d.numericFeatures()
           + " numeric features, which it needs to recognise its training rows; set numericCol to "
           + "the Vector column it was fit with");
     }

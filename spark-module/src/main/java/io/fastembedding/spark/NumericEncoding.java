@@ -16,6 +16,8 @@ import org.apache.spark.sql.types.DataTypes;
  * How the numeric features reach the head (param {@code numericEncoding}), and the column
  * expressions that do it, so that fit and transform encode a row the same way:
  * <ul>
+ *   <li>{@code auto} (the default): {@code ple} when the training data has at most
+ *       ParamDefs.EARLY_STOPPING_ROWS rows and a numeric column, else {@code linear};
  *   <li>{@code linear}: the (standardised) value only: the head is linear in it;
  *   <li>{@code bucket}: the value, and its quantile bucket as one more categorical field with its
  *       own embedding table and first-order weights (a step function of the value);
@@ -26,10 +28,11 @@ import org.apache.spark.sql.types.DataTypes;
  * input like any other, so every backend has them.
  */
 final class NumericEncoding {
+  static final String AUTO = "auto";
   static final String LINEAR = "linear";
   static final String BUCKET = "bucket";
   static final String PLE = "ple";
-  static final String[] ALL = {LINEAR, BUCKET, PLE};
+  static final String[] ALL = {AUTO, LINEAR, BUCKET, PLE};
 
   /** Relative rank error of the quantiles (as QuantileDiscretizer's default). */
   static final double QUANTILE_ERROR = 0.001;
@@ -75,12 +78,11 @@ final class NumericEncoding {
   }
 
   /** The piecewise-linear encoding of every feature, as one dense vector column. */
-  static Column ple(Column vector, NumericBuckets b) {
+  static Column ple(Column vector, NumericBuckets b, String numericCol) {
     int width = b.totalEncodingWidth();
     return functions.udf((UDF1<Vector, Vector>) v -> {
-      if (v == null || v.size() != b.numFeatures()) {
-        return v; // the size check downstream names the column and the sizes
-      }
+      // the user's column and features, not the hidden encoded column's, name a bad row
+      HeadScorer.checkNumeric(v, b.numFeatures(), numericCol);
       double[] out = new double[width];
       int at = 0;
       for (int j = 0; j < b.numFeatures(); j++) {

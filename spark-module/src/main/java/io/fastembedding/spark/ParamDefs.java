@@ -168,8 +168,11 @@ final class ParamDefs {
   static Param<String> numericEncoding(Params o) {
     return SparkCompat.stringParam(o.uid(), "numericEncoding", "how numeric features reach the head: "
         + "'linear' (the standardised value), 'bucket' (the value, and its quantile bucket as one "
-        + "more embedded field, so the head can learn thresholds) or 'ple' (the piecewise-linear "
-        + "encoding of the value over its bucket edges, one head input per bucket, in its place)",
+        + "more embedded field, so the head can learn thresholds), 'ple' (the piecewise-linear "
+        + "encoding of the value over its bucket edges, one head input per bucket, in its place) or "
+        + "'auto' ('ple' when the training data has at most " + EARLY_STOPPING_ROWS + " rows, else "
+        + "'linear': on more rows 'ple' multiplies the head's numeric inputs by numBuckets); a fitted "
+        + "model holds the encoding it used",
         ParamCheck.oneOf(NumericEncoding.ALL).named("numericEncoding"));
   }
 
@@ -353,7 +356,7 @@ final class ParamDefs {
     p.setDefault(p.earlyStopping(), AUTO);
     p.setDefault(p.validationMetric(), LOSS);
     p.setDefault(p.refitOnAllRows(), false);
-    p.setDefault(p.numericEncoding(), NumericEncoding.LINEAR);
+    p.setDefault(p.numericEncoding(), NumericEncoding.AUTO);
     p.setDefault(p.numBuckets(), 10);
     p.setDefault(p.crossFitFolds(), 0);
     p.setDefault(p.tablePlacement(), AUTO);

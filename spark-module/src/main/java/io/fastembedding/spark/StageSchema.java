@@ -68,7 +68,7 @@ final class StageSchema {
     } else if (scores(p) && fitted.spec.numNumeric() > 0) {
       if (p.getNumericCol().isEmpty()) {
         throw new IllegalArgumentException("the head of this model reads "
-            + fitted.spec.numNumeric() + " numeric features, so predictionCol and probabilityCol "
+            + fitted.numericFeatures() + " numeric features, so predictionCol and probabilityCol "
             + "need numericCol, which is empty; set it to the Vector column the model was fit with");
       }
       ColumnChecks.requireVectorColumn(schema, p.getNumericCol(), "numeric column");

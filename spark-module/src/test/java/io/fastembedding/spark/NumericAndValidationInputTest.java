@@ -75,34 +75,50 @@ class NumericAndValidationInputTest {
         "numeric column 'nope' does not exist");
   }
 
+  /** Every encoding: small data takes 'ple' by default ('auto'), whose encoded column is hidden. */
+  private static final String[] ENCODINGS = {"auto", "linear", "bucket", "ple"};
+
   @Test
   void aNumericVectorOfTheWrongSize() {
     Dataset<Row> d = rows(new Object[] {0, 1.0, Vectors.dense(1, 2), false},
         new Object[] {1, 0.0, Vectors.dense(1, 2), false},
         new Object[] {2, 0.0, Vectors.dense(1, 2, 3), false});
-    assertMentions(fitError(est(), d), "numeric column 'z' has a vector of size 3",
-        "1 row of a size other than 2", "first row");
+    for (String enc : ENCODINGS) {
+      assertMentions(fitError(est().setNumericEncoding(enc), d),
+          "numeric column 'z' has a vector of size 3", "1 row of a size other than 2", "first row");
+    }
   }
 
   @Test
   void nanAndNullNumericFeatures() {
     Dataset<Row> nan = rows(new Object[] {0, 1.0, Vectors.dense(1, 2), false},
         new Object[] {1, 0.0, Vectors.dense(1, Double.NaN), false});
-    assertMentions(fitError(est(), nan), "numeric column 'z' has the value NaN at feature 1",
-        "finite");
     Dataset<Row> inf = rows(new Object[] {0, 1.0, Vectors.dense(1, 2), false},
         new Object[] {1, 0.0, Vectors.dense(Double.NEGATIVE_INFINITY, 2), false});
-    assertMentions(fitError(est(), inf), "numeric column 'z' has the value -Infinity at feature 0");
     Dataset<Row> nul = rows(new Object[] {0, 1.0, Vectors.dense(1, 2), false},
         new Object[] {1, 0.0, null, false});
-    assertMentions(fitError(est(), nul), "numeric column 'z' has 1 null vector");
     Dataset<Row> allNull = rows(new Object[] {0, 1.0, null, false});
-    assertMentions(fitError(est(), allNull), "numeric column 'z' has only null vectors");
+    for (String enc : ENCODINGS) {
+      assertMentions(fitError(est().setNumericEncoding(enc), nan),
+          "numeric column 'z' has the value NaN at feature 1", "finite");
+      assertMentions(fitError(est().setNumericEncoding(enc), inf),
+          "numeric column 'z' has the value -Infinity at feature 0");
+      assertMentions(fitError(est().setNumericEncoding(enc), nul),
+          "numeric column 'z' has 1 null vector");
+      assertMentions(fitError(est().setNumericEncoding(enc), allNull),
+          "numeric column 'z' has only null vectors");
+    }
   }
 
   @Test
   void transformChecksTheNumericColumnToo() {
-    MultiEmbeddingModel m = est().setPredictionCol("p").fit(good);
+    for (String enc : ENCODINGS) {
+      transformChecksTheNumericColumn(est().setNumericEncoding(enc));
+    }
+  }
+
+  private void transformChecksTheNumericColumn(MultiEmbedding est) {
+    MultiEmbeddingModel m = est.setPredictionCol("p").fit(good);
     Dataset<Row> nan = rows(new Object[] {0, 1.0, Vectors.dense(1, Double.NaN), false});
     assertMentions(messages(assertThrows(Exception.class, () -> m.transform(nan).collect())),
         "numeric column 'z' has the value NaN at feature 1");

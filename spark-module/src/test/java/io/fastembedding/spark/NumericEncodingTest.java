@@ -88,6 +88,33 @@ class NumericEncodingTest {
     }
   }
 
+  /**
+   * The default 'auto' is 'ple' on at most ParamDefs.EARLY_STOPPING_ROWS training rows (6 000 here;
+   * the band is learned) and 'linear' on more (12 000: the band is not), or without a numeric
+   * column; the fitted model holds what 'auto' chose, and keeps it through save and load.
+   */
+  @Test
+  void autoIsPiecewiseLinearOnSmallDataAndLinearAbove() throws Exception {
+    assertEquals("auto", new MultiEmbedding().getNumericEncoding());
+    MultiEmbeddingModel small = stage().fit(train);
+    assertEquals("ple", small.getNumericEncoding());
+    assertEquals(9, small.getNumericBucketCuts(0).length);
+    double smallAuc = auc(small, test);
+    assertTrue(smallAuc > 0.9, "auto on 6 000 rows: AUC " + smallAuc);
+    Path dir = Files.createTempDirectory("numeric-auto");
+    small.write().save(dir.resolve("m").toString());
+    assertEquals("ple", MultiEmbeddingModel.load(dir.resolve("m").toString()).getNumericEncoding());
+
+    Dataset<Row> twice = train.union(band(6000, 23));
+    assertTrue(twice.count() > ParamDefs.EARLY_STOPPING_ROWS);
+    MultiEmbeddingModel large = stage().fit(twice);
+    assertEquals("linear", large.getNumericEncoding());
+    double largeAuc = auc(large, test);
+    assertTrue(largeAuc < 0.7, "auto on 12 000 rows is linear in x: AUC " + largeAuc);
+    assertEquals("linear", new MultiEmbedding().setInputCols("c").setMaxIter(1).setNumWorkers(2)
+        .fit(train).getNumericEncoding());
+  }
+
   @Test
   void theOutputColumnHoldsTheInputColumnsEmbeddingsOnly() {
     MultiEmbeddingModel m = stage().setOutputCol("emb").setNumericEncoding("bucket").fit(train);

@@ -67,8 +67,10 @@ class NumericFeaturesTest {
 
   // 4 epochs of 3 000 rows are a dozen steps per worker: step 0.1 (the default's 0.03 is chosen
   // for fits of 50 epochs) so that every head gets there
+  /** The values themselves reach the head ('linear'); NumericEncodingTest covers the encodings. */
   private static MultiEmbedding stage(String head) {
     return new MultiEmbedding().setInputCols("a", "b").setNumericCol("z").setHead(head)
+        .setNumericEncoding("linear")
         .setHiddenLayers(8).setEmbeddingDim(2).setMaxIter(4).setStepSize(0.1).setSeed(5)
         .setOutputCol("emb")
         .setProbabilityCol("prob").setPredictionCol("p");

@@ -211,7 +211,7 @@ public final class BlockBuilder {
    * Copies a row's numeric vector into {@code out[at, at + k)}; records a null vector, a wrong size
    * or a non-finite value in the stats (leaving zeros) and returns whether the row's vector is good.
    */
-  private static boolean readNumeric(Row row, int pos, int k, float[] out, int at,
+  public static boolean readNumeric(Row row, int pos, int k, float[] out, int at,
       BlockStats stats) {
     if (row.isNullAt(pos)) {
       stats.numericNulls++;
