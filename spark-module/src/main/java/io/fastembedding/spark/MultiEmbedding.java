@@ -598,6 +598,9 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     }
     NumericSize size = NumericSize.of(dataset, getNumericCol());
     int k = size.size();
+    if (k == 0) {  // no rows: nothing to encode, and the empty-data error follows
+      return new Input(dataset, cols, counts, getNumericCol(), NumericEncoding.LINEAR, null);
+    }
     checkRawNumeric(dataset, size, sc);
     describe(sc, "quantiles of " + k + " numeric features for the '" + enc + "' encoding");
     NumericBuckets buckets = NumericEncoding.learn(dataset, getNumericCol(), k, getNumBuckets());
@@ -628,9 +631,6 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
    * features (the encoded column is hidden and wider).
    */
   private void checkRawNumeric(Dataset<?> dataset, NumericSize size, SparkContext sc) {
-    if (size.size() == 0) {
-      return;  // empty data: its error follows
-    }
     describe(sc, "checking numeric column '" + getNumericCol() + "'");
     int k = size.size();
     BlockStats s = dataset.select(dataset.col(getNumericCol())).toDF().javaRDD().mapPartitions(it -> {

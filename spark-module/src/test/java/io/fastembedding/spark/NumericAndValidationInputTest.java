@@ -86,6 +86,7 @@ class NumericAndValidationInputTest {
     for (String enc : ENCODINGS) {
       assertMentions(fitError(est().setNumericEncoding(enc), d),
           "numeric column 'z' has a vector of size 3", "1 row of a size other than 2", "first row");
+      assertMentions(fitError(est().setNumericEncoding(enc), d.limit(0)), "the training data is empty");
     }
   }
 
