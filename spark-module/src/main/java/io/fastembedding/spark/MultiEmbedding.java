@@ -583,10 +583,10 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     if (NumericEncoding.AUTO.equals(enc)) {
       // the piecewise-linear encoding on small data, where it won on validation rows and costs
       // little; above, it multiplies the head's numeric inputs by numBuckets (docs/quality.md, run H)
-      enc = getNumericCol().isEmpty() || !small.get() ? NumericEncoding.LINEAR : NumericEncoding.PLE;
-      LOG.info("MultiEmbedding {}: numericEncoding 'auto': {}", uid, getNumericCol().isEmpty()
-          ? "no numericCol, 'linear'" : small.get() ? "at most " + ParamDefs.EARLY_STOPPING_ROWS
-          + " rows, 'ple'" : "more than " + ParamDefs.EARLY_STOPPING_ROWS + " rows, 'linear'");
+      boolean ple = !getNumericCol().isEmpty() && small.get();
+      enc = ple ? NumericEncoding.PLE : NumericEncoding.LINEAR;
+      LOG.info("MultiEmbedding {}: numericEncoding 'auto': {}, '{}'", uid, getNumericCol().isEmpty()
+          ? "no numericCol" : (ple ? "at most " : "more than ") + ParamDefs.EARLY_STOPPING_ROWS + " rows", enc);
     }
     if (NumericEncoding.LINEAR.equals(enc)) {
       return new Input(dataset, cols, counts, getNumericCol(), enc, null);

@@ -767,7 +767,7 @@ public final class CudaBackend implements Backend {
     long maxTouched = Math.min((long) count * n, state.totalRows);
     boolean cold = (detWalkMode & KernelConstants.DET_WALK_NO_COLD) == 0 && maxTouched >= detColdMinRows;
     // a row has at most one record per tile: with no more tiles than DET_COLD_RECORDS, none is hot
-    boolean hot = !cold || maxList > KernelConstants.DET_COLD_RECORDS;
+    boolean hotRows = maxList > KernelConstants.DET_COLD_RECORDS;
     boolean fm = headType == HeadType.FM;
     kernels.scatter(tile, n * tilesPerField, state.tables.ptr(), fm ? state.firstOrder.ptr() : null, 1f,
         state.meta.ptr(), n, count, tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, state.gy.ptr(),
@@ -775,7 +775,7 @@ public final class CudaBackend implements Backend {
         state.counts.ptr(), 0, state.touchedFlag.ptr(), state.touchedList.ptr(), state.touchedCount.ptr(), 1,
         state.listHead.ptr(), state.recNext.ptr(), implicitGrad ? state.recS.ptr() : null,
         implicitGrad ? null : state.recG.ptr(), fm ? state.recS1.ptr() : null,
-        cold && hot ? state.hotList.ptr() : null, cold && hot ? state.touchedCount.at(4) : null);
+        cold && hotRows ? state.hotList.ptr() : null, cold && hotRows ? state.touchedCount.at(4) : null);
     // det_apply_rows' lanes per row: one per sub-list (they walk them at once), and enough for the widest
     // row to take one pass of DET_MAXF floats per lane; no more, since a group takes its rows one after the
     // other and each costs a few dependent loads (a warp per row on single d = 32 tables left 4 times fewer
@@ -835,7 +835,7 @@ public final class CudaBackend implements Backend {
           state.meta.ptr(), n, implicitGrad ? 0 : 1, state.head.ptr(), state.tables.ptr(), ptr(state.tableAccum),
           ptr(state.firstOrder), ptr(state.foAccum), opt, lr, eps);
     };
-    if (!hot) {
+    if (!hotRows) {
       coldRows.run();
     } else if (detConcurrentApply) {
       streams.concurrently(rows, coldRows);

@@ -54,7 +54,7 @@ final class DeviceState {
 
   // batch-sized, grow-only
   final DeviceBuffer touchedList;
-  /** Deterministic mode: the touched rows det_apply_cold leaves to det_apply_rows (more records than it takes). */
+  /** Deterministic mode: the rows of more records than det_apply_cold takes (the scatter lists them). */
   final DeviceBuffer hotList;
   final DeviceBuffer gy;
   final DeviceBuffer grad;
@@ -116,7 +116,7 @@ final class DeviceState {
       foScratch = scratch && fm ? buf("firstOrderScratch", totalRows * 4L) : null;
       // atomic Adagrad's touched rows; deterministic mode's first push of a row in a step
       touchedFlag = scratch || deterministic ? buf("touchedFlag", totalRows * 4L) : null;
-      // [0] the rows the step touched; [1] deterministic mode's hot rows (det_apply_cold)
+      // [0] the rows the step touched; [1] deterministic mode's hot rows (hotList)
       touchedCount = buf("touchedCount", 8);
       lossAcc = buf("lossAcc", 16);
       metaHost = buildMeta();

@@ -173,14 +173,14 @@ final class Kernels {
   void detApplyRows(int grid, int block, int smem, CUdeviceptr touchedList, CUdeviceptr touchedCount,
       CUdeviceptr touchedFlag, CUdeviceptr listHead, CUdeviceptr recNext, CUdeviceptr recS, CUdeviceptr recG,
       CUdeviceptr recS1, int B, int gStride, int maxList, int G, int tileRows, int walkMode, int clearFlags,
-      CUdeviceptr meta, int n, int gradMode, CUdeviceptr head, CUdeviceptr tables, CUdeviceptr tableAccum, CUdeviceptr firstOrder,
-      CUdeviceptr foAccum, int opt, float lr, float eps) {
+      CUdeviceptr meta, int n, int gradMode, CUdeviceptr head, CUdeviceptr tables, CUdeviceptr tableAccum,
+      CUdeviceptr firstOrder, CUdeviceptr foAccum, int opt, float lr, float eps) {
     // row-wise Adam has its own entry (the same parameters): in det_apply_rows it made every optimizer spill
     String kernel = opt == KernelConstants.OPT_ROWWISE_ADAM ? "det_apply_rows_adam" : "det_apply_rows";
     launcher.launch(kernel, grid, 1, 1, block, smem, new Args(26).ptr(touchedList).ptr(touchedCount)
         .ptr(touchedFlag).ptr(listHead).ptr(recNext).ptr(recS).ptr(recG).ptr(recS1).i32(B).i32(gStride)
-        .i32(maxList).i32(G).i32(tileRows).i32(walkMode).i32(clearFlags).ptr(meta).i32(n).i32(gradMode).ptr(head).ptr(tables)
-        .ptr(tableAccum).ptr(firstOrder).ptr(foAccum).i32(opt).f32(lr).f32(eps));
+        .i32(maxList).i32(G).i32(tileRows).i32(walkMode).i32(clearFlags).ptr(meta).i32(n).i32(gradMode)
+        .ptr(head).ptr(tables).ptr(tableAccum).ptr(firstOrder).ptr(foAccum).i32(opt).f32(lr).f32(eps));
   }
 
   /**
