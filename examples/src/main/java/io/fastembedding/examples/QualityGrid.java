@@ -39,12 +39,15 @@ public final class QualityGrid {
 
   public static void main(String[] argv) throws Exception {
     Map<String, String> a = JobSupport.args(argv, Map.of("dataset", "bank", "configs", "",
-        "local-master", "local[2]", "flights-features", "base", "seeds", "7", "train-sample", "1"), "QualityGrid --dataset bank|flights|lending_club|wa_churn|"
+        "local-master", "local[2]", "flights-features", "base", "bank-features", "base", "seeds",
+        "7", "train-sample", "1"), "QualityGrid --dataset bank|flights|lending_club|wa_churn|"
         + "mlc_churn --configs file (one config per line: key=value ...) [--seeds 7,8,9] "
+        + "[--bank-features base|daycat|date] [--flights-features base|time] "
         + "[--train-sample F: a seeded fraction of the training rows, for a quicker grid]");
     SparkSession spark = JobSupport.session("fast-embedding defaults search", a.get("local-master"));
-    QualityBenchmark.Data d = QualityBenchmark.load(spark, a, a.get("dataset"),
-        a.get("dataset").equals("flights") ? a.get("flights-features") : "base", 42);
+    String ds = a.get("dataset");
+    QualityBenchmark.Data d = QualityBenchmark.load(spark, a, ds,
+        ds.equals("flights") || ds.equals("bank") ? a.get(ds + "-features") : "base", 42);
     // validation rows: 20% of the training rows, seeded; the test rows stay unread. Several seeds
     // average out the noise of a small validation set (Bank Marketing's is about 7 200 rows)
     List<Dataset<Row>> trains = new ArrayList<>();
@@ -72,17 +75,30 @@ public final class QualityGrid {
       }
       double sum = 0;
       double lrSum = 0;
+      double[] gbtSum = new double[GBT_METRICS.length];
       StringBuilder each = new StringBuilder();
       for (Dataset<Row> t : trains) {
         Result r = runOne(d, t, c);
         sum += r.keptAuc();
         lrSum += r.lrAuc();
+        for (int i = 0; r.gbt() != null && i < gbtSum.length; i++) {
+          gbtSum[i] += r.gbt()[i];
+        }
         each.append(trains.size() > 1 && !c.containsKey("final") && !c.containsKey("onehot") ? fmt(" %.4f", r.keptAuc())
             : r.line());
       }
-      results.add(fmt("%-70s mean %s AUC %.4f%s |%s", line, c.containsKey("onehot") ? "onehot-lr" : c.containsKey("final") ? "head"
+      StringBuilder gbtMeans = new StringBuilder();
+      if (c.containsKey("gbt")) {
+        for (int i = 0; i < gbtSum.length; i++) {
+          if (!Double.isNaN(gbtSum[i])) {
+            gbtMeans.append(fmt(" %s %.4f", i == GBT_METRICS.length - 1 ? stackName(c)
+                : GBT_METRICS[i], gbtSum[i] / trains.size()));
+          }
+        }
+      }
+      results.add(fmt("%-70s mean %s AUC %.4f%s%s |%s", line, c.containsKey("onehot") ? "onehot-lr" : c.containsKey("final") ? "head"
           : "kept", sum / trains.size(), c.containsKey("lr") ? fmt(" emb-lr %.4f",
-          lrSum / trains.size()) : "", each));
+          lrSum / trains.size()) : "", gbtMeans, each));
       System.out.println("RESULT " + results.get(results.size() - 1));
     }
     System.out.println();
@@ -94,7 +110,20 @@ public final class QualityGrid {
    * One fit's validation AUC of the round the stage kept (with "final": of the fitted stage's
    * head), with "lr" that of LogisticRegression on its output, and its line for the report.
    */
-  record Result(double keptAuc, double lrAuc, String line) {}
+  record Result(double keptAuc, double lrAuc, double[] gbt, String line) {
+    Result(double keptAuc, double lrAuc, String line) {
+      this(keptAuc, lrAuc, null, line);
+    }
+  }
+
+  /** What {@link #gbtAndBlends} returns, in its order (the last: the stacked GBT, or NaN). */
+  static final String[] GBT_METRICS = {"gbt", "avg-p", "avg-logit", "rank-avg", "stack"};
+
+  /** The stacked GBT's name in the report: gbt+score, gbt+emb or gbt+score+emb. */
+  static String stackName(Map<String, String> c) {
+    return "gbt" + (c.containsKey("gbt-score") ? "+score" : "")
+        + (c.containsKey("gbt-emb") ? "+emb" : "");
+  }
 
   static Result runOne(QualityBenchmark.Data d, Dataset<Row> train, Map<String, String> c) {
     List<PipelineStage> stages = new ArrayList<>();
@@ -261,13 +290,14 @@ public final class QualityGrid {
       trainF.unpersist();
     }
     String gbtLine = "";
+    double[] g = null;
     if (c.containsKey("gbt")) {
-      double[] g = gbtAndBlends(m, train, valid, idx, nums, c);
+      g = gbtAndBlends(m, train, valid, idx, nums, c);
       lrAuc = g[c.containsKey("report") ? Integer.parseInt(c.get("report")) : 1];
       gbtLine = fmt(" gbt %.4f avg-p %.4f avg-logit %.4f rank-avg %.4f%s", g[0], g[1], g[2], g[3],
-          c.containsKey("gbt-score") ? fmt(" gbt+score %.4f", g[4]) : "");
+          Double.isNaN(g[4]) ? "" : fmt(" %s %.4f", stackName(c), g[4]));
     }
-    return new Result(head, lrAuc, fmt("| head %.4f%s%s | %d rounds, kept %d%s%s | fit %.1fs |",
+    return new Result(head, lrAuc, g, fmt("| head %.4f%s%s | %d rounds, kept %d%s%s | fit %.1fs |",
         head, lr ? fmt(" emb-lr %.4f", lrAuc) : "", gbtLine, s.totalRounds(), s.bestRound(),
         s.stoppedEarly() ? " (stopped)" : "", s.refitEpochs() > 0 ? ", refit " + s.refitEpochs()
         : "", fit));
@@ -279,23 +309,37 @@ public final class QualityGrid {
    * validation rows: its AUC, then that of the average of its probability and the stage head's,
    * of the average of their logits, and of the average of their ranks; with gbt-score, that of GBT
    * on the same features plus the stage's score (cross-fitted on the training rows when the stage
-   * has crossFitFolds).
+   * has crossFitFolds), with gbt-emb=a,b plus the stage's embedding vectors of columns a and b.
+   * gbt-drop=a,b leaves categorical columns a and b out of GBT's features (e.g. GBT on Bank's base
+   * columns next to a head on the date features); blend-weight=w weighs the head by w and GBT by
+   * 1 - w in the blends (default 0.5).
    */
   static double[] gbtAndBlends(PipelineModel m, Dataset<Row> train, Dataset<Row> valid,
       String[] idx, List<String> nums, Map<String, String> c) {
+    List<String> drop = Arrays.asList(c.getOrDefault("gbt-drop", "").split(","));
+    List<String> featureList = new ArrayList<>();
+    for (String col : idx) {
+      if (!drop.contains(col.replaceFirst("_idx$", ""))) {
+        featureList.add(col);
+      }
+    }
+    if (featureList.size() + drop.size() - (drop.contains("") ? 1 : 0) != idx.length) {
+      throw new IllegalArgumentException("gbt-drop names a column that is not categorical: "
+          + drop + ", categorical " + Arrays.toString(idx));
+    }
+    // a bin per category of the categorical columns GBT gets (as the benchmark's gbt pipeline)
     int maxBins = 32;
     for (var st : m.stages()) {
       if (st instanceof org.apache.spark.ml.feature.StringIndexerModel si) {
-        for (String[] l : si.labelsArray()) {
-          maxBins = Math.max(maxBins, l.length + 1);
+        for (int f = 0; f < si.labelsArray().length; f++) {
+          if (featureList.contains(si.getOutputCols()[f])) {
+            maxBins = Math.max(maxBins, si.labelsArray()[f].length + 1);
+          }
         }
       }
     }
-    String[] features = new String[idx.length + nums.size()];
-    System.arraycopy(idx, 0, features, 0, idx.length);
-    for (int i = 0; i < nums.size(); i++) {
-      features[idx.length + i] = nums.get(i);
-    }
+    featureList.addAll(nums);
+    String[] features = featureList.toArray(new String[0]);
     Dataset<Row> trainF = m.transform(train).cache();
     Dataset<Row> validF = m.transform(valid).cache();
     PipelineModel g = new Pipeline().setStages(new PipelineStage[] {
@@ -314,24 +358,52 @@ public final class QualityGrid {
       ph[i] = rows.get(i).getDouble(1);
       pg[i] = rows.get(i).getDouble(2);
     }
+    double w = Double.parseDouble(c.getOrDefault("blend-weight", "0.5"));
     double[] avg = new double[n];
     double[] logit = new double[n];
     double[] rh = ranks(ph);
     double[] rg = ranks(pg);
     double[] rank = new double[n];
     for (int i = 0; i < n; i++) {
-      avg[i] = (ph[i] + pg[i]) / 2;
-      logit[i] = logit(ph[i]) + logit(pg[i]);
-      rank[i] = rh[i] + rg[i];
+      avg[i] = w * ph[i] + (1 - w) * pg[i];
+      logit[i] = w * logit(ph[i]) + (1 - w) * logit(pg[i]);
+      rank[i] = w * rh[i] + (1 - w) * rg[i];
     }
     double withScore = Double.NaN;
-    if (c.containsKey("gbt-score")) {
-      String[] f2 = Arrays.copyOf(features, features.length + 1);
-      f2[features.length] = "head_score";
+    if (c.containsKey("gbt-score") || c.containsKey("gbt-emb")) {
+      List<String> f2 = new ArrayList<>(featureList);
+      List<PipelineStage> st = new ArrayList<>();
+      if (c.containsKey("gbt-score")) {
+        f2.add("head_score");
+      }
+      if (c.containsKey("gbt-emb")) {
+        // the slice of the embedding vector that holds these columns' vectors (its attribute
+        // names are <inputCol>_<k>)
+        List<String> names = new ArrayList<>();
+        var group = org.apache.spark.ml.attribute.AttributeGroup.fromStructField(
+            trainF.schema().apply("embedding"));
+        for (String col : c.get("gbt-emb").split(",")) {
+          int before = names.size();
+          for (int k = 0; k < group.size(); k++) {
+            String name = group.getAttr(k).name().get();
+            if (name.matches(java.util.regex.Pattern.quote(col + "_idx_") + "\\d+")) {
+              names.add(name);
+            }
+          }
+          if (names.size() == before) {
+            throw new IllegalArgumentException("gbt-emb: no embedding of column " + col);
+          }
+        }
+        st.add(new org.apache.spark.ml.feature.VectorSlicer().setInputCol("embedding")
+            .setOutputCol("emb_slice").setNames(names.toArray(new String[0])));
+        f2.add("emb_slice");
+      }
+      st.add(new VectorAssembler().setInputCols(f2.toArray(new String[0]))
+          .setOutputCol("gbt_features"));
+      st.add(gbt(c, maxBins).setFeaturesCol("gbt_features"));
       withScore = new BinaryClassificationEvaluator().setRawPredictionCol("rawPrediction")
-          .evaluate(new Pipeline().setStages(new PipelineStage[] {
-              new VectorAssembler().setInputCols(f2).setOutputCol("gbt_features"),
-              gbt(c, maxBins).setFeaturesCol("gbt_features")}).fit(trainF).transform(validF));
+          .evaluate(new Pipeline().setStages(st.toArray(new PipelineStage[0])).fit(trainF)
+              .transform(validF));
     }
     trainF.unpersist();
     validF.unpersist();
