@@ -20,6 +20,9 @@ rm -rf "$dest/classes" "$dest/test-classes"
 cp -r "$root/gpu-kernels/target/classes" "$dest/classes"
 cp -r "$root/gpu-kernels/target/test-classes" "$dest/test-classes"
 cp "$m2/org/jcuda/jcuda/12.6.0/jcuda-12.6.0.jar" "$m2/org/jcuda/jcuda-natives/12.6.0/jcuda-natives-12.6.0-linux-x86_64.jar" "$dest/lib/"
+# the device tool sends at most 64 MiB with the checkout: drop the natives our kernels never load (the PTX
+# compiler library alone is 8 MB of the jar; the driver API JIT-compiles our PTX)
+zip -q -d "$dest/lib/jcuda-natives-12.6.0-linux-x86_64.jar" 'lib/libJNvPTXCompiler-*' 'lib/libJNvrtc-*'
 cp "$m2/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar" "$dest/junit-console.jar"
 cp "$baseline" "$dest/torch_baseline.py"
 # the runner scripts, the helper they source (lib.sh) and the summary scripts they call
