@@ -370,6 +370,12 @@ public final class QualityGrid {
       rank[i] = w * rh[i] + (1 - w) * rg[i];
     }
     double withScore = Double.NaN;
+    if (c.containsKey("gbt-score")) {
+      // what the stacked GBT learns from: the score's AUC on its training rows (cross-fitted
+      // with crossFitFolds, so near the validation rows' head AUC; in-sample above it)
+      System.out.println(fmt("head_score AUC on the training rows %.4f", new
+          BinaryClassificationEvaluator().setRawPredictionCol("head_score").evaluate(trainF)));
+    }
     if (c.containsKey("gbt-score") || c.containsKey("gbt-emb")) {
       List<String> f2 = new ArrayList<>(featureList);
       List<PipelineStage> st = new ArrayList<>();
