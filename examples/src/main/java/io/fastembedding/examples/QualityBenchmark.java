@@ -66,7 +66,7 @@ public final class QualityBenchmark {
                        [--standardization true|false] [--early-stopping auto|on|off]
                        [--validation-metric loss|auc] [--refit true|false]
                        [--numeric-encoding linear|bucket|ple] [--num-buckets 10]
-                       [--cross-fit K] [--first-order true|false]
+                       [--cross-fit K] [--cross-fit-vectors true|false] [--first-order true|false]
                        [--tol T] [--workers N] [--epochs-per-merge E]
         Feature sets: bank base (9 categorical, 6 numeric columns), date (+ the month-day of the
         last contact as a categorical column); flights base (origin, destination, route, hour,
@@ -86,7 +86,7 @@ public final class QualityBenchmark {
   static final String[] STAGE_OPTIONS = {"head", "hidden", "dim", "dims", "epochs", "step", "reg",
       "init", "batch", "optimizer", "validation-fraction", "patience", "standardization",
       "early-stopping", "validation-metric", "refit", "numeric-encoding", "num-buckets",
-      "cross-fit", "first-order", "tol", "workers", "epochs-per-merge"};
+      "cross-fit", "cross-fit-vectors", "first-order", "tol", "workers", "epochs-per-merge"};
 
   private QualityBenchmark() {}
 
@@ -470,6 +470,7 @@ public final class QualityBenchmark {
     set(a, "numeric-encoding", e::setNumericEncoding);
     set(a, "num-buckets", v -> e.setNumBuckets(Integer.parseInt(v)));
     set(a, "cross-fit", v -> e.setCrossFitFolds(Integer.parseInt(v)));
+    set(a, "cross-fit-vectors", v -> e.setCrossFitVectors(Boolean.parseBoolean(v)));
     set(a, "tol", v -> e.setTol(Double.parseDouble(v)));
     set(a, "first-order", v -> e.setWithFirstOrder(Boolean.parseBoolean(v)));
     set(a, "workers", v -> e.setNumWorkers(Integer.parseInt(v)));

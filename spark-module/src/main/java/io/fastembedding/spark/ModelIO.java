@@ -113,7 +113,10 @@ final class ModelIO {
 
   static final StructType CROSSFIT_META_SCHEMA = new StructType()
       .add("folds", DataTypes.IntegerType, false)
-      .add("seed", DataTypes.LongType, false);
+      .add("seed", DataTypes.LongType, false)
+      // whether the fold models' vectors were rotated into the full model's basis (and so are the
+      // training rows' vector outputs); absent in models saved before: false
+      .add("alignedVectors", DataTypes.BooleanType, false);
 
   static final StructType CROSSFIT_FOLDS_SCHEMA = new StructType()
       .add("fold", DataTypes.IntegerType, false)
@@ -218,7 +221,7 @@ final class ModelIO {
   private static final int HASHES_PER_ROW = 65_536;
 
   private static void writeCrossFit(SparkSession spark, CrossFitting.Folds c, String path) {
-    spark.createDataFrame(List.of(RowFactory.create(c.folds(), c.seed())), CROSSFIT_META_SCHEMA)
+    spark.createDataFrame(List.of(RowFactory.create(c.folds(), c.seed(), c.alignedVectors())), CROSSFIT_META_SCHEMA)
         .repartition(1).write().parquet(path + "/data/crossfit/meta");
     List<Row> folds = new ArrayList<>();
     for (int f = 0; f < c.folds(); f++) {
@@ -567,8 +570,10 @@ final class ModelIO {
       chunks.add(l.stream().mapToLong(Long::longValue).toArray());
     }
     long[] hashes = chunks.stream().flatMapToLong(java.util.Arrays::stream).toArray();
+    boolean aligned = java.util.Arrays.asList(meta.schema().fieldNames()).contains("alignedVectors")
+        && meta.getBoolean(meta.fieldIndex("alignedVectors"));
     return new CrossFitting.Folds(k, meta.getLong(1), tables, firstOrder, head,
-        io.fastembedding.spark.data.CrossFitFolds.distinctSorted(hashes));
+        io.fastembedding.spark.data.CrossFitFolds.distinctSorted(hashes), aligned);
   }
 
   private static float[] floats(Row r, String name) {

@@ -347,6 +347,11 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
     return this;
   }
 
+  public MultiEmbedding setCrossFitVectors(boolean v) {
+    set(crossFitVectors(), v);
+    return this;
+  }
+
 
   MultiEmbedding setBackendFactory(BackendFactory f) {
     this.backendFactory = f;
@@ -515,7 +520,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
           .withHashBuckets(hashBuckets());
       if (getCrossFitFolds() > 0) {
         data = data.withCrossFit(CrossFitting.fit(jsc, config.plain(epochs), spec, trainedOn,
-            getCrossFitFolds(), getSeed(), uid));
+            getCrossFitFolds(), getSeed(), uid, kept.state()));
       }
       MultiEmbeddingModel model = new MultiEmbeddingModel(uid, data);
       model.setCategoryLabels(CategoryLabels.fromSchema(dataset.schema(), getInputCols(),

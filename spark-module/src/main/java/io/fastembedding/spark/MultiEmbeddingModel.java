@@ -117,6 +117,12 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     return this;
   }
 
+  /** See {@link MultiEmbeddingParams#crossFitVectors()}: a transform-time choice of the outputs. */
+  public MultiEmbeddingModel setCrossFitVectors(boolean v) {
+    set(crossFitVectors(), v);
+    return this;
+  }
+
   public MultiEmbeddingModel setWithFirstOrder(boolean v) {
     set(withFirstOrder(), v);
     return this;
@@ -309,6 +315,7 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
     String[] outs = isDefined(outputCols()) ? getOutputCols() : new String[0];
     boolean scores = StageSchema.scores(this);
     CrossFitting.Folds folds = d.crossFit;
+    boolean vectorsOfFold = getCrossFitVectors() && folds.alignedVectors();
     boolean hasNumeric = d.spec.numNumeric() > 0;
     StructType result = new StructType().add("emb", SQLDataTypes.VectorType(), false)
         .add("score", DataTypes.DoubleType, false);
@@ -331,14 +338,12 @@ public final class MultiEmbeddingModel extends Model<MultiEmbeddingModel>
         if (m > 0) {
           main.copyRowTo(s);
         }
-        // the embedding vectors stay the full model's: each fold model learns its own basis, so
-        // vectors from different folds are not comparable (a downstream LogisticRegression on
-        // cross-fitted vectors scored 0.64 on Bank Marketing against 0.77, docs/quality.md).
-        // So do the first-order weights (withFirstOrder): a fold model splits a category's main
-        // effect between its first-order weight and its vector's products differently, and fold
-        // models' weights next to the full model's vectors made LogisticRegression worse on all
-        // four datasets measured (docs/quality.md, run F)
-        EmbeddingLookup l = lookups[0];
+        // the vector outputs: with crossFitVectors, a training row gets its fold model's vectors
+        // (rotated into the full model's basis, CrossFitting.align) and first-order weights, which
+        // never saw it; else every row the full model's. Unaligned fold vectors live in bases of
+        // their own (a downstream LogisticRegression on them scored 0.64 on Bank Marketing
+        // against 0.77, docs/quality.md), so only aligned ones are ever given
+        EmbeddingLookup l = vectorsOfFold ? lookups[m] : lookups[0];
         Object[] o = new Object[2 + outs.length];
         double[] emb = l.newOutput();
         for (int f = 0; f < n; f++) {

@@ -113,6 +113,10 @@ public interface MultiEmbeddingParams extends Params {
     return ParamDefs.crossFitFolds(this);
   }
 
+  default BooleanParam crossFitVectors() {
+    return ParamDefs.crossFitVectors(this);
+  }
+
   default IntParam embeddingDim() {
     return ParamDefs.embeddingDim(this);
   }
@@ -286,6 +290,10 @@ public interface MultiEmbeddingParams extends Params {
 
   default int getCrossFitFolds() {
     return (Integer) getOrDefault(crossFitFolds());
+  }
+
+  default boolean getCrossFitVectors() {
+    return (Boolean) getOrDefault(crossFitVectors());
   }
 
   default int getEmbeddingDim() {

@@ -186,11 +186,19 @@ final class ParamDefs {
     return new IntParam(o.uid(), "crossFitFolds", "0 (off), or k >= 2: also fit k models, each "
         + "on the training rows outside one of k folds, so that the model's outputs for its own "
         + "training rows come from the fold model that did not see them (as scikit-learn's "
-        + "TargetEncoder.fit_transform): the score and the probability; the embedding vectors "
-        + "(and first-order weights) stay the full model's. Other rows get the model fitted on "
-        + "all rows",
+        + "TargetEncoder.fit_transform): the score and the probability, and with crossFitVectors "
+        + "the embedding vectors and first-order weights too (else the full model's). Other rows "
+        + "get the model fitted on all rows",
         ParamCheck.<Object>of(v -> ((Integer) v) == 0 || ((Integer) v) >= 2,
             "it must be 0 (off) or an integer >= 2").named("crossFitFolds"));
+  }
+
+  static BooleanParam crossFitVectors(Params o) {
+    return new BooleanParam(o.uid(), "crossFitVectors", "with crossFitFolds and the fm head: a "
+        + "training row's embedding vectors and first-order weights also come from the fold model "
+        + "that did not see it, its vectors rotated into the full model's basis (one orthogonal "
+        + "rotation of all its vectors, which leaves its scores unchanged). Else (default) every "
+        + "row gets the full model's");
   }
 
   static IntArrayParam numCategories(Params o) {
@@ -359,6 +367,7 @@ final class ParamDefs {
     p.setDefault(p.numericEncoding(), NumericEncoding.AUTO);
     p.setDefault(p.numBuckets(), 10);
     p.setDefault(p.crossFitFolds(), 0);
+    p.setDefault(p.crossFitVectors(), false);
     p.setDefault(p.tablePlacement(), AUTO);
     p.setDefault(p.failOnDivergence(), true);
   }

@@ -100,6 +100,9 @@ final class StageSchema {
     if (p.isDefined(p.outputCols())) {
       ColumnChecks.requireLength("outputCols", p.getOutputCols().length, n, cols);
     }
+    if (p.getCrossFitVectors()) {
+      checkCrossFitVectors(p, fitted);
+    }
     int[] dims;
     boolean firstOrder;
     if (before != null) {
@@ -125,6 +128,33 @@ final class StageSchema {
       out = out.add(f);
     }
     return out;
+  }
+
+  /**
+   * crossFitVectors needs fold models whose vectors are in the full model's basis: cross-fitting
+   * with the fm head (CrossFitting.aligns), in a model that rotated them (models saved before
+   * session 5's alignment did not).
+   */
+  private static void checkCrossFitVectors(MultiEmbeddingParams p, ModelData fitted) {
+    if (fitted == null) {
+      if (p.getCrossFitFolds() == 0) {
+        throw new IllegalArgumentException("crossFitVectors gives training rows their fold "
+            + "models' vectors, so it needs crossFitFolds >= 2 (it is 0); set crossFitFolds, or "
+            + "crossFitVectors to false");
+      }
+      if (HeadType.fromId(p.getHead()) != HeadType.FM) {
+        throw new IllegalArgumentException("crossFitVectors needs the fm head, whose fold models' "
+            + "vectors one rotation brings into the full model's basis without changing their "
+            + "scores; head is '" + p.getHead() + "'. Set crossFitVectors to false (the training "
+            + "rows' scores are still cross-fitted), or head 'fm'");
+      }
+    } else if (fitted.crossFit == null || !fitted.crossFit.alignedVectors()) {
+      throw new IllegalArgumentException("crossFitVectors needs a model fitted with crossFitFolds "
+          + "and the fm head" + (fitted.crossFit == null ? "; this one was fitted without "
+          + "crossFitFolds" : "; this one's fold models' vectors are in bases of their own (head '"
+          + fitted.spec.head().id() + "', or saved before they were aligned)")
+          + ". Set crossFitVectors to false");
+    }
   }
 
   /** The columns only a fit reads: label, weight, numeric features, validation indicator. */
