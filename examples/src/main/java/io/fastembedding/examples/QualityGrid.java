@@ -91,7 +91,7 @@ public final class QualityGrid {
       if (c.containsKey("gbt")) {
         for (int i = 0; i < gbtSum.length; i++) {
           if (!Double.isNaN(gbtSum[i])) {
-            gbtMeans.append(fmt(" %s %.4f", i == GBT_METRICS.length - 1 ? stackName(c)
+            gbtMeans.append(fmt(" %s %.4f", i == STACK ? stackName(c)
                 : GBT_METRICS[i], gbtSum[i] / trains.size()));
           }
         }
@@ -116,8 +116,17 @@ public final class QualityGrid {
     }
   }
 
-  /** What {@link #gbtAndBlends} returns, in its order (the last: the stacked GBT, or NaN). */
-  static final String[] GBT_METRICS = {"gbt", "avg-p", "avg-logit", "rank-avg", "stack"};
+  /**
+   * What {@link #gbtAndBlends} returns, in its order; NaN where the config has no such model:
+   * "stack" the stacked GBT (gbt-score, gbt-emb), "stack-avg-p" its probability averaged with the
+   * head's, "gbt2" the second GBT (gbt2=...), "headb" the head on GBT's categorical columns
+   * (head-drop=1), "avg-all" the equal-weight average of the head, GBT and every extra model there
+   * (stack, gbt2, headb), "avg-h.5" the head's probability at weight 0.5 and the GBTs' (GBT,
+   * gbt2) sharing the other half.
+   */
+  static final String[] GBT_METRICS = {"gbt", "avg-p", "avg-logit", "rank-avg", "stack",
+      "stack-avg-p", "gbt2", "headb", "avg-all", "avg-h.5"};
+  static final int STACK = 4;
 
   /** The stacked GBT's name in the report: gbt+score, gbt+emb or gbt+score+emb. */
   static String stackName(Map<String, String> c) {
@@ -248,13 +257,37 @@ public final class QualityGrid {
     Dataset<Row> valid = all.where(functions.col("is_validation"));
     MultiEmbedding e = QualityBenchmark.stage(opts, idx, nums.isEmpty() ? "" : "numeric");
     stages.add(e);
+    // head-seeds=k: k stages that differ only in their seed (42, 43, ...), their heads'
+    // probabilities averaged (bagging the head); "head" is then that average
+    int heads = Integer.parseInt(c.getOrDefault("head-seeds", "1"));
+    String headProb = "head_probability";
+    if (heads > 1) {
+      String[] probs = new String[heads];
+      probs[0] = "head_probability";
+      for (int j = 1; j < heads; j++) {
+        probs[j] = "head_probability_" + j;
+        stages.add(QualityBenchmark.stage(opts, idx, nums.isEmpty() ? "" : "numeric")
+            .setSeed(42 + j).setOutputCol("embedding_" + j).setPredictionCol("head_score_" + j)
+            .setProbabilityCol(probs[j]));
+      }
+      headProb = "heads_probability";
+      stages.add(new ProbabilityBlend().setInputCols(probs).setOutputCol(headProb));
+    }
     long t0 = System.nanoTime();
     PipelineModel m = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(train);
     double fit = seconds(t0);
-    MultiEmbeddingModel model = (MultiEmbeddingModel) m.stages()[m.stages().length - 1];
+    MultiEmbeddingModel model = null;
+    for (var st : m.stages()) {
+      if (model == null && st instanceof MultiEmbeddingModel mm) {
+        model = mm;
+      }
+    }
     TrainingSummary s = model.summary();
     BinaryClassificationEvaluator auc = new BinaryClassificationEvaluator();
-    double head = auc.setRawPredictionCol("head_probability").evaluate(m.transform(valid));
+    Dataset<Row> validT = m.transform(valid);
+    double head = auc.setRawPredictionCol(headProb).evaluate(validT);
+    String head1 = heads > 1 ? fmt(" (seed 42 alone %.4f)", auc.setRawPredictionCol(
+        "head_probability").evaluate(validT)) : "";
     double lrAuc = Double.NaN;
     if (lr) {
       List<String> features = new ArrayList<>(List.of("embedding"));
@@ -292,13 +325,18 @@ public final class QualityGrid {
     String gbtLine = "";
     double[] g = null;
     if (c.containsKey("gbt")) {
-      g = gbtAndBlends(m, train, valid, idx, nums, c);
+      g = gbtAndBlends(m, train, valid, idx, nums, c, headProb, opts);
       lrAuc = g[c.containsKey("report") ? Integer.parseInt(c.get("report")) : 1];
-      gbtLine = fmt(" gbt %.4f avg-p %.4f avg-logit %.4f rank-avg %.4f%s", g[0], g[1], g[2], g[3],
-          Double.isNaN(g[4]) ? "" : fmt(" %s %.4f", stackName(c), g[4]));
+      StringBuilder gl = new StringBuilder();
+      for (int i = 0; i < g.length; i++) {
+        if (!Double.isNaN(g[i])) {
+          gl.append(fmt(" %s %.4f", i == STACK ? stackName(c) : GBT_METRICS[i], g[i]));
+        }
+      }
+      gbtLine = gl.toString();
     }
-    return new Result(head, lrAuc, g, fmt("| head %.4f%s%s | %d rounds, kept %d%s%s | fit %.1fs |",
-        head, lr ? fmt(" emb-lr %.4f", lrAuc) : "", gbtLine, s.totalRounds(), s.bestRound(),
+    return new Result(head, lrAuc, g, fmt("| head %.4f%s%s%s | %d rounds, kept %d%s%s | fit %.1fs |",
+        head, head1, lr ? fmt(" emb-lr %.4f", lrAuc) : "", gbtLine, s.totalRounds(), s.bestRound(),
         s.stoppedEarly() ? " (stopped)" : "", s.refitEpochs() > 0 ? ", refit " + s.refitEpochs()
         : "", fit));
   }
@@ -312,10 +350,14 @@ public final class QualityGrid {
    * has crossFitFolds), with gbt-emb=a,b plus the stage's embedding vectors of columns a and b.
    * gbt-drop=a,b leaves categorical columns a and b out of GBT's features (e.g. GBT on Bank's base
    * columns next to a head on the date features); blend-weight=w weighs the head by w and GBT by
-   * 1 - w in the blends (default 0.5).
+   * 1 - w in the blends (default 0.5). The head is {@code headProb} (a probability vector: one
+   * head's, or head-seeds' average). gbt2=trees:depth:step:subsample:seed adds a second GBT on
+   * GBT's features; head-drop=1 a head (the stage, seed 42) on GBT's categorical columns only;
+   * both join the blends of {@link #GBT_METRICS}.
    */
   static double[] gbtAndBlends(PipelineModel m, Dataset<Row> train, Dataset<Row> valid,
-      String[] idx, List<String> nums, Map<String, String> c) {
+      String[] idx, List<String> nums, Map<String, String> c, String headProb,
+      Map<String, String> opts) {
     List<String> drop = Arrays.asList(c.getOrDefault("gbt-drop", "").split(","));
     List<String> featureList = new ArrayList<>();
     for (String col : idx) {
@@ -338,25 +380,53 @@ public final class QualityGrid {
         }
       }
     }
+    List<String> headbCats = new ArrayList<>(featureList);
     featureList.addAll(nums);
     String[] features = featureList.toArray(new String[0]);
     Dataset<Row> trainF = m.transform(train).cache();
     Dataset<Row> validF = m.transform(valid).cache();
-    PipelineModel g = new Pipeline().setStages(new PipelineStage[] {
+    List<PipelineStage> gs = new ArrayList<>(List.of(
         new VectorAssembler().setInputCols(features).setOutputCol("gbt_features"),
-        gbt(c, maxBins).setFeaturesCol("gbt_features")}).fit(trainF);
+        gbt(c, maxBins).setFeaturesCol("gbt_features")));
+    List<String> extras = new ArrayList<>();
+    if (c.containsKey("gbt2")) {
+      String[] p = c.get("gbt2").split(":");
+      gs.add(new org.apache.spark.ml.classification.GBTClassifier().setMaxIter(
+          Integer.parseInt(p[0])).setMaxDepth(Integer.parseInt(p[1])).setStepSize(
+          Double.parseDouble(p[2])).setSubsamplingRate(Double.parseDouble(p[3])).setSeed(
+          Long.parseLong(p[4])).setMaxBins(maxBins).setFeaturesCol("gbt_features")
+          .setRawPredictionCol("gbt2_raw").setProbabilityCol("gbt2_probability")
+          .setPredictionCol("gbt2_prediction"));
+      extras.add("gbt2_probability");
+    }
+    if (c.containsKey("head-drop")) {
+      gs.add(QualityBenchmark.stage(opts, headbCats.toArray(new String[0]),
+          nums.isEmpty() ? "" : "numeric").setOutputCol("embedding_b")
+          .setPredictionCol("headb_score").setProbabilityCol("headb_probability"));
+      extras.add("headb_probability");
+    }
+    PipelineModel g = new Pipeline().setStages(gs.toArray(new PipelineStage[0])).fit(trainF);
     var p1 = functions.udf((org.apache.spark.sql.api.java.UDF1<org.apache.spark.ml.linalg.Vector,
         Double>) v -> v.apply(1), DataTypes.DoubleType);
-    List<Row> rows = g.transform(validF).select(functions.col("label"),
-        functions.col("head_score"), p1.apply(functions.col("probability"))).collectAsList();
+    List<org.apache.spark.sql.Column> sel = new ArrayList<>(List.of(functions.col("label"),
+        p1.apply(functions.col(headProb)), p1.apply(functions.col("probability"))));
+    for (String x : extras) {
+      sel.add(p1.apply(functions.col(x)));
+    }
+    List<Row> rows = g.transform(validF).select(sel.toArray(new org.apache.spark.sql.Column[0]))
+        .collectAsList();
     int n = rows.size();
     double[] y = new double[n];
     double[] ph = new double[n];
     double[] pg = new double[n];
+    double[][] px = new double[extras.size()][n];
     for (int i = 0; i < n; i++) {
       y[i] = rows.get(i).getDouble(0);
       ph[i] = rows.get(i).getDouble(1);
       pg[i] = rows.get(i).getDouble(2);
+      for (int k = 0; k < extras.size(); k++) {
+        px[k][i] = rows.get(i).getDouble(3 + k);
+      }
     }
     double w = Double.parseDouble(c.getOrDefault("blend-weight", "0.5"));
     double[] avg = new double[n];
@@ -370,6 +440,7 @@ public final class QualityGrid {
       rank[i] = w * rh[i] + (1 - w) * rg[i];
     }
     double withScore = Double.NaN;
+    double[] ps = null;
     if (c.containsKey("gbt-score")) {
       // what the stacked GBT learns from: the score's AUC on its training rows (cross-fitted
       // with crossFitFolds, so near the validation rows' head AUC; in-sample above it)
@@ -407,13 +478,50 @@ public final class QualityGrid {
       st.add(new VectorAssembler().setInputCols(f2.toArray(new String[0]))
           .setOutputCol("gbt_features"));
       st.add(gbt(c, maxBins).setFeaturesCol("gbt_features"));
-      withScore = new BinaryClassificationEvaluator().setRawPredictionCol("rawPrediction")
-          .evaluate(new Pipeline().setStages(st.toArray(new PipelineStage[0])).fit(trainF)
-              .transform(validF));
+      // the same validation rows in the same order (collected as above, without a shuffle)
+      List<Row> srows = new Pipeline().setStages(st.toArray(new PipelineStage[0])).fit(trainF)
+          .transform(validF).select(functions.col("label"), p1.apply(functions.col(
+              "probability"))).collectAsList();
+      ps = new double[n];
+      for (int i = 0; i < n; i++) {
+        if (srows.get(i).getDouble(0) != y[i]) {
+          throw new IllegalStateException("the stacked GBT's rows are not in the same order");
+        }
+        ps[i] = srows.get(i).getDouble(1);
+      }
+      withScore = auc(y, ps);
     }
     trainF.unpersist();
     validF.unpersist();
-    return new double[] {auc(y, pg), auc(y, avg), auc(y, logit), auc(y, rank), withScore};
+    double stackAvg = Double.NaN;
+    List<double[]> members = new ArrayList<>(List.of(ph, pg));
+    members.addAll(Arrays.asList(px));
+    if (ps != null) {
+      double[] sa = new double[n];
+      for (int i = 0; i < n; i++) {
+        sa[i] = w * ph[i] + (1 - w) * ps[i];
+      }
+      stackAvg = auc(y, sa);
+      members.add(ps);
+    }
+    double avgAll = Double.NaN;
+    double avgH = Double.NaN;
+    if (members.size() > 2) {
+      double[] all = new double[n];
+      double[] h5 = new double[n];
+      for (int i = 0; i < n; i++) {
+        for (double[] mm : members) {
+          all[i] += mm[i] / members.size();
+        }
+        // the head at 0.5, GBT and the second GBT at 0.25 each
+        h5[i] = 0.5 * ph[i] + 0.5 * (pg[i] + (c.containsKey("gbt2") ? px[0][i] : pg[i])) / 2;
+      }
+      avgAll = auc(y, all);
+      avgH = c.containsKey("gbt2") ? auc(y, h5) : Double.NaN;
+    }
+    return new double[] {auc(y, pg), auc(y, avg), auc(y, logit), auc(y, rank), withScore,
+        stackAvg, c.containsKey("gbt2") ? auc(y, px[0]) : Double.NaN,
+        c.containsKey("head-drop") ? auc(y, px[px.length - 1]) : Double.NaN, avgAll, avgH};
   }
 
   static org.apache.spark.ml.classification.GBTClassifier gbt(Map<String, String> c, int maxBins) {
