@@ -264,9 +264,14 @@ public final class QualityGrid {
     if (heads > 1) {
       String[] probs = new String[heads];
       probs[0] = "head_probability";
+      // the other heads' training-row outputs are never read, so they skip the cross-fitting
+      // (the validation rows' come from the full model either way)
+      Map<String, String> bagOpts = new HashMap<>(opts);
+      bagOpts.put("cross-fit", "");
+      bagOpts.put("cross-fit-vectors", "");
       for (int j = 1; j < heads; j++) {
         probs[j] = "head_probability_" + j;
-        stages.add(QualityBenchmark.stage(opts, idx, nums.isEmpty() ? "" : "numeric")
+        stages.add(QualityBenchmark.stage(bagOpts, idx, nums.isEmpty() ? "" : "numeric")
             .setSeed(42 + j).setOutputCol("embedding_" + j).setPredictionCol("head_score_" + j)
             .setProbabilityCol(probs[j]));
       }
