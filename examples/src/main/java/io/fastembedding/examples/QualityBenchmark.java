@@ -41,7 +41,8 @@ import org.apache.spark.sql.functions;
  */
 public final class QualityBenchmark {
   /**
-   * The pipelines a run fits unless --pipelines says otherwise (gbt-emb, gbt-oof, head-gbt-blend:
+   * The pipelines a run fits unless --pipelines says otherwise (gbt-emb, gbt-oof, head-gbt-blend,
+   * heads-gbt-blend, heads-gbt-stack-blend:
    * on request).
    */
   static final String[] PIPELINES = {"onehot-lr", "gbt", "head", "emb-lr", "emb-gbt",
@@ -52,13 +53,15 @@ public final class QualityBenchmark {
                        [--bank-features base,date] [--flights-features base,time]
                        [--split-seed 42]
                        [--pipelines onehot-lr,gbt,head,emb-lr,emb-gbt,emb-score-lr,emb-score-gbt,
-                                    gbt-emb,gbt-oof,head-gbt-blend]
+                                    gbt-emb,gbt-oof,head-gbt-blend,heads-gbt-blend,
+                                    heads-gbt-stack-blend]
                        [--bank examples/data/bank-full.csv]
                        [--flights examples/data/flights-3m.parquet] [--local-master local[2]]
                        [--gbt-trees 50] [--gbt-depth 6] [--numeric true]
                        [--blend-gbt-drop date] [--blend-method probability|logit]
                        [--blend-weight 0.5] [--blend-gbt-trees 100] [--blend-gbt-step 0.05]
-                       [--blend-gbt-subsample 0.8]
+                       [--blend-gbt-subsample 0.8] [--blend-head-seeds 5]
+                       [--blend-stack-emb date]
         stage options (unset: the stage's defaults):
                        [--head fm|linear|mlp|deepfm] [--hidden 64,32] [--dim 8] [--dims a,b,..]
                        [--epochs N] [--step S] [--reg L2] [--init STD] [--batch B]
@@ -79,7 +82,12 @@ public final class QualityBenchmark {
         arbitrary StringIndexer code; a column the feature set lacks is ignored). Its GBT has
         --gbt-depth and its own trees, step and subsampling rate (defaults chosen on validation
         rows, docs/quality.md); the stage takes the stage options (on Bank: --numeric-encoding
-        bucket).
+        bucket). heads-gbt-blend: the same with --blend-head-seeds K stages that differ only in
+        their seed (42, 43, ...), each head at weight blend-weight / K (bagging the head).
+        heads-gbt-stack-blend: the K heads, the GBT, and a second GBT on the GBT's features plus
+        the first head's vectors of the --blend-stack-emb columns (that head cross-fits them:
+        crossFitFolds=5, crossFitVectors=true), averaged at a third each (the heads sharing
+        theirs).
         Fetch the data first: examples/fetch-flights.sh, examples/fetch-modeldata.sh""";
 
   /** The options that set one of the stage's params ({@link #stage}); unset: its default. */
@@ -103,6 +111,8 @@ public final class QualityBenchmark {
     defaults.put("blend-gbt-trees", "100");
     defaults.put("blend-gbt-step", "0.05");
     defaults.put("blend-gbt-subsample", "0.8");
+    defaults.put("blend-head-seeds", "5");
+    defaults.put("blend-stack-emb", "date");
     for (String k : STAGE_OPTIONS) {
       defaults.put(k, "");
     }
@@ -351,8 +361,24 @@ public final class QualityBenchmark {
     if (pipelines.contains("head-gbt-blend")) {
       names.put("head-gbt-blend", fmt("MultiEmbedding's head, GBT (%s trees, depth %d) -> "
           + "ProbabilityBlend", a.get("blend-gbt-trees"), depth));
-      results.put("head-gbt-blend", fitAndScore(headGbtBlend(d, a, nums, depth), d, auc,
-          "blend_probability"));
+      results.put("head-gbt-blend", fitAndScore(headGbtBlend(d, a, nums, depth, 1, List.of()), d,
+          auc, "blend_probability"));
+    }
+    if (pipelines.contains("heads-gbt-blend")) {
+      int heads = Integer.parseInt(a.get("blend-head-seeds"));
+      names.put("heads-gbt-blend", fmt("%d MultiEmbedding heads (seeds), GBT (%s trees, depth %d)"
+          + " -> ProbabilityBlend", heads, a.get("blend-gbt-trees"), depth));
+      results.put("heads-gbt-blend", fitAndScore(headGbtBlend(d, a, nums, depth, heads,
+          List.of()), d, auc, "blend_probability"));
+    }
+    if (pipelines.contains("heads-gbt-stack-blend")) {
+      int heads = Integer.parseInt(a.get("blend-head-seeds"));
+      List<String> stack = Arrays.stream(a.get("blend-stack-emb").split(","))
+          .filter(c -> Arrays.asList(d.categorical()).contains(c)).toList();
+      names.put("heads-gbt-stack-blend", fmt("%d heads, GBT, GBT + cross-fitted %s vectors -> "
+          + "ProbabilityBlend", heads, stack));
+      results.put("heads-gbt-stack-blend", fitAndScore(headGbtBlend(d, a, nums, depth, heads,
+          stack), d, auc, "blend_probability"));
     }
     List<String> lines = new ArrayList<>();
     results.forEach((k, r) -> lines.add(fmt("%-13s %-66s %7.4f %8.1f", d.name(), names.get(k),
@@ -365,9 +391,11 @@ public final class QualityBenchmark {
    * Our best pipeline on Bank Marketing (docs/quality.md, session 5): the stage's head on every
    * categorical column and GBT on all but --blend-gbt-drop, each fitted on the training rows, their
    * probabilities averaged by {@link ProbabilityBlend} (--blend-method, --blend-weight for the
-   * head). One Spark pipeline, so it persists and transforms like any other.
+   * head, shared equally by the {@code heads} stages, which differ only in their seed: 42, 43,
+   * ...). One Spark pipeline, so it persists and transforms like any other.
    */
-  static Pipeline headGbtBlend(Data d, Map<String, String> a, String[] nums, int depth) {
+  static Pipeline headGbtBlend(Data d, Map<String, String> a, String[] nums, int depth,
+      int heads, List<String> stackCols) {
     String[] cats = d.categorical();
     String[] idx = BankFeatureJob.suffix(cats, "_idx");
     List<String> drop = Arrays.asList(a.get("blend-gbt-drop").split(","));
@@ -381,17 +409,57 @@ public final class QualityBenchmark {
     if (nums.length > 0) {
       stages.add(new VectorAssembler().setInputCols(nums).setOutputCol("numeric"));
     }
-    stages.add(stage(a, idx, nums.length > 0 ? "numeric" : ""));
-    stages.add(new VectorAssembler().setInputCols(BankFeatureJob.concat(BankFeatureJob.suffix(
-        gbtCats.toArray(new String[0]), "_idx"), nums)).setOutputCol("gbt_features"));
-    stages.add(gbt(Integer.parseInt(a.get("blend-gbt-trees")), depth, maxBins)
-        .setStepSize(Double.parseDouble(a.get("blend-gbt-step")))
-        .setSubsamplingRate(Double.parseDouble(a.get("blend-gbt-subsample")))
-        .setFeaturesCol("gbt_features"));
-    double w = Double.parseDouble(a.get("blend-weight"));
-    stages.add(new ProbabilityBlend().setInputCols("head_probability", "probability")
-        .setWeights(w, 1 - w).setMethod(a.get("blend-method")));
+    // K heads that differ only in their seed; the first keeps the usual column names
+    if (heads < 1) {
+      throw new IllegalArgumentException("--blend-head-seeds must be at least 1, got " + heads);
+    }
+    boolean stacked = !stackCols.isEmpty();
+    // two-way: the heads at blend-weight, GBT at the rest; three-way: a third each
+    double w = stacked ? 1.0 / 3 : Double.parseDouble(a.get("blend-weight"));
+    String[] blendCols = new String[heads + (stacked ? 2 : 1)];
+    double[] weights = new double[blendCols.length];
+    for (int j = 0; j < heads; j++) {
+      String suffix = j == 0 ? "" : "_" + j;
+      MultiEmbedding e = stage(a, idx, nums.length > 0 ? "numeric" : "").setSeed(42 + j)
+          .setOutputCol("embedding" + suffix).setPredictionCol("head_score" + suffix)
+          .setProbabilityCol("head_probability" + suffix);
+      if (stacked && j == 0) {
+        // the stacked GBT's vectors: each training row's from the fold model that did not see
+        // it (rotated into the full model's basis), so GBT meets vectors no more telling on its
+        // training rows than on new ones
+        e.setCrossFitFolds(5).setCrossFitVectors(true)
+            .setOutputCols(BankFeatureJob.suffix(cats, "_vec"));
+      }
+      stages.add(e);
+      blendCols[j] = "head_probability" + suffix;
+      weights[j] = w / heads;
+    }
+    String[] gbtFeatures = BankFeatureJob.concat(BankFeatureJob.suffix(
+        gbtCats.toArray(new String[0]), "_idx"), nums);
+    stages.add(new VectorAssembler().setInputCols(gbtFeatures).setOutputCol("gbt_features"));
+    stages.add(blendGbt(a, depth, maxBins).setFeaturesCol("gbt_features"));
+    blendCols[heads] = "probability";
+    weights[heads] = stacked ? 1.0 / 3 : 1 - w;
+    if (stacked) {
+      stages.add(new VectorAssembler().setInputCols(BankFeatureJob.concat(gbtFeatures,
+          BankFeatureJob.suffix(stackCols.toArray(new String[0]), "_vec")))
+          .setOutputCol("stack_features"));
+      stages.add(blendGbt(a, depth, maxBins).setFeaturesCol("stack_features")
+          .setRawPredictionCol("stack_raw").setProbabilityCol("stack_probability")
+          .setPredictionCol("stack_prediction"));
+      blendCols[heads + 1] = "stack_probability";
+      weights[heads + 1] = 1.0 / 3;
+    }
+    stages.add(new ProbabilityBlend().setInputCols(blendCols).setWeights(weights)
+        .setMethod(a.get("blend-method")));
     return new Pipeline().setStages(stages.toArray(new PipelineStage[0]));
+  }
+
+  /** head-gbt-blend's GBT: --gbt-depth, --blend-gbt-trees, -step, -subsample. */
+  private static GBTClassifier blendGbt(Map<String, String> a, int depth, int maxBins) {
+    return gbt(Integer.parseInt(a.get("blend-gbt-trees")), depth, maxBins)
+        .setStepSize(Double.parseDouble(a.get("blend-gbt-step")))
+        .setSubsamplingRate(Double.parseDouble(a.get("blend-gbt-subsample")));
   }
 
   /**
