@@ -96,24 +96,17 @@ final class CrossFitting {
   static void align(ModelSpec spec, float[] tables, float[] head, float[] fullTables,
       float[] fullHead) {
     int d = spec.fmDim();
-    long rows = spec.layout().totalRows();
     int k = spec.numNumeric();
     int lat = spec.fmNumericLatentOffset();
-    // the vectors of both models, stacked: every table row, then the numeric latent vectors
-    float[] a = new float[(int) ((rows + k) * d)];
-    float[] b = new float[a.length];
-    int at = 0;
+    // A^T B over every vector of the two models, in place: the tables' rows, field by field, then
+    // the numeric latent vectors (no copy of the tables: a d x d sum is all the rotation needs)
+    double[] m = new double[d * d];
     for (int f = 0; f < spec.numFields(); f++) {
-      int off = (int) spec.layout().offset(f);
-      int len = spec.layout().size(f) * d;
-      System.arraycopy(tables, off, a, at, len);
-      System.arraycopy(fullTables, off, b, at, len);
-      at += len;
+      long off = spec.layout().offset(f);
+      Procrustes.addCrossProduct(m, tables, off, fullTables, off, spec.layout().size(f), d);
     }
-    System.arraycopy(head, lat, a, at, k * d);
-    System.arraycopy(fullHead, lat, b, at, k * d);
-    at += k * d;
-    double[] r = Procrustes.rotation(a, b, at / d, d);
+    Procrustes.addCrossProduct(m, head, lat, fullHead, lat, k, d);
+    double[] r = Procrustes.polarFactor(m, d);
     for (int f = 0; f < spec.numFields(); f++) {
       Procrustes.rotate(tables, spec.layout().offset(f), spec.layout().size(f), d, r);
     }

@@ -22,19 +22,29 @@ final class Procrustes {
    */
   static double[] rotation(float[] a, float[] b, int rows, int d) {
     double[] m = new double[d * d];
-    for (int i = 0; i < rows; i++) {
-      int o = i * d;
+    addCrossProduct(m, a, 0, b, 0, rows, d);
+    return polarFactor(m, d);
+  }
+
+  /**
+   * Adds A^T B to m (d x d) for the vectors {@code a[aOff + i*d ..]} and {@code b[bOff + i*d ..]},
+   * i < rows: so a caller sums it over several blocks of vectors without copying them together.
+   */
+  static void addCrossProduct(double[] m, float[] a, long aOff, float[] b, long bOff, long rows,
+      int d) {
+    for (long i = 0; i < rows; i++) {
+      int oa = (int) (aOff + i * d);
+      int ob = (int) (bOff + i * d);
       for (int p = 0; p < d; p++) {
-        double ap = a[o + p];
+        double ap = a[oa + p];
         if (ap == 0) {
           continue;
         }
         for (int q = 0; q < d; q++) {
-          m[p * d + q] += ap * b[o + q];
+          m[p * d + q] += ap * b[ob + q];
         }
       }
     }
-    return polarFactor(m, d);
   }
 
   /** The orthogonal factor U V^T of M = U S V^T (row-major, d x d). */
