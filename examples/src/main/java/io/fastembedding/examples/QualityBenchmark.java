@@ -392,7 +392,10 @@ public final class QualityBenchmark {
    * categorical column and GBT on all but --blend-gbt-drop, each fitted on the training rows, their
    * probabilities averaged by {@link ProbabilityBlend} (--blend-method, --blend-weight for the
    * head, shared equally by the {@code heads} stages, which differ only in their seed: 42, 43,
-   * ...). One Spark pipeline, so it persists and transforms like any other.
+   * ...). With {@code stackCols} (session 5's follow-up), a second GBT on GBT's features plus the
+   * first head's vectors of those columns, cross-fitted on the training rows, joins the blend, and
+   * the heads, GBT and it get a third each. One Spark pipeline, so it persists and transforms like
+   * any other.
    */
   static Pipeline headGbtBlend(Data d, Map<String, String> a, String[] nums, int depth,
       int heads, List<String> stackCols) {
