@@ -33,10 +33,7 @@ class HeadGbtBlendTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[1]").appName("head-gbt-blend-test")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "1").getOrCreate();
-    spark.sparkContext().setLogLevel("WARN");
+    spark = TestSpark.start("head-gbt-blend-test");
   }
 
   @AfterAll

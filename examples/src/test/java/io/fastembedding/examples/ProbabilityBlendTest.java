@@ -31,10 +31,7 @@ class ProbabilityBlendTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[1]").appName("probability-blend-test")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "1").getOrCreate();
-    spark.sparkContext().setLogLevel("WARN");
+    spark = TestSpark.start("probability-blend-test");
   }
 
   @AfterAll
