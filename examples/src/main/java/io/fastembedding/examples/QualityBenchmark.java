@@ -359,15 +359,15 @@ public final class QualityBenchmark {
       testF.unpersist();
     }
     if (pipelines.contains("head-gbt-blend")) {
-      names.put("head-gbt-blend", fmt("MultiEmbedding's head, GBT (%s trees, depth %d) -> "
-          + "ProbabilityBlend", a.get("blend-gbt-trees"), depth));
+      names.put("head-gbt-blend", fmt("MultiEmbedding's head, GBT (%s) -> ProbabilityBlend",
+          blendGbtName(a, depth)));
       results.put("head-gbt-blend", fitAndScore(headGbtBlend(d, a, nums, depth, 1, List.of()), d,
           auc, "blend_probability"));
     }
     if (pipelines.contains("heads-gbt-blend")) {
       int heads = Integer.parseInt(a.get("blend-head-seeds"));
-      names.put("heads-gbt-blend", fmt("%d MultiEmbedding heads (seeds), GBT (%s trees, depth %d)"
-          + " -> ProbabilityBlend", heads, a.get("blend-gbt-trees"), depth));
+      names.put("heads-gbt-blend", fmt("%d MultiEmbedding heads (seeds), GBT (%s) -> "
+          + "ProbabilityBlend", heads, blendGbtName(a, depth)));
       results.put("heads-gbt-blend", fitAndScore(headGbtBlend(d, a, nums, depth, heads,
           List.of()), d, auc, "blend_probability"));
     }
@@ -375,8 +375,8 @@ public final class QualityBenchmark {
       int heads = Integer.parseInt(a.get("blend-head-seeds"));
       List<String> stack = Arrays.stream(a.get("blend-stack-emb").split(","))
           .filter(c -> Arrays.asList(d.categorical()).contains(c)).toList();
-      names.put("heads-gbt-stack-blend", fmt("%d heads, GBT, GBT + cross-fitted %s vectors -> "
-          + "ProbabilityBlend", heads, stack));
+      names.put("heads-gbt-stack-blend", fmt("%d heads, GBT (%s), GBT + cross-fitted %s vectors "
+          + "-> ProbabilityBlend", heads, blendGbtName(a, depth), stack));
       results.put("heads-gbt-stack-blend", fitAndScore(headGbtBlend(d, a, nums, depth, heads,
           stack), d, auc, "blend_probability"));
     }
@@ -463,6 +463,12 @@ public final class QualityBenchmark {
     return gbt(Integer.parseInt(a.get("blend-gbt-trees")), depth, maxBins)
         .setStepSize(Double.parseDouble(a.get("blend-gbt-step")))
         .setSubsamplingRate(Double.parseDouble(a.get("blend-gbt-subsample")));
+  }
+
+  /** The blends' GBT as the options set it: trees, depth, step and subsampling. */
+  static String blendGbtName(Map<String, String> a, int depth) {
+    return fmt("%s trees, depth %d, step %s, subsampling %s", a.get("blend-gbt-trees"), depth,
+        a.get("blend-gbt-step"), a.get("blend-gbt-subsample"));
   }
 
   /**
