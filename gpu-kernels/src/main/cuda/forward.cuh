@@ -282,6 +282,193 @@ extern "C" __global__ void linear_forward(
   }
 }
 
+// The linear head's fused forward when a row's slots and numeric features fit a warp's lanes, at most
+// SPL items per lane (item = lane + 32 i): a warp per row, each lane holding its items' head weights and
+// head-gradient sums in registers for the whole chunk. linear_forward stages every row through a shared
+// tile with three block barriers per tile; for the narrow rows of many small tables (the MT_*XS shapes,
+// 12 to 26 slots) that made the forward latency-bound at several times its bandwidth floor. Same
+// outputs, same formulas (only the summation orders of y and of the head partials differ, both fixed).
+// U rows per warp at a time keep U * SPL independent index -> row chains in flight per lane.
+template <int SPL>
+__device__ __forceinline__ void linear_forward_lanes_body(
+    const float* __restrict__ tables, const int* __restrict__ meta, const int4* __restrict__ slots, int numSlots,
+    int n, int sumDims, int k, const int* __restrict__ idx, const float* __restrict__ numeric,
+    const float* __restrict__ labels, const float* __restrict__ weights, const float* __restrict__ head, int B,
+    int chunkRows, int mode, int lossType, float invB, float lambdaOverB, int writeG, float* __restrict__ gyOut,
+    float* __restrict__ Gout, float* __restrict__ headPartials, double* __restrict__ lossPartials,
+    float* __restrict__ predOut, float* smem) {
+  constexpr int U = 4 / SPL;
+  const int D = sumDims + k;
+  const int HS = D + 1;
+  const bool train = mode == MODE_TRAIN;
+  const int rBegin = blockIdx.x * chunkRows;
+  const int rEnd = min(B, rBegin + chunkRows);
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int nw = blockDim.x >> 5;
+  const float bias = __ldg(head + D);
+  // this lane's items: a table slot (width 4, 2 or 1), a numeric feature (width -1) or nothing (0)
+  const float* src[SPL];
+  int field[SPL], col[SPL], width[SPL], dim[SPL];
+  float hv[SPL][4], acc[SPL][4];
+#pragma unroll
+  for (int i = 0; i < SPL; i++) {
+    int s = lane + 32 * i;
+    width[i] = 0;
+    field[i] = 0;
+    col[i] = 0;
+    dim[i] = 0;
+    src[i] = tables;
+    if (s < numSlots) {
+      int4 sd = __ldg(slots + s);
+      field[i] = sd.x;
+      col[i] = sd.y;
+      width[i] = sd.w;
+      dim[i] = meta_get(meta, n, META_DIM, sd.x);
+      src[i] = tables + (size_t)meta_get(meta, n, META_TABLEOFF, sd.x) + sd.z;
+    } else if (s < numSlots + k) {
+      field[i] = s - numSlots;
+      col[i] = sumDims + field[i];
+      width[i] = -1;
+    }
+    int w = abs(width[i]);
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+      hv[i][j] = j < w ? __ldg(head + col[i] + j) : 0.f;
+      acc[i][j] = 0.f;
+    }
+  }
+  float accBias = 0.f;
+  double lossSum = 0, wSum = 0;
+  for (int r0 = rBegin + warp * U; r0 < rEnd; r0 += nw * U) {
+    int x[U][SPL];
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+#pragma unroll
+      for (int i = 0; i < SPL; i++) {
+        x[u][i] = r0 + u < rEnd && width[i] > 0 ? __ldg(idx + (size_t)(r0 + u) * n + field[i]) : 0;
+      }
+    }
+    float v[U][SPL][4];
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+#pragma unroll
+      for (int i = 0; i < SPL; i++) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+          v[u][i][j] = 0.f;
+        }
+        if (r0 + u < rEnd) {
+          if (width[i] > 0) {
+            load_vec(src[i] + (size_t)x[u][i] * dim[i], width[i], v[u][i]);
+          } else if (width[i] < 0) {
+            v[u][i][0] = __ldg(numeric + (size_t)(r0 + u) * k + field[i]);
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      int r = r0 + u;
+      if (r >= rEnd) {
+        break;  // the same r on every lane: the warp leaves together
+      }
+      float part = 0.f;
+#pragma unroll
+      for (int i = 0; i < SPL; i++) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+          part = fmaf(hv[i][j], v[u][i][j], part);
+        }
+      }
+      float y = warp_sum(part) + bias;
+      if (!train) {
+        if (lane == 0) {
+          predOut[r] = prediction(lossType, y);
+        }
+        continue;
+      }
+      float t = __ldg(labels + r);
+      float wr = weights != nullptr ? __ldg(weights + r) : 1.f;
+      float g = wr * loss_grad(lossType, y, t) * invB;
+      if (lane == 0) {
+        gyOut[r] = g;
+        lossSum += (double)wr * (double)loss_value(lossType, y, t);
+        wSum += (double)wr;
+        accBias += g;
+      }
+#pragma unroll
+      for (int i = 0; i < SPL; i++) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+          acc[i][j] = fmaf(g, v[u][i][j], acc[i][j]);
+        }
+        if (writeG && width[i] > 0) {
+          float* gr = Gout + (size_t)r * sumDims + col[i];
+#pragma unroll
+          for (int j = 0; j < 4; j++) {
+            if (j < width[i]) {
+              gr[j] = fmaf(g, hv[i][j], lambdaOverB * v[u][i][j]);
+            }
+          }
+        }
+      }
+    }
+  }
+  if (train) {
+    // the block's head-gradient partial: each warp's sums, combined in warp order
+    float* mine = smem + (size_t)warp * HS;
+#pragma unroll
+    for (int i = 0; i < SPL; i++) {
+      int w = abs(width[i]);
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        if (j < w) {
+          mine[col[i] + j] = acc[i][j];
+        }
+      }
+    }
+    if (lane == 0) {
+      mine[D] = accBias;
+    }
+    __syncthreads();
+    float* out = headPartials + (size_t)blockIdx.x * HS;
+    for (int q = threadIdx.x; q < HS; q += blockDim.x) {
+      float s = 0.f;
+      for (int w = 0; w < nw; w++) {
+        s += smem[(size_t)w * HS + q];
+      }
+      out[q] = s;
+    }
+    write_loss_partial(lossSum, wSum, lossPartials);
+  }
+}
+
+// linear_forward for rows of at most 32 * slotsPerLane items (slots + numeric features), slotsPerLane 1 or
+// 2. Dynamic shared memory: (blockDim / 32) * (D + 1) floats.
+extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) linear_forward_lanes(
+    const float* __restrict__ tables, const int* __restrict__ meta, const int4* __restrict__ slots, int numSlots,
+    int n, int sumDims, int k, const int* __restrict__ idx, const float* __restrict__ numeric,
+    const float* __restrict__ labels, const float* __restrict__ weights, const float* __restrict__ head, int B,
+    int chunkRows, int slotsPerLane, int mode, int lossType, float invB, float lambdaOverB, int writeG,
+    float* __restrict__ gyOut, float* __restrict__ Gout, float* __restrict__ headPartials,
+    double* __restrict__ lossPartials, float* __restrict__ predOut, int* touchedCount) {
+  extern __shared__ float smem[];
+  if (touchedCount != nullptr && blockIdx.x == 0 && threadIdx.x == 0) {
+    touchedCount[0] = 0;  // touched rows
+    touchedCount[1] = 0;  // deterministic mode: hot rows, listed by the scatter for det_apply_rows
+  }
+  if (slotsPerLane == 1) {
+    linear_forward_lanes_body<1>(tables, meta, slots, numSlots, n, sumDims, k, idx, numeric, labels, weights, head,
+                                 B, chunkRows, mode, lossType, invB, lambdaOverB, writeG, gyOut, Gout, headPartials,
+                                 lossPartials, predOut, smem);
+  } else {
+    linear_forward_lanes_body<2>(tables, meta, slots, numSlots, n, sumDims, k, idx, numeric, labels, weights, head,
+                                 B, chunkRows, mode, lossType, invB, lambdaOverB, writeG, gyOut, Gout, headPartials,
+                                 lossPartials, predOut, smem);
+  }
+}
+
 // Fused forward of the fm head (docs/model.md): per row S_f, Q_f over the n field vectors and the k
 // numeric latent vectors scaled by their values, y = b + sum first-order + sum u_j z_j
 // + 1/2 sum_f (S_f^2 - Q_f). Writes gy, G (gradient of each field occurrence, l2 included) and G1 (the

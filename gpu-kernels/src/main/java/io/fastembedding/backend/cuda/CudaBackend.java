@@ -590,6 +590,23 @@ public final class CudaBackend implements Backend {
     finish(count);
   }
 
+  /**
+   * Benchmark knob {@code fastembedding.cuda.linearForwardLanes} (default true): the linear head's rows that
+   * fit a warp (slots and numeric features at most 64) take linear_forward_lanes, a warp per row with the
+   * head in registers; false keeps every width on the shared-tile linear_forward.
+   */
+  static volatile boolean linearForwardLanes =
+      !"false".equals(System.getProperty("fastembedding.cuda.linearForwardLanes"));
+
+  /** 1 or 2 items per lane when the linear head's rows fit linear_forward_lanes, else 0. */
+  private int linearSlotsPerLane() {
+    if (headType != HeadType.LINEAR || !linearForwardLanes) {
+      return 0;
+    }
+    int items = state.numSlots + k;
+    return items <= 32 ? 1 : items <= 64 ? 2 : 0;
+  }
+
   /** The fused forward of the linear and fm heads (mode 0 = train, 1 = predict into {@code pred}). */
   private void runForward(DeviceBuffer batch, StagingPipeline.Layout st, int count, int mode, CUdeviceptr pred) {
     if (headType == HeadType.MLP) {
@@ -607,7 +624,14 @@ public final class CudaBackend implements Backend {
     CUdeviceptr labels = train ? batch.at(st.labelOff) : null;
     CUdeviceptr weights = train && st.weights ? batch.at(st.weightOff) : null;
     CUdeviceptr numeric = k > 0 ? batch.at(st.numericOff) : null;
-    if (headType == HeadType.LINEAR) {
+    int slotsPerLane = linearSlotsPerLane();
+    if (slotsPerLane > 0) {
+      kernels.linearForwardLanes(chunks, 4 * (THREADS / 32) * headSize, state.tables.ptr(), state.meta.ptr(),
+          state.slots.ptr(), state.numSlots, n, sumDims, k, idx, numeric, labels, weights, state.head.ptr(), count,
+          chunk, slotsPerLane, mode, lossType, invB, lambdaOverB, implicitGrad ? 0 : 1, train ? state.gy.ptr() : null,
+          train && !implicitGrad ? state.grad.ptr() : null, train ? state.headPartials.ptr() : null,
+          train ? state.lossPartials.ptr() : null, pred, train ? state.touchedCount.ptr() : null);
+    } else if (headType == HeadType.LINEAR) {
       kernels.linearForward(chunks, smem, state.tables.ptr(), state.meta.ptr(), state.slots.ptr(), state.numSlots, n,
           sumDims, k, idx, numeric, labels, weights, state.head.ptr(), count, chunk, tileRows, mode, lossType, invB,
           lambdaOverB, implicitGrad ? 0 : 1, train ? state.gy.ptr() : null,

@@ -17,7 +17,7 @@ final class Kernels {
   static final int THREADS = KernelConstants.KERNEL_THREADS;
 
   /** The kernels these wrappers launch: resolved when a backend opens, checked against the PTX. */
-  static final String[] NAMES = {"gather_concat", "linear_forward", "fm_forward", "gemm_tiled", "mlp_output",
+  static final String[] NAMES = {"gather_concat", "linear_forward", "linear_forward_lanes", "fm_forward", "gemm_tiled", "mlp_output",
       "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_apply_rows", "det_apply_rows_adam",
       "det_apply_cold", "det_apply_cold_adam", "gather_listed_rows", "epoch_gather"};
 
@@ -92,6 +92,21 @@ final class Kernels {
         .i32(numSlots).i32(n).i32(sumDims).i32(k).ptr(idx).ptr(numeric).ptr(labels).ptr(weights).ptr(head).i32(B)
         .i32(chunkRows).i32(tileRows).i32(mode).i32(lossType).f32(invB).f32(lambdaOverB).i32(writeG).ptr(gyOut)
         .ptr(Gout).ptr(headPartials).ptr(lossPartials).ptr(predOut).ptr(touchedCount));
+  }
+
+  /**
+   * forward.cuh: linear_forward for rows of at most 32 * slotsPerLane (1 or 2) slots and numeric features, a
+   * warp per row; {@code smem} = (THREADS / 32) * (sumDims + k + 1) floats.
+   */
+  void linearForwardLanes(int chunks, int smem, CUdeviceptr tables, CUdeviceptr meta, CUdeviceptr slots,
+      int numSlots, int n, int sumDims, int k, CUdeviceptr idx, CUdeviceptr numeric, CUdeviceptr labels,
+      CUdeviceptr weights, CUdeviceptr head, int B, int chunkRows, int slotsPerLane, int mode, int lossType,
+      float invB, float lambdaOverB, int writeG, CUdeviceptr gyOut, CUdeviceptr Gout, CUdeviceptr headPartials,
+      CUdeviceptr lossPartials, CUdeviceptr predOut, CUdeviceptr touchedCount) {
+    launcher.launch("linear_forward_lanes", chunks, 1, 1, THREADS, smem, new Args(26).ptr(tables).ptr(meta)
+        .ptr(slots).i32(numSlots).i32(n).i32(sumDims).i32(k).ptr(idx).ptr(numeric).ptr(labels).ptr(weights)
+        .ptr(head).i32(B).i32(chunkRows).i32(slotsPerLane).i32(mode).i32(lossType).f32(invB).f32(lambdaOverB)
+        .i32(writeG).ptr(gyOut).ptr(Gout).ptr(headPartials).ptr(lossPartials).ptr(predOut).ptr(touchedCount));
   }
 
   /** forward.cuh: the fused forward (and, in MODE_TRAIN, loss and gradients) of the fm head. */

@@ -98,8 +98,13 @@ class CudaBackendTest implements NeedsGpu {
         dims = new int[] {d, d, d};
       }
       case LINEAR -> {
-        sizes = new int[] {5, 40, 200, 1000, 17, 64};
-        dims = new int[] {1, 2, 4, 8, 3, 16};
+        // three widths, so that every optimizer meets each forward kernel in both modes and with l2 on and
+        // off: 14 slots and numeric features (linear_forward_lanes, one per lane), 41 (two per lane), 106
+        // (linear_forward's shared tile)
+        int width = (scenario + opt.ordinal()) % 3;
+        sizes = new int[][] {{5, 40, 200, 1000, 17, 64}, {5, 40, 200, 1000, 17, 64, 90, 33},
+            {5, 40, 200, 1000, 17, 64, 90, 33, 250}}[width];
+        dims = new int[][] {{1, 2, 4, 8, 3, 16}, {1, 2, 4, 8, 3, 16, 96, 12}, {1, 2, 4, 8, 3, 16, 96, 12, 65}}[width];
       }
       default -> {
         sizes = new int[] {30, 9, 500};

@@ -47,6 +47,8 @@ class KernelSignatureTest {
     k.gatherConcat(1, null, null, null, 0, 0, 0, 0, null, null, 0, null, null);
     k.linearForward(1, 0, null, null, null, 0, 0, 0, 0, null, null, null, null, null, 0, 0, 0, 0, 0, 0f, 0f, 0,
         null, null, null, null, null, null);
+    k.linearForwardLanes(1, 0, null, null, null, 0, 0, 0, 0, null, null, null, null, null, 0, 0, 1, 0, 0, 0f, 0f,
+        0, null, null, null, null, null, null);
     k.fmForward(1, 0, null, null, null, null, 0, 0, 0, 0, null, null, null, null, null, 0, 0, 0, 0, 0, 0f, 0f,
         null, null, null, null, null, null, null);
     k.gemmTiled(1, 1, 1, 1, null, 0, 0, null, 0, 0, 0, 0, null, null, 0, null, 0, 0f, 0, 0L, 0, 0);
@@ -181,7 +183,8 @@ class KernelSignatureTest {
   void everyWrapperDeclaresTheParametersItPasses() {
     Map<String, List<Kind>> calls = recordedCalls();
     Map<String, String> kernelOf = Map.ofEntries(Map.entry("gatherConcat", "gather_concat"),
-        Map.entry("linearForward", "linear_forward"), Map.entry("fmForward", "fm_forward"),
+        Map.entry("linearForward", "linear_forward"), Map.entry("linearForwardLanes", "linear_forward_lanes"),
+        Map.entry("fmForward", "fm_forward"),
         Map.entry("gemmTiled", "gemm_tiled"), Map.entry("mlpOutput", "mlp_output"),
         Map.entry("scatter", "scatter_atomic_256"), Map.entry("finishStep", "finish_step"),
         Map.entry("detApplyRows", "det_apply_rows"), Map.entry("detApplyCold", "det_apply_cold"),
