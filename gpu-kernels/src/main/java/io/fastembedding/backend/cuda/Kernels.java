@@ -17,9 +17,9 @@ final class Kernels {
   static final int THREADS = KernelConstants.KERNEL_THREADS;
 
   /** The kernels these wrappers launch: resolved when a backend opens, checked against the PTX. */
-  static final String[] NAMES = {"gather_concat", "linear_forward", "linear_forward_lanes", "fm_forward", "gemm_tiled", "mlp_output",
-      "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_apply_rows", "det_apply_rows_adam",
-      "det_apply_cold", "det_apply_cold_adam", "gather_listed_rows", "epoch_gather"};
+  static final String[] NAMES = {"gather_concat", "linear_forward", "linear_forward_lanes", "fm_forward",
+      "gemm_tiled", "mlp_output", "scatter_atomic_256", "scatter_atomic_1024", "finish_step", "det_apply_rows",
+      "det_apply_rows_adam", "det_apply_cold", "det_apply_cold_adam", "gather_listed_rows", "epoch_gather"};
 
   /** The kind of one kernel parameter. */
   enum Kind {
