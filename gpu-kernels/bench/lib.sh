@@ -70,3 +70,40 @@ sanitizer_report() {
     grep -E -A3 "(Race|Hazard) reported|Invalid|Error:|Warning:" "$dir/sanitizer-$tool.log" | head -40
   done
 }
+
+# One CudaBench run of a variant: bench CSV NAME OPTIONS [CudaBench arguments]. OPTIONS, space-separated:
+# -D... for the JVM, ptx:SUBDIR for kernels compiled otherwise ($here/SUBDIR/io/fastembedding/backend/cuda/
+# *.ptx, first on the class path), anything else for CudaBench. Logs to $out/logs, one line to $sum (the
+# seconds since $t0).
+bench() {
+  local csv="$1" name="$2" opts="$3"; shift 3
+  local jopts=() bopts=() vcp="$cp" o
+  for o in $opts; do
+    case "$o" in -D*) jopts+=("$o") ;; ptx:*) vcp="$here/${o#ptx:}:$cp" ;; *) bopts+=("$o") ;; esac
+  done
+  timeout 200 "$java" "${jopts[@]}" -cp "$vcp" io.fastembedding.bench.cuda.CudaBench "$@" "${bopts[@]}" \
+    --out "$csv" > "$out/logs/$(basename "${csv%.csv}").log" 2>&1
+  echo "# $(basename "$csv") $name (${opts:-defaults}) exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
+}
+
+# The steps "grid" and "torch" of $steps: the full grid per variant of $1 (name=options, comma-separated
+# options as for bench; "default" writes $out/fe.csv, others $out/fe-NAME.csv), then the PyTorch baseline
+# alone ($out/torch.csv); then det_goals.py on each grid against it.
+grids_torch_goals() {
+  local v n f
+  if [[ " $steps " == *" grid "* ]]; then
+    for v in $1; do
+      n="${v%%=*}"; f="$out/fe.csv"; [ "$n" = default ] || f="$out/fe-$n.csv"
+      bench "$f" "$n" "$(echo "${v#*=}" | tr ',' ' ')"
+    done
+  fi
+  if [[ " $steps " == *" torch "* ]]; then
+    timeout "${TORCH_LIMIT:-280}" python3 "$here/torch_baseline.py" --out "$out/torch.csv" > "$out/logs/torch.log" 2>&1
+    echo "# torch exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
+  fi
+  for f in "$out"/fe*.csv; do
+    [ -f "$f" ] && [ -f "$out/torch.csv" ] || continue
+    echo "## $(basename "$f")" | tee -a "$sum"
+    python3 "$here/det_goals.py" "$f" "$out/torch.csv" | tee -a "$sum"
+  done
+}

@@ -23,17 +23,6 @@ if [[ " $steps " == *" seeds "* ]]; then
   tail -28 "$out/logs/seeds.txt" | tee -a "$sum"
   echo "# seeds after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
 fi
-# bench CSV NAME OPTIONS [CudaBench arguments]: one CudaBench run of a variant (see points)
-bench() {
-  local csv="$1" name="$2" opts="$3"; shift 3
-  local jopts=() bopts=() vcp="$cp" o
-  for o in $opts; do
-    case "$o" in -D*) jopts+=("$o") ;; ptx:*) vcp="$here/${o#ptx:}:$cp" ;; *) bopts+=("$o") ;; esac
-  done
-  timeout 200 "$java" "${jopts[@]}" -cp "$vcp" io.fastembedding.bench.cuda.CudaBench "$@" "${bopts[@]}" \
-    --out "$csv" > "$out/logs/$(basename "${csv%.csv}").log" 2>&1
-  echo "# $(basename "$csv") $name (${opts:-defaults}) exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
-}
 if [[ " $steps " == *" points "* ]]; then
   for v in $variants; do
     bench "$out/logs/points-${v%%=*}.csv" "${v%%=*}" "$(echo "${v#*=}" | tr ',' ' ')" --no-stream --points "$points"
@@ -41,19 +30,5 @@ if [[ " $steps " == *" points "* ]]; then
   det_ratios --table $(for v in $variants; do n="${v%%=*}"; echo "$n=$out/logs/points-$n.csv"; done) | tee -a "$sum"
 fi
 grids="${GRID_VARIANTS:-default=}"
-if [[ " $steps " == *" grid "* ]]; then
-  for v in $grids; do
-    n="${v%%=*}"; f="$out/fe.csv"; [ "$n" = default ] || f="$out/fe-$n.csv"
-    bench "$f" "$n" "$(echo "${v#*=}" | tr ',' ' ')"
-  done
-fi
-if [[ " $steps " == *" torch "* ]]; then
-  timeout "${TORCH_LIMIT:-280}" python3 "$here/torch_baseline.py" --out "$out/torch.csv" > "$out/logs/torch.log" 2>&1
-  echo "# torch exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
-fi
-for f in "$out"/fe*.csv; do
-  [ -f "$f" ] && [ -f "$out/torch.csv" ] || continue
-  echo "## $(basename "$f")" | tee -a "$sum"
-  python3 "$here/det_goals.py" "$f" "$out/torch.csv" | tee -a "$sum"
-done
+grids_torch_goals "$grids"
 (cd "$out" && tar czf logs.tgz logs && rm -rf logs)

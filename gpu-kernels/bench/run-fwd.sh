@@ -25,16 +25,6 @@ if [[ " $steps " == *" tests "* ]]; then
   seed_report "$out/logs" 5 | tee -a "$sum"
   echo "# tests after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
 fi
-bench() {  # CSV NAME OPTIONS [CudaBench arguments]
-  local csv="$1" name="$2" opts="$3"; shift 3
-  local jopts=() bopts=() vcp="$cp" o
-  for o in $opts; do
-    case "$o" in -D*) jopts+=("$o") ;; ptx:*) vcp="$here/${o#ptx:}:$cp" ;; *) bopts+=("$o") ;; esac
-  done
-  timeout 200 "$java" "${jopts[@]}" -cp "$vcp" io.fastembedding.bench.cuda.CudaBench "$@" "${bopts[@]}" \
-    --out "$csv" > "$out/logs/$(basename "${csv%.csv}").log" 2>&1
-  echo "# $(basename "$csv") $name (${opts:-defaults}) exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
-}
 points="${POINTS:-^multi,,(33|90|168),(1024|16384|131072),(ALL_UNIFORM|ALL_MIXED),|^single,1000000,(8|128),131072,(UNIFORM|UNI_AND_BINOMIAL),|^single,1000,8,1024,}"
 old=-Dfastembedding.cuda.linearForwardLanes=false
 variants="${VARIANTS:-lanes= tile=$old lb4=ptx:v-lb4 lb0=ptx:v-lb0 lanes2= tile2=$old}"
@@ -85,19 +75,5 @@ PY
   done
 fi
 grids="${GRID_VARIANTS:-default= old=$old}"
-if [[ " $steps " == *" grid "* ]]; then
-  for v in $grids; do
-    n="${v%%=*}"; f="$out/fe.csv"; [ "$n" = default ] || f="$out/fe-$n.csv"
-    bench "$f" "$n" "$(echo "${v#*=}" | tr ',' ' ')"
-  done
-fi
-if [[ " $steps " == *" torch "* ]]; then
-  timeout "${TORCH_LIMIT:-280}" python3 "$here/torch_baseline.py" --out "$out/torch.csv" > "$out/logs/torch.log" 2>&1
-  echo "# torch exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$sum"
-fi
-for f in "$out"/fe*.csv; do
-  [ -f "$f" ] && [ -f "$out/torch.csv" ] || continue
-  echo "## $(basename "$f")" | tee -a "$sum"
-  python3 "$here/det_goals.py" "$f" "$out/torch.csv" | tee -a "$sum"
-done
+grids_torch_goals "$grids"
 (cd "$out" && tar czf logs.tgz logs && rm -rf logs)
