@@ -59,7 +59,7 @@ final class CrossFitting {
         LOG.info("MultiEmbedding {}: cross-fitting, fold {} of {}: {} epochs on the other folds' "
             + "rows", uid, f + 1, k, config.maxIter());
         ModelState s = new FitRounds(jsc, config).run(spec, without).state();
-        if (aligns(spec)) {
+        if (aligns(spec.head())) {
           align(spec, s.tables, s.head, full.tables, full.head);
         }
         tables[f] = s.tables;
@@ -73,7 +73,7 @@ final class CrossFitting {
     long[] all = blocks.map(pd -> CrossFitFolds.hashes(pd.block, seed)).collect().stream()
         .flatMapToLong(java.util.Arrays::stream).toArray();
     return new Folds(k, seed, tables, firstOrder, head, CrossFitFolds.distinctSorted(all),
-        aligns(spec));
+        aligns(spec.head()));
   }
 
   /**
@@ -81,8 +81,8 @@ final class CrossFitting {
    * training rows' vector outputs: for the fm head, whose scores depend on its vectors (the
    * tables' rows and the numeric features' latent vectors) only through their dot products.
    */
-  static boolean aligns(ModelSpec spec) {
-    return spec.head() == HeadType.FM;
+  static boolean aligns(HeadType head) {
+    return head == HeadType.FM;
   }
 
   /**

@@ -221,8 +221,8 @@ final class ModelIO {
   private static final int HASHES_PER_ROW = 65_536;
 
   private static void writeCrossFit(SparkSession spark, CrossFitting.Folds c, String path) {
-    spark.createDataFrame(List.of(RowFactory.create(c.folds(), c.seed(), c.alignedVectors())), CROSSFIT_META_SCHEMA)
-        .repartition(1).write().parquet(path + "/data/crossfit/meta");
+    spark.createDataFrame(List.of(RowFactory.create(c.folds(), c.seed(), c.alignedVectors())),
+            CROSSFIT_META_SCHEMA).repartition(1).write().parquet(path + "/data/crossfit/meta");
     List<Row> folds = new ArrayList<>();
     for (int f = 0; f < c.folds(); f++) {
       folds.add(RowFactory.create(f, c.tables()[f], c.firstOrder()[f], c.head()[f]));

@@ -17,16 +17,6 @@ final class Procrustes {
   private Procrustes() {}
 
   /**
-   * R (row-major, d x d) minimising ||A R - B||: rows of A and B are the vectors {@code a[i*d ..]}
-   * and {@code b[i*d ..]}, i < rows.
-   */
-  static double[] rotation(float[] a, float[] b, int rows, int d) {
-    double[] m = new double[d * d];
-    addCrossProduct(m, a, 0, b, 0, rows, d);
-    return polarFactor(m, d);
-  }
-
-  /**
    * Adds A^T B to m (d x d) for the vectors {@code a[aOff + i*d ..]} and {@code b[bOff + i*d ..]},
    * i < rows: so a caller sums it over several blocks of vectors without copying them together.
    */

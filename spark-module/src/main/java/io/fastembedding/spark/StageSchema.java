@@ -142,7 +142,7 @@ final class StageSchema {
             + "models' vectors, so it needs crossFitFolds >= 2 (it is 0); set crossFitFolds, or "
             + "crossFitVectors to false");
       }
-      if (HeadType.fromId(p.getHead()) != HeadType.FM) {
+      if (!CrossFitting.aligns(HeadType.fromId(p.getHead()))) {
         throw new IllegalArgumentException("crossFitVectors needs the fm head, whose fold models' "
             + "vectors one rotation brings into the full model's basis without changing their "
             + "scores; head is '" + p.getHead() + "'. Set crossFitVectors to false (the training "

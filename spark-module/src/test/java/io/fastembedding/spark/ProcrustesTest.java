@@ -19,7 +19,7 @@ class ProcrustesTest {
     for (int j = 0; j < d; j++) {
       double[] c = new double[d];
       for (int i = 0; i < d; i++) {
-        c[i] = gauss(rnd);
+        c[i] = rnd.nextGaussian();
       }
       for (int k = 0; k < j; k++) {
         double dot = 0;
@@ -41,8 +41,14 @@ class ProcrustesTest {
     return q;
   }
 
-  private static double gauss(SplittableRandom rnd) {
-    return Math.sqrt(-2 * Math.log(1 - rnd.nextDouble())) * Math.cos(2 * Math.PI * rnd.nextDouble());
+  /**
+   * R (row-major, d x d) minimising ||A R - B|| over the rows {@code a[i*d ..]}, {@code b[i*d ..]},
+   * i < rows: A^T B summed and factored as CrossFitting.align does it.
+   */
+  private static double[] rotation(float[] a, float[] b, int rows, int d) {
+    double[] m = new double[d * d];
+    Procrustes.addCrossProduct(m, a, 0, b, 0, rows, d);
+    return Procrustes.polarFactor(m, d);
   }
 
   private static float[] times(float[] a, int rows, int d, double[] q) {
@@ -80,10 +86,10 @@ class ProcrustesTest {
       int rows = 5 * d + 3;
       float[] a = new float[rows * d];
       for (int i = 0; i < a.length; i++) {
-        a[i] = (float) gauss(rnd);
+        a[i] = (float) rnd.nextGaussian();
       }
       double[] q = randomOrthogonal(d, rnd);
-      double[] r = Procrustes.rotation(a, times(a, rows, d, q), rows, d);
+      double[] r = rotation(a, times(a, rows, d, q), rows, d);
       String what = "d " + d + " (seed " + SEED + ")";
       assertOrthogonal(r, d, what);
       // B is A Q rounded to float: R equals Q within float rounding of B (relative 6e-8 per
@@ -100,7 +106,7 @@ class ProcrustesTest {
     for (int d : new int[] {2, 5, 16}) {
       double[] m = new double[d * d];
       for (int i = 0; i < m.length; i++) {
-        m[i] = gauss(rnd);
+        m[i] = rnd.nextGaussian();
       }
       double[] r = Procrustes.polarFactor(m, d);
       assertOrthogonal(r, d, "random M, d " + d + " (seed " + SEED + ")");
@@ -127,12 +133,12 @@ class ProcrustesTest {
     float[] a = new float[rows * d];
     for (int r = 0; r < rows; r++) {
       for (int j = 0; j < 3; j++) {
-        a[r * d + j] = (float) gauss(rnd);
+        a[r * d + j] = (float) rnd.nextGaussian();
       }
     }
     double[] q = randomOrthogonal(d, rnd);
     float[] b = times(a, rows, d, q);
-    double[] r = Procrustes.rotation(a, b, rows, d);
+    double[] r = rotation(a, b, rows, d);
     assertOrthogonal(r, d, "rank 3 of 6 (seed " + SEED + ")");
     float[] ar = times(a, rows, d, r);
     for (int i = 0; i < ar.length; i++) {
