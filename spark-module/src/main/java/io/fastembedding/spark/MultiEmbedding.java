@@ -474,6 +474,9 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
             getCrossFitFolds(), getTablePlacement(), MemoryPlan.tableBytes(spec) / 1048576.0,
             MemoryPlan.modelBytes(spec) / 1048576.0, getCrossFitFolds()));
       }
+      if (!sharded && getCrossFitFolds() > 0) {
+        MemoryPlan.checkCrossFit(spec, memory, getCrossFitFolds());
+      }
       FitRounds.Config config = new FitRounds.Config(uid, fitId, getMaxIter(), getEpochsPerMerge(),
           getBatchSize(), getSeed(), getDeterministic(), getPatience(), getTol(), b.validation(),
           holdout.stopEarly(), ParamDefs.AUC.equals(getValidationMetric()),

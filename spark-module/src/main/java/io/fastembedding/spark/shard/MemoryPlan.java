@@ -165,6 +165,34 @@ public final class MemoryPlan {
     }
   }
 
+  /**
+   * Bytes one fold model of cross-fitting keeps on the driver: its tables, first-order weights and
+   * head, without optimizer state (CrossFitting.Folds).
+   */
+  public static long foldModelBytes(ModelSpec spec) {
+    long firstOrder = spec.hasFirstOrder() ? spec.layout().totalRows() : 0;
+    return 4L * (spec.layout().totalFloats() + firstOrder + spec.headSize());
+  }
+
+  /**
+   * Cross-fitting ({@code folds} >= 2) on the broadcast path: while the last fold model trains, the
+   * driver holds that fit's copies ({@link #broadcastDriverBytes}), the full model with its optimizer
+   * state, and the other fold models; at the end, every fold model. Fails before any training, with
+   * the numbers and the knobs, when that does not fit the driver.
+   */
+  public static void checkCrossFit(ModelSpec spec, Memory m, int folds) {
+    long need = broadcastDriverBytes(spec, m) + modelBytes(spec) + folds * foldModelBytes(spec);
+    if (need <= m.driverBudget()) {
+      return;
+    }
+    throw new IllegalArgumentException(String.format(Locale.ROOT, "crossFitFolds %d keeps %d fold "
+        + "models of %s each on the driver, beside the full model (%s with optimizer state) and "
+        + "the broadcast path's copies while one trains (%s): %s in all, more than the %s the "
+        + "driver can use (%s). Set crossFitFolds lower or to 0, or give the driver more memory "
+        + "(spark.driver.memory)", folds, folds, mib(foldModelBytes(spec)), mib(modelBytes(spec)),
+        mib(broadcastDriverBytes(spec, m)), mib(need), mib(m.driverBudget()), m.describe()));
+  }
+
   private static String broadcastMessage(ModelSpec spec, Memory m) {
     return String.format(Locale.ROOT, "the model (tables %s, with %s optimizer state: %s) does not "
         + "fit the broadcast path: the driver needs %s of %s it can use, and each executor %s "

@@ -35,6 +35,28 @@ class MemoryPlanTest {
   }
 
   @Test
+  void crossFittingCountsItsFoldModelsOnTheDriver() {
+    ModelSpec s = spec(OptimizerType.SGD);
+    // a fold model: 1 M rows x 16 floats, 1 M first-order weights, the fm head's bias
+    long fold = 4L * (16_000_000 + 1_000_000 + 1);
+    assertEquals(fold, MemoryPlan.foldModelBytes(s));
+    long model = MemoryPlan.modelBytes(s);
+    assertEquals(4L * 1_000_000 * 17 + 4, model);
+    // executors elsewhere: the driver holds 4 broadcast copies, the full model and k fold models.
+    // A driver budget of 600 000 000 bytes ((heap - 300 MiB) x 0.4) takes 2 folds
+    // (4 x 68 000 004 + 68 000 004 + 2 x 68 000 004 = 476 000 028) but not 5 (680 000 040)
+    long heap = 1_500_000_000L + (300L << 20);
+    MemoryPlan.Memory m = new MemoryPlan.Memory(4L << 30, 1, 0.6, heap, false);
+    assertEquals(600_000_000L, m.driverBudget());
+    MemoryPlan.checkCrossFit(s, m, 2);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> MemoryPlan.checkCrossFit(s, m, 5));
+    assertTrue(e.getMessage().contains("crossFitFolds 5"), e.getMessage());
+    assertTrue(e.getMessage().contains(MemoryPlan.mib(4 * model + model + 5 * fold)), e.getMessage());
+    assertTrue(e.getMessage().contains("spark.driver.memory"), e.getMessage());
+  }
+
+  @Test
   void memoryFromTheMaster() {
     SparkConf c = new SparkConf();
     MemoryPlan.Memory lc = MemoryPlan.of(c, "local-cluster[2,2,1024]", 3L << 30);
