@@ -1,7 +1,12 @@
 package io.fastembedding.optim;
 
+import io.fastembedding.simd.FloatLanes;
+
 /** Adagrad: {@code a += g^2; p -= lr g / (sqrt(a) + eps)}, one accumulator per element. */
 public final class Adagrad extends Optimizer {
+  /** The SIMD prefix of updateRow's loop (same bits; FloatLanes says why). */
+  private static final FloatLanes LANES = FloatLanes.active();
+
   Adagrad(OptimizerSpec spec) {
     super(spec, 1, 0);
   }
@@ -14,7 +19,7 @@ public final class Adagrad extends Optimizer {
   @Override
   public void updateRow(float[] p, int base, int dim, float[] state, int stateIndex, float[] g, int gOff,
       float reg) {
-    for (int k = 0; k < dim; k++) {
+    for (int k = LANES.adagrad(p, base, state, stateIndex, g, gOff, reg, lr, eps, dim); k < dim; k++) {
       float gk = rowGradient(p, base, g, gOff, reg, k);
       float a = state[stateIndex + k] + gk * gk;
       state[stateIndex + k] = a;

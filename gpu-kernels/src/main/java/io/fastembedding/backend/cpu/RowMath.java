@@ -4,6 +4,7 @@ import io.fastembedding.layout.TableLayout;
 import io.fastembedding.model.HeadType;
 import io.fastembedding.model.LossType;
 import io.fastembedding.model.ModelSpec;
+import io.fastembedding.simd.FloatLanes;
 
 /**
  * Forward and backward of one row through the head, in float, with the scratch of one thread. The
@@ -14,6 +15,9 @@ import io.fastembedding.model.ModelSpec;
  * {@code inputGrad[0, sumDims)} and adds {@code gy * dy/dθ} into a head-gradient array.
  */
 final class RowMath {
+  /** SIMD prefixes of the fm loops below (same bits as the scalar loops; FloatLanes says why). */
+  private static final FloatLanes LANES = FloatLanes.active();
+
   private final HeadType head;
   private final LossType loss;
   private final int numFields;
@@ -24,9 +28,10 @@ final class RowMath {
   private final int[] tableOffsets;
   private final int[] dimOffsets;
   private final int[] rowBases;
-  // fm
+  // fm: per latent index k, the sum over the fields' vectors and the sum of their squares
   private final int d;
   private final float[] sum;
+  private final float[] sq;
   // mlp
   private final int[] hidden;
   private final int[] wOff;
@@ -61,6 +66,7 @@ final class RowMath {
     inputGrad = new float[width];
     d = head == HeadType.FM ? spec.fmDim() : 0;
     sum = new float[d];
+    sq = new float[d];
     hidden = spec.hiddenLayers();
     int nl = hidden.length;
     wOff = new int[nl];
@@ -79,19 +85,43 @@ final class RowMath {
     outB = head == HeadType.MLP ? spec.mlpOutputBiasOffset() : 0;
   }
 
-  /** Copies row r's embeddings and numeric features into {@link #input}. */
+  /**
+   * Copies row r's embeddings and numeric features into {@link #input}; for the fm head, also sums the
+   * embeddings and their squares per latent index, which {@link #forward} then uses.
+   */
   void gather(float[] tables, int[] idx, int idxBase, float[] numeric, int numBase) {
-    for (int f = 0; f < numFields; f++) {
-      int dim = dims[f];
-      int src = tableOffsets[f] + idx[idxBase + f] * dim;
-      int dst = dimOffsets[f];
-      // dims are often 1 to 8: a plain loop beats System.arraycopy's call overhead there
-      for (int k = 0; k < dim; k++) {
-        input[dst + k] = tables[src + k];
+    if (d > 0) {
+      gatherFm(tables, idx, idxBase);
+    } else {
+      for (int f = 0; f < numFields; f++) {
+        int dim = dims[f];
+        int src = tableOffsets[f] + idx[idxBase + f] * dim;
+        int dst = dimOffsets[f];
+        // dims are often 1 to 8: a plain loop beats System.arraycopy's call overhead there
+        for (int k = 0; k < dim; k++) {
+          input[dst + k] = tables[src + k];
+        }
       }
     }
     if (numNumeric > 0) {
       System.arraycopy(numeric, numBase, input, sumDims, numNumeric);
+    }
+  }
+
+  private void gatherFm(float[] tables, int[] idx, int idxBase) {
+    for (int k = 0; k < d; k++) {
+      sum[k] = 0f;
+      sq[k] = 0f;
+    }
+    for (int f = 0; f < numFields; f++) {
+      int src = tableOffsets[f] + idx[idxBase + f] * d;
+      int dst = f * d;
+      for (int k = LANES.gatherSum(tables, src, input, dst, sum, sq, d); k < d; k++) {
+        float e = tables[src + k];
+        input[dst + k] = e;
+        sum[k] += e;
+        sq[k] += e * e;
+      }
     }
   }
 
@@ -117,35 +147,26 @@ final class RowMath {
     for (int f = 0; f < numFields; f++) {
       y += w1[rowBases[f] + idx[idxBase + f]];
     }
-    float sq = 0f;
-    for (int k = 0; k < d; k++) {
-      sum[k] = 0f;
-    }
-    for (int f = 0; f < numFields; f++) {
-      int o = f * d;
-      for (int k = 0; k < d; k++) {
-        float e = input[o + k];
-        sum[k] += e;
-        sq += e * e;
-      }
-    }
+    // the fields' sums are gather's; the numeric features' latent vectors join them here
     int lin = 1;
     int lat = 1 + numNumeric;
     for (int j = 0; j < numNumeric; j++) {
       float z = input[sumDims + j];
       y += headW[lin + j] * z;
       int o = lat + j * d;
-      for (int k = 0; k < d; k++) {
+      for (int k = LANES.scaledSum(z, headW, o, sum, sq, d); k < d; k++) {
         float e = z * headW[o + k];
         sum[k] += e;
-        sq += e * e;
+        sq[k] += e * e;
       }
     }
     float ss = 0f;
+    float sqs = 0f;
     for (int k = 0; k < d; k++) {
       ss += sum[k] * sum[k];
+      sqs += sq[k];
     }
-    return y + 0.5f * (ss - sq);
+    return y + 0.5f * (ss - sqs);
   }
 
   private float forwardMlp(float[] headW) {
@@ -182,7 +203,7 @@ final class RowMath {
   float lossGrad(float y, float t) {
     if (loss == LossType.LOGISTIC) {
       double e = Math.exp(-Math.abs((double) y));
-      lastLoss = (float) (Math.max(y, 0.0) - t * (double) y + Math.log1p(e));
+      lastLoss = (float) (Math.max(y, 0.0) - t * (double) y + Math.log(1 + e));
       float p = (float) (y >= 0 ? 1 / (1 + e) : e / (1 + e));
       return p - t;
     }
@@ -224,7 +245,7 @@ final class RowMath {
   private void backwardFm(float gy, float[] headW, float[] headGrad, int hg) {
     for (int f = 0; f < numFields; f++) {
       int o = f * d;
-      for (int k = 0; k < d; k++) {
+      for (int k = LANES.scaledDifference(gy, sum, input, o, inputGrad, o, d); k < d; k++) {
         inputGrad[o + k] = gy * (sum[k] - input[o + k]);
       }
     }

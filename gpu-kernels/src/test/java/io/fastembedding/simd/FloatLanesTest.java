@@ -1,0 +1,192 @@
+package io.fastembedding.simd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fastembedding.optim.Optimizer;
+import io.fastembedding.optim.OptimizerSpec;
+import io.fastembedding.optim.OptimizerType;
+import io.fastembedding.testutil.TestSeeds;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The SIMD prefixes give the bits of the scalar loops they stand in for: each case runs the active form's
+ * prefix and finishes with the scalar formula (as the callers do), against the scalar formula over the
+ * whole run, and compares every element of every array bit for bit, at every length from 0 to 70 and at
+ * odd offsets (so runs start mid-register and end in every tail). The surefire execution "scalar-loops"
+ * runs this class again with the SIMD form turned off.
+ */
+class FloatLanesTest {
+  private static long seed;
+
+  @BeforeAll
+  static void seed() {
+    seed = TestSeeds.base(FloatLanesTest.class);
+  }
+
+  @Test
+  void theSimdFormIsActiveWhereverTheJvmHasTheVectorApi() {
+    boolean off = !Boolean.parseBoolean(System.getProperty("fastembedding.cpu.simd", "true"));
+    boolean module = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    assertEquals(module && !off, FloatLanes.active().simd(),
+        "module present " + module + ", turned off " + off);
+  }
+
+  @Test
+  void prefixesLeaveAtMostThreeElementsToTheScalarTail() {
+    FloatLanes l = FloatLanes.active();
+    for (int n = 0; n <= 70; n++) {
+      int done = l.gatherSum(new float[n], 0, new float[n], 0, new float[n], new float[n], n);
+      assertTrue(done >= 0 && done <= n, "n " + n + " done " + done);
+      if (l.simd()) {
+        assertTrue(n - done <= 3 && done % 4 == 0, "n " + n + " done " + done);
+      } else {
+        assertEquals(0, done);
+      }
+    }
+  }
+
+  @Test
+  void gatherSumGivesTheScalarBits() {
+    SplittableRandom r = new SplittableRandom(seed);
+    for (int n = 0; n <= 70; n++) {
+      int s = r.nextInt(9);
+      int d = r.nextInt(9);
+      float[] src = values(r, s + n + 5);
+      float[] dst = values(r, d + n + 5);
+      float[] sum = values(r, n + 3);
+      float[] sq = values(r, n + 3);
+      float[][] want = copies(dst, sum, sq);
+      float[][] got = copies(dst, sum, sq);
+      gatherSumScalar(src, s, want[0], d, want[1], want[2], 0, n);
+      int k = FloatLanes.active().gatherSum(src, s, got[0], d, got[1], got[2], n);
+      gatherSumScalar(src, s, got[0], d, got[1], got[2], k, n);
+      assertSameBits(want, got, "gatherSum n " + n);
+    }
+  }
+
+  @Test
+  void scaledSumGivesTheScalarBits() {
+    SplittableRandom r = new SplittableRandom(seed + 1);
+    for (int n = 0; n <= 70; n++) {
+      int o = r.nextInt(9);
+      float z = (float) r.nextGaussian() * 3;
+      float[] w = values(r, o + n + 5);
+      float[] sum = values(r, n + 3);
+      float[] sq = values(r, n + 3);
+      float[][] want = copies(sum, sq);
+      float[][] got = copies(sum, sq);
+      scaledSumScalar(z, w, o, want[0], want[1], 0, n);
+      int k = FloatLanes.active().scaledSum(z, w, o, got[0], got[1], n);
+      scaledSumScalar(z, w, o, got[0], got[1], k, n);
+      assertSameBits(want, got, "scaledSum n " + n);
+    }
+  }
+
+  @Test
+  void scaledDifferenceGivesTheScalarBits() {
+    SplittableRandom r = new SplittableRandom(seed + 2);
+    for (int n = 0; n <= 70; n++) {
+      int xo = r.nextInt(9);
+      int oo = r.nextInt(9);
+      float gy = (float) r.nextGaussian() * 1e-3f;
+      float[] sum = values(r, n + 3);
+      float[] x = values(r, xo + n + 5);
+      float[] out = values(r, oo + n + 5);
+      float[][] want = copies(out);
+      float[][] got = copies(out);
+      for (int k = 0; k < n; k++) {
+        want[0][oo + k] = gy * (sum[k] - x[xo + k]);
+      }
+      int done = FloatLanes.active().scaledDifference(gy, sum, x, xo, got[0], oo, n);
+      for (int k = done; k < n; k++) {
+        got[0][oo + k] = gy * (sum[k] - x[xo + k]);
+      }
+      assertSameBits(want, got, "scaledDifference n " + n);
+    }
+  }
+
+  /** Through the optimizer itself: Adagrad's updateRow (prefix + its own tail) against the formula. */
+  @Test
+  void adagradRowsGiveTheScalarBits() {
+    SplittableRandom r = new SplittableRandom(seed + 3);
+    float lr = 0.03f;
+    OptimizerSpec spec = OptimizerSpec.of(OptimizerType.ADAGRAD, lr, 1e-4f);
+    float eps = spec.epsilon();
+    Optimizer adagrad = Optimizer.of(spec);
+    for (int n = 0; n <= 70; n++) {
+      int b = r.nextInt(9);
+      int go = r.nextInt(9);
+      float reg = r.nextBoolean() ? 0f : (float) r.nextDouble() * 1e-3f;
+      float[] p = values(r, b + n + 5);
+      float[] st = new float[b + n + 5];
+      for (int i = 0; i < st.length; i++) {
+        st[i] = (float) r.nextDouble() * (r.nextBoolean() ? 1e-6f : 10f);
+      }
+      float[] g = values(r, go + n + 5);
+      float[][] want = copies(p, st);
+      float[][] got = copies(p, st);
+      for (int k = 0; k < n; k++) {
+        float gk = g[go + k] + reg * want[0][b + k];
+        float a = want[1][b + k] + gk * gk;
+        want[1][b + k] = a;
+        want[0][b + k] -= lr * gk / ((float) Math.sqrt(a) + eps);
+      }
+      adagrad.updateRow(got[0], b, n, got[1], b, g, go, reg);
+      assertSameBits(want, got, "adagrad n " + n + " reg " + reg);
+    }
+  }
+
+  private static void gatherSumScalar(float[] src, int s, float[] dst, int d, float[] sum, float[] sq,
+      int from, int n) {
+    for (int k = from; k < n; k++) {
+      float v = src[s + k];
+      dst[d + k] = v;
+      sum[k] += v;
+      sq[k] += v * v;
+    }
+  }
+
+  private static void scaledSumScalar(float z, float[] w, int o, float[] sum, float[] sq, int from,
+      int n) {
+    for (int k = from; k < n; k++) {
+      float e = z * w[o + k];
+      sum[k] += e;
+      sq[k] += e * e;
+    }
+  }
+
+  /** Gaussians over several scales, with zeros and subnormals among them. */
+  private static float[] values(SplittableRandom r, int n) {
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      int kind = r.nextInt(10);
+      v[i] = kind == 0 ? 0f : kind == 1 ? Float.MIN_NORMAL * (float) r.nextDouble()
+          : (float) (r.nextGaussian() * Math.pow(10, r.nextInt(7) - 3));
+    }
+    return v;
+  }
+
+  private static float[][] copies(float[]... arrays) {
+    float[][] c = new float[arrays.length][];
+    for (int i = 0; i < arrays.length; i++) {
+      c[i] = arrays[i].clone();
+    }
+    return c;
+  }
+
+  private static void assertSameBits(float[][] want, float[][] got, String what) {
+    for (int i = 0; i < want.length; i++) {
+      int[] w = new int[want[i].length];
+      int[] g = new int[got[i].length];
+      for (int j = 0; j < w.length; j++) {
+        w[j] = Float.floatToRawIntBits(want[i][j]);
+        g[j] = Float.floatToRawIntBits(got[i][j]);
+      }
+      assertArrayEquals(w, g, what + ", array " + i + " (seed " + seed + ")");
+    }
+  }
+}
