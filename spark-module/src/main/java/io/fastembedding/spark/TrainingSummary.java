@@ -109,7 +109,7 @@ public record TrainingSummary(List<Round> rounds, double fitSeconds, int numWork
     return rounds.size();
   }
 
-  /** The device of each training partition in the last round, such as "cpu(1 thread, hogwild)". */
+  /** The device of each training partition in the last round, such as "cpu(1 thread, hogwild, 16-lane SIMD)". */
   public List<String> devices() {
     return rounds.isEmpty() ? List.of()
         : rounds.get(rounds.size() - 1).tasks().stream()

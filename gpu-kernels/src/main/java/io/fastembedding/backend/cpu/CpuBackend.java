@@ -9,6 +9,7 @@ import io.fastembedding.layout.TableLayout;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.model.ModelState;
 import io.fastembedding.optim.Optimizer;
+import io.fastembedding.simd.FloatLanes;
 import java.util.Arrays;
 
 /**
@@ -125,8 +126,10 @@ public final class CpuBackend implements Backend {
 
   @Override
   public String device() {
+    FloatLanes lanes = FloatLanes.active();
     return "cpu(" + pool.threads() + " thread" + (pool.threads() == 1 ? "" : "s")
-        + (options.deterministic() ? ", deterministic" : ", hogwild") + ")";
+        + (options.deterministic() ? ", deterministic" : ", hogwild")
+        + (lanes.simd() ? ", " + lanes.width() + "-lane SIMD" : ", scalar loops") + ")";
   }
 
   // ------------------------------------------------------------------ training

@@ -8,7 +8,7 @@ import java.io.Serializable;
  * @param partition the training partition
  * @param executorId Spark executor id ("driver" in local mode)
  * @param host the executor's host
- * @param device the backend's own description, such as "cpu(1 thread, hogwild)"
+ * @param device the backend's own description, such as "cpu(1 thread, hogwild, 16-lane SIMD)"
  * @param deviceReason how the device was chosen
  * @param rows rows trained (over all epochs of the round)
  * @param weightedLoss sum over rows of weight * loss, measured before each step
