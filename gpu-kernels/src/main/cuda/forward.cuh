@@ -283,20 +283,22 @@ extern "C" __global__ void linear_forward(
 }
 
 // The linear head's fused forward when a row's slots and numeric features fit a warp's lanes, at most
-// SPL items per lane (item = lane + 32 i): a warp per row, each lane holding its items' head weights and
-// head-gradient sums in registers for the whole chunk. linear_forward stages every row through a shared
-// tile with three block barriers per tile; for the narrow rows of many small tables (the MT_*XS shapes,
-// 12 to 26 slots) that made the forward latency-bound at several times its bandwidth floor. Same
-// outputs, same formulas (only the summation orders of y and of the head partials differ, both fixed).
-// U rows per warp at a time keep U * SPL independent index -> row chains in flight per lane.
+// SPL items per lane: a warp splits into 32 / P groups of P lanes (P a power of two, at least the row's
+// items when SPL = 1; 32 when SPL = 2), each group takes a row, and lane s of a group holds items s and
+// s + 32 (SPL = 2) with their head weights and head-gradient sums in registers for the whole chunk.
+// linear_forward stages every row through a shared tile with three block barriers per tile; for the narrow
+// rows of many small tables (the MT_*XS shapes, 12 to 26 slots) that made the forward latency-bound at
+// several times its bandwidth floor. Groups keep the lanes busy on rows of a few slots (a single table of
+// dim 8 has 2). Same outputs, same formulas (only the summation orders of y and of the head partials
+// differ, both fixed). U rows per group at a time keep U * SPL independent index -> row chains in flight.
 template <int SPL>
 __device__ __forceinline__ void linear_forward_lanes_body(
     const float* __restrict__ tables, const int* __restrict__ meta, const int4* __restrict__ slots, int numSlots,
     int n, int sumDims, int k, const int* __restrict__ idx, const float* __restrict__ numeric,
     const float* __restrict__ labels, const float* __restrict__ weights, const float* __restrict__ head, int B,
-    int chunkRows, int mode, int lossType, float invB, float lambdaOverB, int writeG, float* __restrict__ gyOut,
-    float* __restrict__ Gout, float* __restrict__ headPartials, double* __restrict__ lossPartials,
-    float* __restrict__ predOut, float* smem) {
+    int chunkRows, int P, int mode, int lossType, float invB, float lambdaOverB, int writeG,
+    float* __restrict__ gyOut, float* __restrict__ Gout, float* __restrict__ headPartials,
+    double* __restrict__ lossPartials, float* __restrict__ predOut, float* smem) {
   constexpr int U = 4 / SPL;
   const int D = sumDims + k;
   const int HS = D + 1;
@@ -306,6 +308,9 @@ __device__ __forceinline__ void linear_forward_lanes_body(
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
   const int nw = blockDim.x >> 5;
+  const int G = 32 / P;      // groups (rows at a time) per warp
+  const int grp = lane / P;  // this lane's group
+  const int sl = lane % P;   // its place in the group
   const float bias = __ldg(head + D);
   // this lane's items: a table slot (width 4, 2 or 1), a numeric feature (width -1) or nothing (0)
   const float* src[SPL];
@@ -313,7 +318,7 @@ __device__ __forceinline__ void linear_forward_lanes_body(
   float hv[SPL][4], acc[SPL][4];
 #pragma unroll
   for (int i = 0; i < SPL; i++) {
-    int s = lane + 32 * i;
+    int s = sl + 32 * i;
     width[i] = 0;
     field[i] = 0;
     col[i] = 0;
@@ -340,39 +345,43 @@ __device__ __forceinline__ void linear_forward_lanes_body(
   }
   float accBias = 0.f;
   double lossSum = 0, wSum = 0;
-  for (int r0 = rBegin + warp * U; r0 < rEnd; r0 += nw * U) {
+  // rows r0 + u * G + grp, u < U, for this warp's turn
+  for (int r0 = rBegin + warp * U * G; r0 < rEnd; r0 += nw * U * G) {
     int x[U][SPL];
 #pragma unroll
     for (int u = 0; u < U; u++) {
+      int r = r0 + u * G + grp;
 #pragma unroll
       for (int i = 0; i < SPL; i++) {
-        x[u][i] = r0 + u < rEnd && width[i] > 0 ? __ldg(idx + (size_t)(r0 + u) * n + field[i]) : 0;
+        x[u][i] = r < rEnd && width[i] > 0 ? __ldg(idx + (size_t)r * n + field[i]) : 0;
       }
     }
     float v[U][SPL][4];
 #pragma unroll
     for (int u = 0; u < U; u++) {
+      int r = r0 + u * G + grp;
 #pragma unroll
       for (int i = 0; i < SPL; i++) {
 #pragma unroll
         for (int j = 0; j < 4; j++) {
           v[u][i][j] = 0.f;
         }
-        if (r0 + u < rEnd) {
+        if (r < rEnd) {
           if (width[i] > 0) {
             load_vec(src[i] + (size_t)x[u][i] * dim[i], width[i], v[u][i]);
           } else if (width[i] < 0) {
-            v[u][i][0] = __ldg(numeric + (size_t)(r0 + u) * k + field[i]);
+            v[u][i][0] = __ldg(numeric + (size_t)r * k + field[i]);
           }
         }
       }
     }
 #pragma unroll
     for (int u = 0; u < U; u++) {
-      int r = r0 + u;
-      if (r >= rEnd) {
-        break;  // the same r on every lane: the warp leaves together
+      if (r0 + u * G >= rEnd) {
+        break;  // no group has a row: the same on every lane, so the warp leaves together
       }
+      int r = r0 + u * G + grp;
+      bool valid = r < rEnd;  // groups past the chunk's end sum zeros and write nothing
       float part = 0.f;
 #pragma unroll
       for (int i = 0; i < SPL; i++) {
@@ -381,9 +390,16 @@ __device__ __forceinline__ void linear_forward_lanes_body(
           part = fmaf(hv[i][j], v[u][i][j], part);
         }
       }
-      float y = warp_sum(part) + bias;
+      // the sum over the group's P lanes (xor offsets below P stay inside the group)
+      for (int o = P >> 1; o > 0; o >>= 1) {
+        part += __shfl_xor_sync(0xffffffffu, part, o);
+      }
+      float y = part + bias;
+      if (!valid) {
+        continue;
+      }
       if (!train) {
-        if (lane == 0) {
+        if (sl == 0) {
           predOut[r] = prediction(lossType, y);
         }
         continue;
@@ -391,7 +407,7 @@ __device__ __forceinline__ void linear_forward_lanes_body(
       float t = __ldg(labels + r);
       float wr = weights != nullptr ? __ldg(weights + r) : 1.f;
       float g = wr * loss_grad(lossType, y, t) * invB;
-      if (lane == 0) {
+      if (sl == 0) {
         gyOut[r] = g;
         lossSum += (double)wr * (double)loss_value(lossType, y, t);
         wSum += (double)wr;
@@ -415,16 +431,32 @@ __device__ __forceinline__ void linear_forward_lanes_body(
       }
     }
   }
+  // the groups' sums, combined across groups in a fixed order (xor offsets P, 2P, ...): every lane then
+  // holds its place's sums over the warp's rows, and every lane the warp's loss sums
+  for (int o = P; o < 32; o <<= 1) {
+#pragma unroll
+    for (int i = 0; i < SPL; i++) {
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        acc[i][j] += __shfl_xor_sync(0xffffffffu, acc[i][j], o);
+      }
+    }
+    accBias += __shfl_xor_sync(0xffffffffu, accBias, o);
+    lossSum += __shfl_xor_sync(0xffffffffu, lossSum, o);
+    wSum += __shfl_xor_sync(0xffffffffu, wSum, o);
+  }
   if (train) {
     // the block's head-gradient partial: each warp's sums, combined in warp order
     float* mine = smem + (size_t)warp * HS;
+    if (grp == 0) {
 #pragma unroll
-    for (int i = 0; i < SPL; i++) {
-      int w = abs(width[i]);
+      for (int i = 0; i < SPL; i++) {
+        int w = abs(width[i]);
 #pragma unroll
-      for (int j = 0; j < 4; j++) {
-        if (j < w) {
-          mine[col[i] + j] = acc[i][j];
+        for (int j = 0; j < 4; j++) {
+          if (j < w) {
+            mine[col[i] + j] = acc[i][j];
+          }
         }
       }
     }
@@ -444,13 +476,14 @@ __device__ __forceinline__ void linear_forward_lanes_body(
   }
 }
 
-// linear_forward for rows of at most 32 * slotsPerLane items (slots + numeric features), slotsPerLane 1 or
-// 2. Dynamic shared memory: (blockDim / 32) * (D + 1) floats.
+// linear_forward for rows of at most 32 * slotsPerLane (1 or 2) slots and numeric features, in groups of
+// P lanes per row (a power of two; 32 when slotsPerLane is 2). Dynamic shared memory: (blockDim / 32) *
+// (D + 1) floats.
 extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) linear_forward_lanes(
     const float* __restrict__ tables, const int* __restrict__ meta, const int4* __restrict__ slots, int numSlots,
     int n, int sumDims, int k, const int* __restrict__ idx, const float* __restrict__ numeric,
     const float* __restrict__ labels, const float* __restrict__ weights, const float* __restrict__ head, int B,
-    int chunkRows, int slotsPerLane, int mode, int lossType, float invB, float lambdaOverB, int writeG,
+    int chunkRows, int slotsPerLane, int P, int mode, int lossType, float invB, float lambdaOverB, int writeG,
     float* __restrict__ gyOut, float* __restrict__ Gout, float* __restrict__ headPartials,
     double* __restrict__ lossPartials, float* __restrict__ predOut, int* touchedCount) {
   extern __shared__ float smem[];
@@ -460,12 +493,12 @@ extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) linear_forward_l
   }
   if (slotsPerLane == 1) {
     linear_forward_lanes_body<1>(tables, meta, slots, numSlots, n, sumDims, k, idx, numeric, labels, weights, head,
-                                 B, chunkRows, mode, lossType, invB, lambdaOverB, writeG, gyOut, Gout, headPartials,
-                                 lossPartials, predOut, smem);
+                                 B, chunkRows, P, mode, lossType, invB, lambdaOverB, writeG, gyOut, Gout,
+                                 headPartials, lossPartials, predOut, smem);
   } else {
     linear_forward_lanes_body<2>(tables, meta, slots, numSlots, n, sumDims, k, idx, numeric, labels, weights, head,
-                                 B, chunkRows, mode, lossType, invB, lambdaOverB, writeG, gyOut, Gout, headPartials,
-                                 lossPartials, predOut, smem);
+                                 B, chunkRows, 32, mode, lossType, invB, lambdaOverB, writeG, gyOut, Gout,
+                                 headPartials, lossPartials, predOut, smem);
   }
 }
 

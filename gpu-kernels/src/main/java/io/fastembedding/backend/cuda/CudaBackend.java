@@ -607,6 +607,19 @@ public final class CudaBackend implements Backend {
     return items <= 32 ? 1 : items <= 64 ? 2 : 0;
   }
 
+  /**
+   * Lanes per row of linear_forward_lanes: the smallest power of two holding a row's items when they fit
+   * one a lane, so that a warp takes 32 / P rows at once; 32 with two items a lane. Benchmark knob
+   * {@code fastembedding.cuda.linearLanesGroups=false}: always 32 (a warp per row).
+   */
+  private int linearLanesPerRow() {
+    int items = state.numSlots + k;
+    if (items > 32 || "false".equals(System.getProperty("fastembedding.cuda.linearLanesGroups"))) {
+      return 32;
+    }
+    return Integer.highestOneBit(Math.max(1, 2 * items - 1));
+  }
+
   /** The fused forward of the linear and fm heads (mode 0 = train, 1 = predict into {@code pred}). */
   private void runForward(DeviceBuffer batch, StagingPipeline.Layout st, int count, int mode, CUdeviceptr pred) {
     if (headType == HeadType.MLP) {
@@ -628,7 +641,7 @@ public final class CudaBackend implements Backend {
     if (slotsPerLane > 0) {
       kernels.linearForwardLanes(chunks, 4 * (THREADS / 32) * headSize, state.tables.ptr(), state.meta.ptr(),
           state.slots.ptr(), state.numSlots, n, sumDims, k, idx, numeric, labels, weights, state.head.ptr(), count,
-          chunk, slotsPerLane, mode, lossType, invB, lambdaOverB, implicitGrad ? 0 : 1, train ? state.gy.ptr() : null,
+          chunk, slotsPerLane, linearLanesPerRow(), mode, lossType, invB, lambdaOverB, implicitGrad ? 0 : 1, train ? state.gy.ptr() : null,
           train && !implicitGrad ? state.grad.ptr() : null, train ? state.headPartials.ptr() : null,
           train ? state.lossPartials.ptr() : null, pred, train ? state.touchedCount.ptr() : null);
     } else if (headType == HeadType.LINEAR) {

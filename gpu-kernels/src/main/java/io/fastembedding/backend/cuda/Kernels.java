@@ -95,17 +95,18 @@ final class Kernels {
   }
 
   /**
-   * forward.cuh: linear_forward for rows of at most 32 * slotsPerLane (1 or 2) slots and numeric features, a
-   * warp per row; {@code smem} = (THREADS / 32) * (sumDims + k + 1) floats.
+   * forward.cuh: linear_forward for rows of at most 32 * slotsPerLane (1 or 2) slots and numeric features, P
+   * lanes per row (a power of two, 32 with two slots a lane); {@code smem} = (THREADS / 32) * (sumDims + k + 1)
+   * floats.
    */
   void linearForwardLanes(int chunks, int smem, CUdeviceptr tables, CUdeviceptr meta, CUdeviceptr slots,
       int numSlots, int n, int sumDims, int k, CUdeviceptr idx, CUdeviceptr numeric, CUdeviceptr labels,
-      CUdeviceptr weights, CUdeviceptr head, int B, int chunkRows, int slotsPerLane, int mode, int lossType,
+      CUdeviceptr weights, CUdeviceptr head, int B, int chunkRows, int slotsPerLane, int P, int mode, int lossType,
       float invB, float lambdaOverB, int writeG, CUdeviceptr gyOut, CUdeviceptr Gout, CUdeviceptr headPartials,
       CUdeviceptr lossPartials, CUdeviceptr predOut, CUdeviceptr touchedCount) {
-    launcher.launch("linear_forward_lanes", chunks, 1, 1, THREADS, smem, new Args(26).ptr(tables).ptr(meta)
+    launcher.launch("linear_forward_lanes", chunks, 1, 1, THREADS, smem, new Args(27).ptr(tables).ptr(meta)
         .ptr(slots).i32(numSlots).i32(n).i32(sumDims).i32(k).ptr(idx).ptr(numeric).ptr(labels).ptr(weights)
-        .ptr(head).i32(B).i32(chunkRows).i32(slotsPerLane).i32(mode).i32(lossType).f32(invB).f32(lambdaOverB)
+        .ptr(head).i32(B).i32(chunkRows).i32(slotsPerLane).i32(P).i32(mode).i32(lossType).f32(invB).f32(lambdaOverB)
         .i32(writeG).ptr(gyOut).ptr(Gout).ptr(headPartials).ptr(lossPartials).ptr(predOut).ptr(touchedCount));
   }
 
