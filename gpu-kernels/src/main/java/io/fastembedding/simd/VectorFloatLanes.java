@@ -6,9 +6,11 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link FloatLanes} with the Vector API: the widest register the CPU has, then one 256-bit step and
- * 128-bit steps for what is left (the default dims are multiples of 4). Loaded by name only when the module is there. Each
- * lane op is the caller's scalar op (multiplies and adds stay separate; nothing is summed across lanes),
- * so the bits are the scalar loops'.
+ * 128-bit steps for what is left (the default dims are multiples of 4). Loaded by name only when the
+ * module is there. Each lane op is the caller's scalar op (multiplies and adds stay separate; nothing is
+ * summed across lanes), so the bits are the scalar loops'. Each op spells out its three steps: C2 turns a
+ * vector op into instructions only where its species is a constant, so they are not folded into one
+ * helper taking the op as a function.
  */
 final class VectorFloatLanes extends FloatLanes {
   private static final VectorSpecies<Float> WIDE = FloatVector.SPECIES_PREFERRED;

@@ -641,8 +641,9 @@ public final class CudaBackend implements Backend {
     if (slotsPerLane > 0) {
       kernels.linearForwardLanes(chunks, 4 * (THREADS / 32) * headSize, state.tables.ptr(), state.meta.ptr(),
           state.slots.ptr(), state.numSlots, n, sumDims, k, idx, numeric, labels, weights, state.head.ptr(), count,
-          chunk, slotsPerLane, linearLanesPerRow(), mode, lossType, invB, lambdaOverB, implicitGrad ? 0 : 1, train ? state.gy.ptr() : null,
-          train && !implicitGrad ? state.grad.ptr() : null, train ? state.headPartials.ptr() : null,
+          chunk, slotsPerLane, linearLanesPerRow(), mode, lossType, invB, lambdaOverB, implicitGrad ? 0 : 1,
+          train ? state.gy.ptr() : null, train && !implicitGrad ? state.grad.ptr() : null,
+          train ? state.headPartials.ptr() : null,
           train ? state.lossPartials.ptr() : null, pred, train ? state.touchedCount.ptr() : null);
     } else if (headType == HeadType.LINEAR) {
       kernels.linearForward(chunks, smem, state.tables.ptr(), state.meta.ptr(), state.slots.ptr(), state.numSlots, n,
