@@ -1,9 +1,12 @@
 package io.fastembedding.simd;
 
 /**
- * The CPU backend's hottest loops over runs of floats, done a SIMD register at a time where the JVM has
- * the Vector API (the {@code jdk.incubator.vector} module, which Spark 4's launcher adds to every JVM it
- * starts): {@link #active()}.
+ * The CPU backend's hottest loops over runs of floats, done a SIMD register at a time through the Vector
+ * API (the {@code jdk.incubator.vector} module, which Spark 4's launcher adds to every JVM it starts), when
+ * {@code -Dfastembedding.cpu.simd=true}: {@link #active()}. <b>Off by default</b>, because of a JDK 17
+ * compiler cliff: in a JVM that had first fitted a model of small dims (Bank Marketing's 4), a flights fit
+ * with the SIMD loops took about twice the scalar loops' time, while on its own it took about three quarters
+ * (docs/benchmarks.md, "The CPU backend's SIMD loops"). Turn it on for a JVM that fits one model shape.
  *
  * <p>Each method does a <em>prefix</em> of one loop of its caller and returns how many elements it
  * did; the caller finishes the rest with its own scalar loop, which is the one home of the formula. This
@@ -12,16 +15,14 @@ package io.fastembedding.simd;
  * operation (no fused multiply-add, no reordered sum), so both forms give the same bits
  * ({@code FloatLanesTest} checks it), and a fit's results do not depend on which one ran.
  *
- * <p>The JDK 17 C2 compiler does not vectorize these loops itself (the arrays may alias), so on the
- * flights benchmark the SIMD form cut a training thread's time per row by about half (docs/benchmarks.md,
- * "The CPU backend's SIMD loops"). {@code -Dfastembedding.cpu.simd=false} turns it off.
+ * <p>The JDK 17 C2 compiler does not vectorize these loops itself (the arrays may alias).
  */
 public class FloatLanes {
   private static final FloatLanes ACTIVE = select();
 
   protected FloatLanes() {}
 
-  /** The form in use in this JVM: SIMD when available and not turned off, else this fallback. */
+  /** The form in use in this JVM: SIMD when turned on and available, else this fallback. */
   public static FloatLanes active() {
     return ACTIVE;
   }
@@ -77,13 +78,13 @@ public class FloatLanes {
   }
 
   /**
-   * The SIMD form when the Vector API is there, it is not turned off, and each of its methods runs once
+   * The SIMD form when it is turned on, the Vector API is there, and each of its methods runs once
    * (the JVM links a method's calls into the module only when it first runs it); else the fallback.
    * Never throws: a JVM without the module, or with another version of its API, trains with the scalar
    * loops.
    */
   private static FloatLanes select() {
-    if (!Boolean.parseBoolean(System.getProperty("fastembedding.cpu.simd", "true"))
+    if (!Boolean.getBoolean("fastembedding.cpu.simd")
         || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
       return new FloatLanes();
     }
