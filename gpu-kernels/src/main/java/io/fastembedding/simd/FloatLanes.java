@@ -5,8 +5,9 @@ package io.fastembedding.simd;
  * API (the {@code jdk.incubator.vector} module, which Spark 4's launcher adds to every JVM it starts), when
  * {@code -Dfastembedding.cpu.simd=true}: {@link #active()}. <b>Off by default</b>, because of a JDK 17
  * compiler cliff: in a JVM that had first fitted a model of small dims (Bank Marketing's 4), a flights fit
- * with the SIMD loops took about twice the scalar loops' time, while on its own it took about three quarters
- * (docs/benchmarks.md, "The CPU backend's SIMD loops"). Turn it on for a JVM that fits one model shape.
+ * with the SIMD loops took, in five runs of eight, about twice the scalar loops' time, while on its own it
+ * took about three quarters (docs/benchmarks.md, "The CPU backend's SIMD loops"). Turn it on for a JVM
+ * that fits one model shape.
  *
  * <p>Each method does a <em>prefix</em> of one loop of its caller and returns how many elements it
  * did; the caller finishes the rest with its own scalar loop, which is the one home of the formula. This
