@@ -30,10 +30,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * rows per second. Configurations follow the original FastMultiEmbedding benchmark: MT_10XS and MT_10S
  * with table sizes cycling 1000/5000/10000/50000, and one table of 1 000 000 rows of dim 32; FLIGHTS is
  * the flights benchmark's model (five tables of 229, 228, 3 397, 24 and 7 rows, dim 32, one numeric
- * feature; the fm head). Indices are uniform. The forks get the Vector API module, as Spark's JVMs do,
- * and run the scalar loops (the default); {@code -jvmArgsAppend "... -Dfastembedding.cpu.simd=true"}
- * measures the SIMD loops. Run with
- * gpu-kernels/bench/cpu-bench.sh; results are in docs/benchmarks.md.
+ * feature). Indices are uniform. The forks get the Vector API module, as Spark's JVMs do, and run the
+ * scalar loops (the default); {@code -jvmArgsAppend "... -Dfastembedding.cpu.simd=true"} measures the
+ * SIMD loops. Run with gpu-kernels/bench/cpu-bench.sh; results are in docs/benchmarks.md.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -48,7 +47,7 @@ public class CpuTrainStepBenchmark {
 
   /**
    * MT_10XS, MT_10S (original dims), FM_10 (MT_10XS sizes, dim 8: the fm head), SINGLE_1M_32 and
-   * FLIGHTS (fm only).
+   * FLIGHTS (a common dim of 32, so either head).
    */
   @Param({"MT_10XS", "MT_10S", "FM_10", "SINGLE_1M_32"})
   public String config;

@@ -608,13 +608,20 @@ public final class CudaBackend implements Backend {
   }
 
   /**
+   * Benchmark knob {@code fastembedding.cuda.linearLanesGroups} (default true): rows of at most 16 items
+   * share a warp in linear_forward_lanes; false gives every row a whole warp.
+   */
+  static volatile boolean linearLanesGroups =
+      !"false".equals(System.getProperty("fastembedding.cuda.linearLanesGroups"));
+
+  /**
    * Lanes per row of linear_forward_lanes: the smallest power of two holding a row's items when they fit
-   * one a lane, so that a warp takes 32 / P rows at once; 32 with two items a lane. Benchmark knob
-   * {@code fastembedding.cuda.linearLanesGroups=false}: always 32 (a warp per row).
+   * one a lane, so that a warp takes 32 / P rows at once; 32 with two items a lane or without
+   * {@link #linearLanesGroups}.
    */
   private int linearLanesPerRow() {
     int items = state.numSlots + k;
-    if (items > 32 || "false".equals(System.getProperty("fastembedding.cuda.linearLanesGroups"))) {
+    if (items > 32 || !linearLanesGroups) {
       return 32;
     }
     return Integer.highestOneBit(Math.max(1, 2 * items - 1));
