@@ -2,12 +2,9 @@ package io.fastembedding.simd;
 
 /**
  * The CPU backend's hottest loops over runs of floats, done a SIMD register at a time through the Vector
- * API (the {@code jdk.incubator.vector} module, which Spark 4's launcher adds to every JVM it starts), when
- * {@code -Dfastembedding.cpu.simd=true}: {@link #active()}. <b>Off by default</b>, because of a JDK 17
- * compiler cliff: in a JVM that had first fitted a model of small dims (Bank Marketing's 4), a flights fit
- * with the SIMD loops took, in five runs of eight, about twice the scalar loops' time, while on its own it
- * took about three quarters (docs/benchmarks.md, "The CPU backend's SIMD loops"). Turn it on for a JVM
- * that fits one model shape.
+ * API (the {@code jdk.incubator.vector} module, which Spark 4's launcher adds to every JVM it starts):
+ * {@link #active()}. On wherever the JVM has the module; {@code -Dfastembedding.cpu.simd=false} turns it
+ * off. Both forms give the same bits, so the switch changes speed only.
  *
  * <p>Each method does a <em>prefix</em> of one loop of its caller and returns how many elements it
  * did; the caller finishes the rest with its own scalar loop, which is the one home of the formula. This
@@ -17,6 +14,14 @@ package io.fastembedding.simd;
  * ({@code FloatLanesTest} checks it), and a fit's results do not depend on which one ran.
  *
  * <p>The JDK 17 C2 compiler does not vectorize these loops itself (the arrays may alias).
+ *
+ * <p><b>The warm-up.</b> Before the SIMD form is used, each of its loops runs {@link #WARM_UP_CALLS}
+ * times on rows two registers wide (about 0.2 s, once per JVM), so that the JIT's profile says the loops
+ * are taken before any fit runs. Without it, a JVM whose first fit had rows narrower than a register (Bank
+ * Marketing's dim 4: the loops are called, their bodies never run) went on, in 7 of 16 runs, to fit
+ * flights at a third to half of the scalar loops' speed. In one such JVM a quarter of the time was in the
+ * Vector API's Java fallback for a store: the JIT had not turned that op into a SIMD instruction. With the
+ * warm-up, 8 of 8 such JVMs ran at full speed (docs/benchmarks.md, "The CPU backend's SIMD loops").
  */
 public class FloatLanes {
   private static final FloatLanes ACTIVE = select();
@@ -66,33 +71,43 @@ public class FloatLanes {
     return 0;
   }
 
-  private void runEachOnce() {
-    int n = 4 * width() + 3;
+  /** How often {@link #warmUp} runs each loop: past the JIT's thresholds for an optimized compile. */
+  static final int WARM_UP_CALLS = 20_000;
+
+  /**
+   * Runs each method {@link #WARM_UP_CALLS} times on rows of two registers and a tail, so that the JIT's
+   * profile of every SIMD loop says "taken" before any fit runs (the class comment says why). The first
+   * call also links each method's calls into the module.
+   */
+  private void warmUp() {
+    int n = 2 * width() + 3;
     float[] a = new float[n];
     float[] b = new float[n];
     float[] c = new float[n];
     float[] d = new float[n];
-    gatherSum(a, 0, b, 0, c, d, n);
-    scaledSum(1f, a, 0, c, d, n);
-    scaledDifference(1f, c, a, 0, b, 0, n);
-    adagrad(a, 0, b, 0, c, 0, 0f, 0.1f, 1e-8f, n);
+    for (int i = 0; i < WARM_UP_CALLS; i++) {
+      gatherSum(a, 0, b, 0, c, d, n);
+      scaledSum(1f, a, 0, c, d, n);
+      scaledDifference(1f, c, a, 0, b, 0, n);
+      adagrad(a, 0, b, 0, c, 0, 0f, 0.1f, 1e-8f, n);
+    }
   }
 
   /**
-   * The SIMD form when it is turned on, the Vector API is there, and each of its methods runs once
-   * (the JVM links a method's calls into the module only when it first runs it); else the fallback.
-   * Never throws: a JVM without the module, or with another version of its API, trains with the scalar
-   * loops.
+   * The SIMD form unless turned off ({@code -Dfastembedding.cpu.simd=false}), when the Vector API is there
+   * and its warm-up runs (the JVM links a method's calls into the module only when it first runs it);
+   * else the fallback. Never throws: a JVM without the module, or with another version of its API, trains
+   * with the scalar loops.
    */
   private static FloatLanes select() {
-    if (!Boolean.getBoolean("fastembedding.cpu.simd")
+    if ("false".equalsIgnoreCase(System.getProperty("fastembedding.cpu.simd"))
         || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
       return new FloatLanes();
     }
     try {
       FloatLanes v = (FloatLanes) Class.forName("io.fastembedding.simd.VectorFloatLanes")
           .getDeclaredConstructor().newInstance();
-      v.runEachOnce();
+      v.warmUp();
       return v;
     } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
       return new FloatLanes();

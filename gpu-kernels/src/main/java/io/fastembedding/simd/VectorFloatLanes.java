@@ -11,9 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>One species only, on purpose. On JDK 17, once a JVM had run these loops with a second species (a
  * 256- or 128-bit step for the rows the wide register leaves), every loop of the wide species ran 7 to 12
- * times slower from then on (the Vector API's shared code then sees several vector classes). Even with one
- * species, a flights fit after a Bank Marketing fit in one Spark JVM ran at half the scalar loops' speed,
- * which is why {@link FloatLanes} is off by default (docs/benchmarks.md, "The CPU backend's SIMD loops").
+ * times slower from then on (the Vector API's shared code then sees several vector classes). The JIT's
+ * other trap, loops compiled before they were ever taken, is what {@link FloatLanes}' warm-up is for.
  * Scalars are broadcast once at the top of each op, and no vector leaves the method.
  */
 final class VectorFloatLanes extends FloatLanes {

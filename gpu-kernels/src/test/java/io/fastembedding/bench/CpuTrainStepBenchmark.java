@@ -30,9 +30,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * rows per second. Configurations follow the original FastMultiEmbedding benchmark: MT_10XS and MT_10S
  * with table sizes cycling 1000/5000/10000/50000, and one table of 1 000 000 rows of dim 32; FLIGHTS is
  * the flights benchmark's model (five tables of 229, 228, 3 397, 24 and 7 rows, dim 32, one numeric
- * feature). Indices are uniform. The forks get the Vector API module, as Spark's JVMs do, and run the
- * scalar loops (the default); {@code -jvmArgsAppend "... -Dfastembedding.cpu.simd=true"} measures the
- * SIMD loops. Run with gpu-kernels/bench/cpu-bench.sh; results are in docs/benchmarks.md.
+ * feature). Indices are uniform. The forks get the Vector API module, as Spark's JVMs do, and so run the
+ * SIMD loops (the default); {@code -jvmArgsAppend "... -Dfastembedding.cpu.simd=false"} measures the
+ * scalar loops. Run with gpu-kernels/bench/cpu-bench.sh; results are in docs/benchmarks.md.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)

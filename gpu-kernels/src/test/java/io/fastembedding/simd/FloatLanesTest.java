@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
  * prefix and finishes with the scalar formula (as the callers do), against the scalar formula over the
  * whole run, and compares every element of every array bit for bit, at every length from 0 to 70 and at
  * odd offsets (so runs start mid-register and end in every tail). gpu-kernels' tests run with the SIMD
- * form turned on; the surefire execution "scalar-loops" runs this class and the CPU backend's tests again
- * with it off (the default).
+ * form (the default where the JVM has the Vector API); the surefire execution "scalar-loops" runs this
+ * class and the CPU backend's tests again with it turned off.
  */
 class FloatLanesTest {
   private static long seed;
@@ -28,8 +28,8 @@ class FloatLanesTest {
   }
 
   @Test
-  void theSimdFormIsActiveExactlyWhenTurnedOnAndTheJvmHasTheVectorApi() {
-    boolean on = Boolean.getBoolean("fastembedding.cpu.simd");
+  void theSimdFormIsActiveExactlyWhenNotTurnedOffAndTheJvmHasTheVectorApi() {
+    boolean on = !"false".equalsIgnoreCase(System.getProperty("fastembedding.cpu.simd"));
     boolean module = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
     assertEquals(module && on, FloatLanes.active().simd(), "module present " + module + ", turned on " + on);
   }
