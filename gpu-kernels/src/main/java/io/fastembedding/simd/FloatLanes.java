@@ -1,10 +1,14 @@
 package io.fastembedding.simd;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.ManagementFactory;
+
 /**
  * The CPU backend's hottest loops over runs of floats, done a SIMD register at a time through the Vector
  * API (the {@code jdk.incubator.vector} module, which Spark 4's launcher adds to every JVM it starts):
- * {@link #active()}. On wherever the JVM has the module; {@code -Dfastembedding.cpu.simd=false} turns it
- * off. Both forms give the same bits, so the switch changes speed only.
+ * {@link #active()}. On wherever the JVM has the module and compiles hot code with C2 ({@link
+ * #c2Compiles()}); {@code -Dfastembedding.cpu.simd=false} turns it off. Both forms give the same bits, so
+ * the switch changes speed only.
  *
  * <p>Each method does a <em>prefix</em> of one loop of its caller and returns how many elements it
  * did; the caller finishes the rest with its own scalar loop, which is the one home of the formula. This
@@ -94,14 +98,42 @@ public class FloatLanes {
   }
 
   /**
-   * The SIMD form unless turned off ({@code -Dfastembedding.cpu.simd=false}), when the Vector API is there
-   * and its warm-up runs (the JVM links a method's calls into the module only when it first runs it);
-   * else the fallback. Never throws: a JVM without the module, or with another version of its API, trains
-   * with the scalar loops.
+   * Whether this JVM compiles hot code with HotSpot's C2, the one JIT of JDK 17 that turns Vector API
+   * calls into SIMD instructions. Without it ({@code -Xint}, {@code -XX:TieredStopAtLevel} below 4, a JVMCI
+   * compiler such as Graal's as the top tier) every vector op runs the API's Java fallback: with C1 only, a
+   * flights-shaped training step took more than 13 times as long as with the scalar loops. False when the
+   * JVM's options cannot be read (the scalar loops are never that slow).
+   */
+  static boolean c2Compiles() {
+    try {
+      HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+      boolean tiered = Boolean.parseBoolean(vm.getVMOption("TieredCompilation").getValue());
+      return Boolean.parseBoolean(vm.getVMOption("UseCompiler").getValue())
+          && (!tiered || Integer.parseInt(vm.getVMOption("TieredStopAtLevel").getValue()) >= 4)
+          && !vmOptionIsTrue(vm, "UseJVMCICompiler");
+    } catch (RuntimeException | LinkageError e) {
+      return false;
+    }
+  }
+
+  /** A boolean VM option's value; false where this JVM has no such option (JVMCI is not in every build). */
+  private static boolean vmOptionIsTrue(HotSpotDiagnosticMXBean vm, String name) {
+    try {
+      return Boolean.parseBoolean(vm.getVMOption(name).getValue());
+    } catch (IllegalArgumentException absent) {
+      return false;
+    }
+  }
+
+  /**
+   * The SIMD form unless turned off ({@code -Dfastembedding.cpu.simd=false}), when the Vector API is
+   * there, C2 compiles hot code ({@link #c2Compiles()}) and the warm-up runs (the JVM links a method's
+   * calls into the module only when it first runs it); else the fallback. Never throws: a JVM without the
+   * module, or with another version of its API, trains with the scalar loops.
    */
   private static FloatLanes select() {
     if ("false".equalsIgnoreCase(System.getProperty("fastembedding.cpu.simd"))
-        || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+        || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty() || !c2Compiles()) {
       return new FloatLanes();
     }
     try {

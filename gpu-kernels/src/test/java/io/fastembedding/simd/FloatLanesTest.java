@@ -2,12 +2,19 @@ package io.fastembedding.simd;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fastembedding.optim.Optimizer;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
 import io.fastembedding.testutil.TestSeeds;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -28,10 +35,44 @@ class FloatLanesTest {
   }
 
   @Test
-  void theSimdFormIsActiveExactlyWhenNotTurnedOffAndTheJvmHasTheVectorApi() {
+  void theSimdFormIsActiveExactlyWhenNotTurnedOffAndTheJvmHasTheVectorApiAndC2() {
     boolean on = !"false".equalsIgnoreCase(System.getProperty("fastembedding.cpu.simd"));
     boolean module = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-    assertEquals(module && on, FloatLanes.active().simd(), "module present " + module + ", turned on " + on);
+    boolean c2 = FloatLanes.c2Compiles();
+    assertEquals(module && on && c2, FloatLanes.active().simd(),
+        "module present " + module + ", turned on " + on + ", C2 " + c2);
+  }
+
+  /**
+   * A JVM whose JIT stops at C1 gets the scalar loops: there every vector op would run the Vector API's
+   * Java fallback, many times slower. The same child JVM without that flag gets the SIMD form, so the
+   * check can tell the two apart.
+   */
+  @Test
+  void aJvmWithoutC2GetsTheScalarLoops() throws Exception {
+    assumeTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(), "no Vector API here");
+    assertEquals("simd=true c2=true", childJvm());
+    assertEquals("simd=false c2=false", childJvm("-XX:TieredStopAtLevel=1"));
+  }
+
+  /** What {@link PrintActive} prints in a new JVM with the Vector API module and the given flags. */
+  private static String childJvm(String... flags) throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> cmd = new ArrayList<>(List.of(java, "--add-modules=jdk.incubator.vector"));
+    cmd.addAll(List.of(flags));
+    cmd.addAll(List.of("-cp", System.getProperty("surefire.test.class.path",
+        System.getProperty("java.class.path")), PrintActive.class.getName()));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM still running: " + cmd);
+    return out.lines().filter(l -> l.startsWith("simd=")).findFirst().orElse("no result: " + out);
+  }
+
+  /** Prints which form this JVM selected. */
+  public static final class PrintActive {
+    public static void main(String[] args) {
+      System.out.println("simd=" + FloatLanes.active().simd() + " c2=" + FloatLanes.c2Compiles());
+    }
   }
 
   /** Each op does whole registers and leaves the scalar tail less than one register. */
