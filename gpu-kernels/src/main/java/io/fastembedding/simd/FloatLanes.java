@@ -23,7 +23,7 @@ import java.lang.management.ManagementFactory;
  * times on rows two registers wide (about 0.2 s, once per JVM), so that the JIT's profile says the loops
  * are taken before any fit runs. Without it, a JVM whose first fit had rows narrower than a register (Bank
  * Marketing's dim 4: the loops are called, their bodies never run) went on, in 7 of 16 runs, to fit
- * flights at a third to half of the scalar loops' speed. In one such JVM a quarter of the time was in the
+ * flights at 0.5 to 0.7 times the scalar loops' speed. In one such JVM a quarter of the time was in the
  * Vector API's Java fallback for a store: the JIT had not turned that op into a SIMD instruction. With the
  * warm-up, 8 of 8 such JVMs ran at full speed (docs/benchmarks.md, "The CPU backend's SIMD loops").
  */
