@@ -30,7 +30,16 @@ import java.lang.management.ManagementFactory;
 public class FloatLanes {
   private static final FloatLanes ACTIVE = select();
 
-  protected FloatLanes() {}
+  /** Why this JVM has the scalar loops; null in the SIMD form. */
+  private final String scalarBecause;
+
+  protected FloatLanes() {
+    this(null);
+  }
+
+  private FloatLanes(String scalarBecause) {
+    this.scalarBecause = scalarBecause;
+  }
 
   /** The form in use in this JVM: SIMD when turned on and available, else this fallback. */
   public static FloatLanes active() {
@@ -40,6 +49,14 @@ public class FloatLanes {
   /** Whether {@link #active()} is the SIMD form. */
   public boolean simd() {
     return false;
+  }
+
+  /**
+   * The loops in a few words, for the backend's device string: "16-lane SIMD", or "scalar loops" and
+   * why, so that a user who expected the SIMD form sees what to change.
+   */
+  public String describe() {
+    return simd() ? width() + "-lane SIMD" : "scalar loops: " + scalarBecause;
   }
 
   /** The lanes of the widest SIMD register (1 without SIMD). */
@@ -132,9 +149,14 @@ public class FloatLanes {
    * module, or with another version of its API, trains with the scalar loops.
    */
   private static FloatLanes select() {
-    if ("false".equalsIgnoreCase(System.getProperty("fastembedding.cpu.simd"))
-        || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty() || !c2Compiles()) {
-      return new FloatLanes();
+    if ("false".equalsIgnoreCase(System.getProperty("fastembedding.cpu.simd"))) {
+      return new FloatLanes("-Dfastembedding.cpu.simd=false");
+    }
+    if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+      return new FloatLanes("no --add-modules=jdk.incubator.vector in this JVM");
+    }
+    if (!c2Compiles()) {
+      return new FloatLanes("this JVM's JIT has no C2");
     }
     try {
       FloatLanes v = (FloatLanes) Class.forName("io.fastembedding.simd.VectorFloatLanes")
@@ -142,7 +164,7 @@ public class FloatLanes {
       v.warmUp();
       return v;
     } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
-      return new FloatLanes();
+      return new FloatLanes("the Vector API failed: " + e);
     }
   }
 }

@@ -51,8 +51,12 @@ class FloatLanesTest {
   @Test
   void aJvmWithoutC2GetsTheScalarLoops() throws Exception {
     assumeTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(), "no Vector API here");
-    assertEquals("simd=true c2=true", childJvm());
-    assertEquals("simd=false c2=false", childJvm("-XX:TieredStopAtLevel=1"));
+    String simd = childJvm();
+    assertTrue(simd.matches("simd=true c2=true [0-9]+-lane SIMD"), simd);
+    assertEquals("simd=false c2=false scalar loops: this JVM's JIT has no C2",
+        childJvm("-XX:TieredStopAtLevel=1"));
+    assertEquals("simd=false c2=true scalar loops: -Dfastembedding.cpu.simd=false",
+        childJvm("-Dfastembedding.cpu.simd=false"));
   }
 
   /** What {@link PrintActive} prints in a new JVM with the Vector API module and the given flags. */
@@ -71,7 +75,8 @@ class FloatLanesTest {
   /** Prints which form this JVM selected. */
   public static final class PrintActive {
     public static void main(String[] args) {
-      System.out.println("simd=" + FloatLanes.active().simd() + " c2=" + FloatLanes.c2Compiles());
+      FloatLanes l = FloatLanes.active();
+      System.out.println("simd=" + l.simd() + " c2=" + FloatLanes.c2Compiles() + " " + l.describe());
     }
   }
 

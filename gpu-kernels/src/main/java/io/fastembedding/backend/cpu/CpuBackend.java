@@ -126,10 +126,9 @@ public final class CpuBackend implements Backend {
 
   @Override
   public String device() {
-    FloatLanes lanes = FloatLanes.active();
     return "cpu(" + pool.threads() + " thread" + (pool.threads() == 1 ? "" : "s")
-        + (options.deterministic() ? ", deterministic" : ", hogwild")
-        + (lanes.simd() ? ", " + lanes.width() + "-lane SIMD" : ", scalar loops") + ")";
+        + (options.deterministic() ? ", deterministic" : ", hogwild") + ", "
+        + FloatLanes.active().describe() + ")";
   }
 
   // ------------------------------------------------------------------ training
