@@ -156,7 +156,7 @@ public class FloatLanes {
       return new FloatLanes("no --add-modules=jdk.incubator.vector in this JVM");
     }
     if (!c2Compiles()) {
-      return new FloatLanes("this JVM's JIT has no C2");
+      return new FloatLanes("no C2 JIT found in this JVM");
     }
     try {
       FloatLanes v = (FloatLanes) Class.forName("io.fastembedding.simd.VectorFloatLanes")
