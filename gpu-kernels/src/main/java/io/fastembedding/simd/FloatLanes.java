@@ -82,6 +82,11 @@ public class FloatLanes {
     return 0;
   }
 
+  /** For k from 0: {@code dst[d + k] += src[s + k]}. Returns how many k it did. */
+  public int addTo(float[] src, int s, float[] dst, int d, int n) {
+    return 0;
+  }
+
   /**
    * For k from 0, Adagrad's element update ({@code Adagrad.updateRow}): {@code gk = g[go + k] + reg *
    * p[b + k]; a = st[si + k] + gk * gk; st[si + k] = a; p[b + k] -= lr * gk / (sqrt(a) + eps)}. Returns
@@ -111,6 +116,7 @@ public class FloatLanes {
       scaledSum(1f, a, 0, c, d, n);
       scaledDifference(1f, c, a, 0, b, 0, n);
       adagrad(a, 0, b, 0, c, 0, 0f, 0.1f, 1e-8f, n);
+      addTo(a, 0, b, 0, n);
     }
   }
 

@@ -65,6 +65,15 @@ final class VectorFloatLanes extends FloatLanes {
   }
 
   @Override
+  public int addTo(float[] src, int s, float[] dst, int d, int n) {
+    int k = 0;
+    for (; k <= n - L; k += L) {
+      FloatVector.fromArray(S, dst, d + k).add(FloatVector.fromArray(S, src, s + k)).intoArray(dst, d + k);
+    }
+    return k;
+  }
+
+  @Override
   public int adagrad(float[] p, int b, float[] st, int si, float[] g, int go, float reg, float lr,
       float eps, int n) {
     FloatVector regv = FloatVector.broadcast(S, reg);

@@ -91,7 +91,8 @@ class FloatLanesTest {
           l.gatherSum(a, 0, new float[n], 0, new float[n], new float[n], n),
           l.scaledSum(1f, a, 0, new float[n], new float[n], n),
           l.scaledDifference(1f, new float[n], a, 0, new float[n], 0, n),
-          l.adagrad(new float[n], 0, new float[n], 0, a, 0, 0f, 0.1f, 1e-8f, n)};
+          l.adagrad(new float[n], 0, new float[n], 0, a, 0, 0f, 0.1f, 1e-8f, n),
+          l.addTo(a, 0, new float[n], 0, n)};
       for (int d : done) {
         if (l.simd()) {
           assertEquals(n - n % w, d, "n " + n + ", " + w + " lanes");
@@ -163,6 +164,28 @@ class FloatLanesTest {
   }
 
   /** Through the optimizer itself: Adagrad's updateRow (prefix + its own tail) against the formula. */
+  /** The deterministic mode's owner phase sums a row's occurrence gradients with this op. */
+  @Test
+  void addToGivesTheScalarBits() {
+    SplittableRandom r = new SplittableRandom(seed + 4);
+    for (int n = 0; n <= 70; n++) {
+      int so = r.nextInt(9);
+      int d = r.nextInt(9);
+      float[] src = values(r, so + n + 5);
+      float[] dst = values(r, d + n + 5);
+      float[][] want = copies(dst);
+      float[][] got = copies(dst);
+      for (int k = 0; k < n; k++) {
+        want[0][d + k] += src[so + k];
+      }
+      int done = FloatLanes.active().addTo(src, so, got[0], d, n);
+      for (int k = done; k < n; k++) {
+        got[0][d + k] += src[so + k];
+      }
+      assertSameBits(want, got, "addTo n " + n);
+    }
+  }
+
   @Test
   void adagradRowsGiveTheScalarBits() {
     SplittableRandom r = new SplittableRandom(seed + 3);

@@ -27,6 +27,8 @@ import java.util.Arrays;
  * any sum nor any value depends on the thread count, so results are bit-identical for 1 or N threads.
  */
 public final class CpuBackend implements Backend {
+  /** The SIMD prefix of the owner phase's sum of a row's occurrence gradients (same bits; see FloatLanes). */
+  private static final FloatLanes LANES = FloatLanes.active();
   /** Upper bound on the chunks a batch's head gradient is split into (deterministic mode). */
   private static final int MAX_CHUNKS = 64;
   /** Below this many rows, scoring runs on the calling thread only. */
@@ -128,7 +130,7 @@ public final class CpuBackend implements Backend {
   public String device() {
     return "cpu(" + pool.threads() + " thread" + (pool.threads() == 1 ? "" : "s")
         + (options.deterministic() ? ", deterministic" : ", hogwild") + ", "
-        + FloatLanes.active().describe() + ")";
+        + LANES.describe() + ")";
   }
 
   // ------------------------------------------------------------------ training
@@ -289,7 +291,7 @@ public final class CpuBackend implements Backend {
         } else {
           slotCount[s]++;
           int so = s * dim;
-          for (int k = 0; k < dim; k++) {
+          for (int k = LANES.addTo(gradBuf, go, slotGrad, so, dim); k < dim; k++) {
             slotGrad[so + k] += gradBuf[go + k];
           }
           slotGy[s] += gyBuf[i];
