@@ -4,7 +4,7 @@ import io.fastembedding.simd.FloatLanes;
 
 /** Adagrad: {@code a += g^2; p -= lr g / (sqrt(a) + eps)}, one accumulator per element. */
 public final class Adagrad extends Optimizer {
-  /** The SIMD prefix of updateRow's loop when turned on (same bits; see FloatLanes). */
+  /** The SIMD prefix of updateRow's loop where usable (same bits; see FloatLanes). */
   private static final FloatLanes LANES = FloatLanes.active();
 
   Adagrad(OptimizerSpec spec) {

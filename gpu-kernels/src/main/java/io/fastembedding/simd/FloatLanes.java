@@ -41,7 +41,7 @@ public class FloatLanes {
     this.scalarBecause = scalarBecause;
   }
 
-  /** The form in use in this JVM: SIMD when turned on and available, else this fallback. */
+  /** The form in use in this JVM: SIMD unless turned off or unusable here (the class comment), else this fallback. */
   public static FloatLanes active() {
     return ACTIVE;
   }

@@ -15,7 +15,7 @@ import io.fastembedding.simd.FloatLanes;
  * {@code inputGrad[0, sumDims)} and adds {@code gy * dy/dθ} into a head-gradient array.
  */
 final class RowMath {
-  /** SIMD prefixes of the fm loops below when turned on (same bits as the scalar loops; see FloatLanes). */
+  /** SIMD prefixes of the fm loops below where usable (same bits as the scalar loops; see FloatLanes). */
   private static final FloatLanes LANES = FloatLanes.active();
 
   private final HeadType head;
