@@ -502,23 +502,88 @@ extern "C" __global__ void __launch_bounds__(KERNEL_THREADS, 3) linear_forward_l
   }
 }
 
+// The fm and fwfm heads' latent vector a of a row, element f: field a's embedding (in the tile), or
+// numeric feature a - n's latent vector scaled by its value.
+__device__ __forceinline__ float fm_latent(const float* er, const float* zr, const float* v, int n, int d, int a,
+                                           int f) {
+  return a < n ? er[a * d + f] : zr[a - n] * __ldg(v + (a - n) * d + f);
+}
+
+// fwfm: the weight of latent pair (a, b), a != b, among K latent vectors (ModelSpec.fwfmPair: the
+// row-major upper triangle).
+__device__ __forceinline__ float fwfm_weight(const float* pw, int K, int a, int b) {
+  int lo = min(a, b), hi = max(a, b);
+  return __ldg(pw + lo * K - lo * (lo + 1) / 2 + (hi - lo - 1));
+}
+
+// fwfm: dy/d(latent a)[f] = sum over b != a of r_ab * latent b [f].
+__device__ __forceinline__ float fwfm_latent_grad(const float* er, const float* zr, const float* v,
+                                                  const float* pw, int n, int K, int d, int a, int f) {
+  float g = 0.f;
+  for (int b = 0; b < K; b++) {
+    if (b != a) {
+      g = fmaf(fwfm_weight(pw, K, a, b), fm_latent(er, zr, v, n, d, b, f), g);
+    }
+  }
+  return g;
+}
+
+// dy/d(head parameter q) of one row for the fm and fwfm heads: q = 0 the bias, 1..k u_j, then v_j[f],
+// then (fwfm) the pair weights in ModelSpec.fwfmPair's order. sSr is the row's S (fm only).
+__device__ __forceinline__ float fm_head_item(int q, const float* er, const float* zr, const float* sSr,
+                                              const float* v, const float* pw, int n, int k, int d) {
+  if (q == 0) {
+    return 1.f;
+  }
+  if (q <= k) {
+    return zr[q - 1];
+  }
+  int lat = q - 1 - k;
+  if (lat < k * d) {
+    int jj = lat / d;
+    int f = lat - jj * d;
+    float z = zr[jj];
+    return pw == nullptr ? z * (sSr[f] - z * __ldg(v + jj * d + f))
+                         : z * fwfm_latent_grad(er, zr, v, pw, n, n + k, d, n + jj, f);
+  }
+  // fwfm pair p = (a, b): the dot product of the two latent vectors
+  int p = lat - k * d;
+  int K = n + k;
+  int a = 0;
+  while (p >= K - 1 - a) {
+    p -= K - 1 - a;
+    a++;
+  }
+  int b = a + 1 + p;
+  float dot = 0.f;
+  for (int f = 0; f < d; f++) {
+    dot = fmaf(fm_latent(er, zr, v, n, d, a, f), fm_latent(er, zr, v, n, d, b, f), dot);
+  }
+  return dot;
+}
+
 // Fused forward of the fm head (docs/model.md): per row S_f, Q_f over the n field vectors and the k
 // numeric latent vectors scaled by their values, y = b + sum first-order + sum u_j z_j
-// + 1/2 sum_f (S_f^2 - Q_f). Writes gy, G (gradient of each field occurrence, l2 included) and G1 (the
-// first-order weights' gradient), the head gradient partials and the loss partials. Dynamic shared
-// memory: tileRows * (n d + k) + tileRows * d + tileRows * n + tileRows + max(blockDim, HS) floats.
+// + 1/2 sum_f (S_f^2 - Q_f). With pairOff > 0, the fwfm head: the pair weights r start at head + pairOff
+// and the second-order part is sum over latent pairs a < b of r_ab <lat_a, lat_b> (each field
+// occurrence's gradient then sum_{b != a} r_ab lat_b, computed per element, not from S). Writes gy, G
+// (gradient of each field occurrence, l2 included) and G1 (the first-order weights' gradient), the head
+// gradient partials and the loss partials. Dynamic shared memory: tileRows * (n d + k) + tileRows * d +
+// tileRows * n + tileRows + max(blockDim, HS) floats.
 extern "C" __global__ void fm_forward(
     const float* __restrict__ tables, const float* __restrict__ firstOrder, const int* __restrict__ meta,
     const int4* __restrict__ slots, int numSlots, int n, int d, int k, const int* __restrict__ idx,
     const float* __restrict__ numeric, const float* __restrict__ labels, const float* __restrict__ weights,
-    const float* __restrict__ head, int B, int chunkRows, int tileRows, int mode, int lossType, float invB,
-    float lambdaOverB, float* __restrict__ gyOut, float* __restrict__ Gout, float* __restrict__ G1out,
+    const float* __restrict__ head, int pairOff, int B, int chunkRows, int tileRows, int mode, int lossType,
+    float invB, float lambdaOverB, float* __restrict__ gyOut, float* __restrict__ Gout, float* __restrict__ G1out,
     float* __restrict__ headPartials, double* __restrict__ lossPartials, float* __restrict__ predOut,
     int* touchedCount) {
   extern __shared__ float smem[];
   const int sumDims = n * d;
   const int Dt = sumDims + k;
-  const int HS = 1 + k + k * d;
+  const int K = n + k;
+  const float* pw = pairOff > 0 ? head + pairOff : nullptr;
+  const int HS = 1 + k + k * d + (pw != nullptr ? K * (K - 1) / 2 : 0);
   float* tile = smem;
   float* sS = tile + (size_t)tileRows * Dt;
   float* sW1 = sS + (size_t)tileRows * d;
@@ -551,7 +616,18 @@ extern "C" __global__ void fm_forward(
       const float* zr = er + sumDims;
       int r = t0 + rr;
       float part = 0.f;
-      for (int f = lane; f < d; f += 32) {
+      for (int f = lane; pw != nullptr && f < d; f += 32) {
+        // fwfm: sum over pairs a < b of r_ab lat_a[f] lat_b[f]
+        for (int a = 0; a < K; a++) {
+          float la = fm_latent(er, zr, v, n, d, a, f);
+          float q = 0.f;
+          for (int b = a + 1; b < K; b++) {
+            q = fmaf(fwfm_weight(pw, K, a, b), fm_latent(er, zr, v, n, d, b, f), q);
+          }
+          part = fmaf(la, q, part);
+        }
+      }
+      for (int f = lane; pw == nullptr && f < d; f += 32) {
         float S = 0.f, Q = 0.f;
         for (int i = 0; i < n; i++) {
           float e = er[i * d + f];
@@ -598,7 +674,10 @@ extern "C" __global__ void fm_forward(
         int c = it - rr * sumDims;
         int f = c % d;
         float e = tile[(size_t)rr * Dt + c];
-        Gout[(size_t)(t0 + rr) * sumDims + c] = fmaf(gyS[rr], sS[(size_t)rr * d + f] - e, lambdaOverB * e);
+        const float* er = tile + (size_t)rr * Dt;
+        float dyde = pw == nullptr ? sS[(size_t)rr * d + f] - e
+                                   : fwfm_latent_grad(er, er + sumDims, v, pw, n, K, d, c / d, f);
+        Gout[(size_t)(t0 + rr) * sumDims + c] = fmaf(gyS[rr], dyde, lambdaOverB * e);
       }
       int items1 = rows * n;
       for (int it = threadIdx.x; it < items1; it += blockDim.x) {
@@ -611,18 +690,8 @@ extern "C" __global__ void fm_forward(
         if (h.rg < h.nrg) {
           int q = h.q;
           for (int rr = h.rg; rr < rows; rr += h.nrg) {
-            const float* zr = tile + (size_t)rr * Dt + sumDims;
-            float item;
-            if (q == 0) {
-              item = 1.f;
-            } else if (q <= k) {
-              item = zr[q - 1];
-            } else {
-              int jj = (q - 1 - k) / d;
-              int f = (q - 1 - k) - jj * d;
-              float z = zr[jj];
-              item = z * (sS[(size_t)rr * d + f] - z * __ldg(v + jj * d + f));
-            }
+            const float* er = tile + (size_t)rr * Dt;
+            float item = fm_head_item(q, er, er + sumDims, sS + (size_t)rr * d, v, pw, n, k, d);
             h.acc = fmaf(gyS[rr], item, h.acc);
           }
         }
@@ -630,18 +699,8 @@ extern "C" __global__ void fm_forward(
         for (int q = threadIdx.x; q < HS; q += blockDim.x) {
           float s = hg[q];
           for (int rr = 0; rr < rows; rr++) {
-            const float* zr = tile + (size_t)rr * Dt + sumDims;
-            float item;
-            if (q == 0) {
-              item = 1.f;
-            } else if (q <= k) {
-              item = zr[q - 1];
-            } else {
-              int jj = (q - 1 - k) / d;
-              int f = (q - 1 - k) - jj * d;
-              float z = zr[jj];
-              item = z * (sS[(size_t)rr * d + f] - z * __ldg(v + jj * d + f));
-            }
+            const float* er = tile + (size_t)rr * Dt;
+            float item = fm_head_item(q, er, er + sumDims, sS + (size_t)rr * d, v, pw, n, k, d);
             s = fmaf(gyS[rr], item, s);
           }
           hg[q] = s;

@@ -10,12 +10,25 @@ public enum HeadType {
   /** One linear layer on the concatenated embeddings (and numeric features). */
   LINEAR("linear"),
   /** ReLU hidden layers on the concatenated embeddings (and numeric features), then one output. */
-  MLP("mlp");
+  MLP("mlp"),
+  /**
+   * Field-weighted factorization machine (Pan et al., 2018): the fm head with one learned weight per
+   * pair of latent vectors (fields and numeric features), so that redundant or noisy pairs count less.
+   */
+  FWFM("fwfm");
 
   private final String id;
 
   HeadType(String id) {
     this.id = id;
+  }
+
+  /**
+   * Whether the head takes dot products between the fields' latent vectors (fm, fwfm): it needs one dim
+   * for every field, has first-order weights and a latent vector per numeric feature.
+   */
+  public boolean factorized() {
+    return this == FM || this == FWFM;
   }
 
   /** The lower-case name used in params and persisted models. */

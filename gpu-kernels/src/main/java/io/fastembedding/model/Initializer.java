@@ -54,20 +54,21 @@ public final class Initializer {
   }
 
   /**
-   * Fills the dense head: FM latent vectors of numeric features N(0, initStd^2) and zero weights and
-   * bias; the linear head U(-1/sqrt(D), 1/sqrt(D)) as PyTorch's Linear; mlp hidden layers He-normal
+   * Fills the dense head: fm and fwfm latent vectors of numeric features N(0, initStd^2) and zero weights
+   * and bias, fwfm pair weights 1 (so it starts as the fm head); the linear head U(-1/sqrt(D), 1/sqrt(D)) as PyTorch's Linear; mlp hidden layers He-normal
    * N(0, 2/in), output U(-1/sqrt(H), 1/sqrt(H)); all biases 0.
    */
   public static void initHead(ModelSpec spec, float[] head) {
     long seed = spec.seed();
     java.util.Arrays.fill(head, 0f);
     switch (spec.head()) {
-      case FM -> {
+      case FM, FWFM -> {
         int start = spec.fmNumericLatentOffset();
         int end = start + spec.numNumeric() * spec.fmDim();
         for (int i = start; i < end; i++) {
           head[i] = (float) (spec.initStd() * gaussian(seed, HEAD, i));
         }
+        java.util.Arrays.fill(head, spec.fwfmPairOffset(), spec.fwfmPairOffset() + spec.fwfmPairs(), 1f);
       }
       case LINEAR -> {
         int width = spec.headInputWidth();

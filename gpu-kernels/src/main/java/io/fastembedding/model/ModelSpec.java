@@ -59,8 +59,8 @@ public final class ModelSpec implements Serializable {
     }
     initStd = b.initStd;
     seed = b.seed;
-    if (head == HeadType.FM && !layout.uniformDim()) {
-      throw new IllegalArgumentException("head 'fm' needs the same embedding dim for every field, "
+    if (head.factorized() && !layout.uniformDim()) {
+      throw new IllegalArgumentException("head '" + head.id() + "' needs the same embedding dim for every field, "
           + "because it takes dot products between fields; got dims " + Arrays.toString(dims)
           + " for fields " + Arrays.toString(fieldNames)
           + ". Use one embedding dim for all fields, or head 'linear' or 'mlp'.");
@@ -91,6 +91,7 @@ public final class ModelSpec implements Serializable {
     long input = (long) layout.sumDims() + numNumeric;
     return switch (head) {
       case FM -> 1 + numNumeric + (long) numNumeric * dims[0];
+      case FWFM -> 1 + numNumeric + (long) numNumeric * dims[0] + fwfmPairs();
       case LINEAR -> input + 1;
       case MLP -> {
         long n = 0;
@@ -192,9 +193,9 @@ public final class ModelSpec implements Serializable {
     return seed;
   }
 
-  /** Whether each category has a scalar first-order weight (the FM head). */
+  /** Whether each category has a scalar first-order weight (the fm and fwfm heads). */
   public boolean hasFirstOrder() {
-    return head == HeadType.FM;
+    return head.factorized();
   }
 
   /** Width of the input of the linear and mlp heads: all embedding dims, then the numeric features. */
@@ -202,7 +203,7 @@ public final class ModelSpec implements Serializable {
     return layout().sumDims() + numNumeric;
   }
 
-  /** The common dim of the FM head's latent vectors. */
+  /** The common dim of the fm and fwfm heads' latent vectors. */
   public int fmDim() {
     return dims[0];
   }
@@ -211,6 +212,7 @@ public final class ModelSpec implements Serializable {
   public int headSize() {
     return switch (head) {
       case FM -> 1 + numNumeric + numNumeric * fmDim();
+      case FWFM -> fwfmPairOffset() + fwfmPairs();
       case LINEAR -> headInputWidth() + 1;
       case MLP -> mlpOutputBiasOffset() + 1;
     };
@@ -230,6 +232,31 @@ public final class ModelSpec implements Serializable {
   /** Latent vector of numeric feature j starts at {@code fmNumericLatentOffset() + j * fmDim()}. */
   public int fmNumericLatentOffset() {
     return 1 + numNumeric;
+  }
+
+  // ---- fwfm head layout: the fm head's, then one weight per pair of latent vectors ----
+
+  /**
+   * Latent vectors of the fwfm head: the fields' embeddings (0..n-1), then the numeric features' (n..n+k-1).
+   */
+  public int fwfmVectors() {
+    return numFields() + numNumeric;
+  }
+
+  /** Pair weights of the fwfm head: one per pair a &lt; b of its latent vectors; 0 for the other heads. */
+  public int fwfmPairs() {
+    int kk = fwfmVectors();
+    return head == HeadType.FWFM ? kk * (kk - 1) / 2 : 0;
+  }
+
+  /** The pair weights start here, pair (a, b), a &lt; b, at {@code fwfmPairOffset() + fwfmPair(a, b)}. */
+  public int fwfmPairOffset() {
+    return 1 + numNumeric + numNumeric * fmDim();
+  }
+
+  /** Index of pair (a, b), a &lt; b, among {@link #fwfmVectors()} latent vectors: row-major upper triangle. */
+  public static int fwfmPair(int a, int b, int vectors) {
+    return a * vectors - a * (a + 1) / 2 + (b - a - 1);
   }
 
   // ---- linear head layout: [a_0..a_{D-1}, bias] ----

@@ -30,7 +30,7 @@ class GradientCheckTest {
 
   static Stream<Arguments> cases() {
     List<Arguments> out = new ArrayList<>();
-    String[] heads = {"fm", "linear", "mlp:4", "mlp:5,3"};
+    String[] heads = {"fm", "fwfm", "linear", "mlp:4", "mlp:5,3"};
     for (String h : heads) {
       for (LossType loss : LossType.values()) {
         for (int k : new int[] {0, 2}) {
@@ -46,11 +46,11 @@ class GradientCheckTest {
   }
 
   static ModelSpec spec(String head, LossType loss, int k, float l2) {
-    boolean fm = head.equals("fm");
+    boolean fm = head.equals("fm") || head.equals("fwfm");
     ModelSpec.Builder b = ModelSpec.builder(new int[] {5, 4, 6}, fm ? new int[] {3, 3, 3} : new int[] {2, 3, 1})
         .numNumeric(k).loss(loss).optimizer(OptimizerSpec.of(OptimizerType.SGD, 0.1f, l2));
     if (fm) {
-      b.head(HeadType.FM);
+      b.head(HeadType.fromId(head));
     } else if (head.equals("linear")) {
       b.head(HeadType.LINEAR);
     } else {
@@ -93,12 +93,16 @@ class GradientCheckTest {
     // Not vacuous: every kind of parameter the case has receives a real gradient.
     assertTrue(maxAbs(g.tables, 0, g.tables.length) > 1e-3, "table gradient is ~0");
     assertTrue(maxAbs(g.head, 0, g.head.length) > 1e-3, "head gradient is ~0");
+    if (spec.fwfmPairs() > 0) {
+      assertTrue(maxAbs(g.head, spec.fwfmPairOffset(), spec.headSize()) > 1e-3, "pair-weight gradient is ~0");
+    }
     if (spec.hasFirstOrder()) {
       assertTrue(maxAbs(g.firstOrder, 0, g.firstOrder.length) > 1e-3, "first-order gradient is ~0");
     }
     if (k > 0) {
       double numericPart = switch (spec.head()) {
         case FM -> maxAbs(g.head, spec.fmNumericLinearOffset(), spec.headSize());
+        case FWFM -> maxAbs(g.head, spec.fmNumericLinearOffset(), spec.fwfmPairOffset());
         case LINEAR -> maxAbs(g.head, spec.headInputWidth() - k, spec.headInputWidth());
         case MLP -> {
           double mx = 0;

@@ -138,7 +138,7 @@ public final class ReferenceModel {
   /** The head's output y of block row r. */
   public double output(RowBlock b, int r) {
     return switch (spec.head()) {
-      case FM -> fmOutput(b, r);
+      case FM, FWFM -> fmOutput(b, r);
       case LINEAR -> linearOutput(b, r);
       case MLP -> mlpForward(headInput(b, r))[0][0][0];
     };
@@ -155,10 +155,16 @@ public final class ReferenceModel {
     double[][] lat = fmLatents(b, r);
     for (int p = 0; p < lat.length; p++) {
       for (int q = p + 1; q < lat.length; q++) {
-        y += dot(lat[p], lat[q]);
+        y += pairWeight(p, q) * dot(lat[p], lat[q]);
       }
     }
     return y;
+  }
+
+  /** The weight of latent pair (p, q), p &lt; q: 1 for fm, the learned one for fwfm. */
+  private double pairWeight(int p, int q) {
+    return spec.fwfmPairs() == 0 ? 1.0
+        : head[spec.fwfmPairOffset() + ModelSpec.fwfmPair(p, q, n + k)];
   }
 
   private double linearOutput(RowBlock b, int r) {
@@ -296,7 +302,7 @@ public final class ReferenceModel {
       double y = output(b, r);
       double c = b.weight(r) * lossDerivative(spec.loss(), y, b.labels[r]) * invB;
       double[][] dyde = switch (spec.head()) {
-        case FM -> fmBackward(b, r, c, g);
+        case FM, FWFM -> fmBackward(b, r, c, g);
         case LINEAR -> linearBackward(b, r, c, g);
         case MLP -> mlpBackward(b, r, c, g);
       };
@@ -319,15 +325,22 @@ public final class ReferenceModel {
   private double[][] fmBackward(RowBlock b, int r, double c, Gradient g) {
     int d = spec.fmDim();
     double[][] lat = fmLatents(b, r);
-    // dy/d(latent p) = sum of the other latent vectors
+    // dy/d(latent p) = sum of the other latent vectors, each times the pair's weight (fwfm);
+    // dy/d(pair weight of p, q) = their dot product
     double[][] dlat = new double[lat.length][d];
     for (int p = 0; p < lat.length; p++) {
       for (int q = 0; q < lat.length; q++) {
         if (q != p) {
+          double w = pairWeight(Math.min(p, q), Math.max(p, q));
           for (int f = 0; f < d; f++) {
-            dlat[p][f] += lat[q][f];
+            dlat[p][f] += w * lat[q][f];
           }
         }
+      }
+    }
+    for (int p = 0; p < lat.length && spec.fwfmPairs() > 0; p++) {
+      for (int q = p + 1; q < lat.length; q++) {
+        g.head[spec.fwfmPairOffset() + ModelSpec.fwfmPair(p, q, n + k)] += c * dot(lat[p], lat[q]);
       }
     }
     g.head[spec.fmBiasOffset()] += c;

@@ -6,26 +6,26 @@ import io.fastembedding.model.ModelSpec;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
 
-/** Model specs for the test matrix, named by a short head string: fm, linear, mlp:8 or mlp:8,4. */
+/** Model specs for the test matrix, named by a short head string: fm, fwfm, linear, mlp:8 or mlp:8,4. */
 public final class Specs {
   private Specs() {}
 
-  public static final String[] HEADS = {"fm", "linear", "mlp:8", "mlp:8,4"};
+  public static final String[] HEADS = {"fm", "fwfm", "linear", "mlp:8", "mlp:8,4"};
 
   /**
-   * Four fields of unequal sizes (dims 4 for fm; 4, 2, 8, 3 otherwise, so the packed layout has
+   * Four fields of unequal sizes (dims 4 for fm and fwfm; 4, 2, 8, 3 otherwise, so the packed layout has
    * alignment gaps), with {@code k} numeric features.
    */
   public static ModelSpec.Builder builder(String head, int k) {
-    boolean fm = head.equals("fm");
+    boolean fm = head.equals("fm") || head.equals("fwfm");
     ModelSpec.Builder b = ModelSpec.builder(new int[] {50, 30, 80, 10},
         fm ? new int[] {4, 4, 4, 4} : new int[] {4, 2, 8, 3}).numNumeric(k);
     return withHead(b, head);
   }
 
   public static ModelSpec.Builder withHead(ModelSpec.Builder b, String head) {
-    if (head.equals("fm")) {
-      return b.head(HeadType.FM);
+    if (head.equals("fm") || head.equals("fwfm")) {
+      return b.head(HeadType.fromId(head));
     }
     if (head.equals("linear")) {
       return b.head(HeadType.LINEAR);

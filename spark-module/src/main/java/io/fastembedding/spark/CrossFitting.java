@@ -82,7 +82,7 @@ final class CrossFitting {
    * tables' rows and the numeric features' latent vectors) only through their dot products.
    */
   static boolean aligns(HeadType head) {
-    return head == HeadType.FM;
+    return head.factorized();
   }
 
   /**

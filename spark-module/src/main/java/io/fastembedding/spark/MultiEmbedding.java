@@ -409,7 +409,7 @@ public final class MultiEmbedding extends Estimator<MultiEmbeddingModel>
       }
       d[f] = dimForCardinality(Math.min(categories[f], supported));
     }
-    if (HeadType.fromId(getHead()) == HeadType.FM) {
+    if (HeadType.fromId(getHead()).factorized()) {
       Arrays.fill(d, Arrays.stream(d).max().orElse(4));
     }
     return d;

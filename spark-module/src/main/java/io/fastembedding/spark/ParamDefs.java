@@ -223,8 +223,9 @@ final class ParamDefs {
 
   static Param<String> head(Params o) {
     return SparkCompat.stringParam(o.uid(), "head", "model trained on top of the embeddings: 'fm' "
-        + "(factorization machine over the fields, with a first-order weight per category), 'linear' "
-        + "or 'mlp' (see hiddenLayers)",
+        + "(factorization machine over the fields, with a first-order weight per category), 'fwfm' "
+        + "(the fm head with a learned weight for each pair of fields), 'linear' or 'mlp' (see "
+        + "hiddenLayers)",
         ParamCheck.oneOf(HeadType.ids()).named("head"));
   }
 

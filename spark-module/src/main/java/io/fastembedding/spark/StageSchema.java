@@ -107,9 +107,9 @@ final class StageSchema {
     boolean firstOrder;
     if (before != null) {
       int[] given = before.embeddingDims();
-      boolean fm = HeadType.fromId(p.getHead()) == HeadType.FM;
+      boolean fm = HeadType.fromId(p.getHead()).factorized();
       if (given != null && fm && Arrays.stream(given).anyMatch(x -> x != given[0])) {
-        throw new IllegalArgumentException("head 'fm' needs one embedding dim for every field, "
+        throw new IllegalArgumentException("head '" + p.getHead() + "' needs one embedding dim for every field, "
             + "because it takes dot products between fields; embeddingDims is "
             + Arrays.toString(given) + " for " + Arrays.toString(cols)
             + ". Use embeddingDim, or head 'linear' or 'mlp'");
@@ -143,14 +143,14 @@ final class StageSchema {
             + "crossFitVectors to false");
       }
       if (!CrossFitting.aligns(HeadType.fromId(p.getHead()))) {
-        throw new IllegalArgumentException("crossFitVectors needs the fm head, whose fold models' "
+        throw new IllegalArgumentException("crossFitVectors needs the fm or fwfm head, whose fold models' "
             + "vectors one rotation brings into the full model's basis without changing their "
             + "scores; head is '" + p.getHead() + "'. Set crossFitVectors to false (the training "
-            + "rows' scores are still cross-fitted), or head 'fm'");
+            + "rows' scores are still cross-fitted), or head 'fm' or 'fwfm'");
       }
     } else if (fitted.crossFit == null || !fitted.crossFit.alignedVectors()) {
       throw new IllegalArgumentException("crossFitVectors needs a model fitted with crossFitFolds "
-          + "and the fm head" + (fitted.crossFit == null ? "; this one was fitted without "
+          + "and the fm or fwfm head" + (fitted.crossFit == null ? "; this one was fitted without "
           + "crossFitFolds" : "; this one's fold models' vectors are in bases of their own (head '"
           + fitted.spec.head().id() + "', or saved before they were aligned)")
           + ". Set crossFitVectors to false");

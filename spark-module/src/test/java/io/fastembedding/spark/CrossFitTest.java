@@ -262,7 +262,7 @@ class CrossFitTest {
     var linear = assertThrows(IllegalArgumentException.class,
         () -> stage().setHead("linear").setCrossFitFolds(FOLDS).setCrossFitVectors(true)
             .fit(train));
-    assertTrue(linear.getMessage().contains("needs the fm head"), linear.getMessage());
+    assertTrue(linear.getMessage().contains("needs the fm or fwfm head"), linear.getMessage());
     MultiEmbeddingModel plain = stage().fit(train).setCrossFitVectors(true);
     var model = assertThrows(IllegalArgumentException.class, () -> plain.transform(train));
     assertTrue(model.getMessage().contains("fitted without crossFitFolds"), model.getMessage());

@@ -81,7 +81,7 @@ class NumericFeaturesTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"fm", "linear", "mlp"})
+  @ValueSource(strings = {"fm", "fwfm", "linear", "mlp"})
   void aLabelThatOnlyANumericFeatureExplainsIsLearned(String head) {
     MultiEmbeddingModel with = stage(head).fit(data);
     double learned = auc(with.transform(data));

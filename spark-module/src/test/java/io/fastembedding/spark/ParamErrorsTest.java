@@ -16,7 +16,7 @@ class ParamErrorsTest {
   @Test
   void stringParamsNameTheAllowedValues() {
     MultiEmbedding e = new MultiEmbedding();
-    assertEquals("head given invalid value 'tree': allowed values are fm, linear, mlp",
+    assertEquals("head given invalid value 'tree': allowed values are fm, linear, mlp, fwfm",
         error(() -> e.setHead("tree")));
     assertEquals("optimizer given invalid value 'adam': allowed values are sgd, adagrad, "
         + "rowwise_adagrad, rowwise_adam", error(() -> e.setOptimizer("adam")));

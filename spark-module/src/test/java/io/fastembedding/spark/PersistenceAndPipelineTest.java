@@ -101,6 +101,28 @@ class PersistenceAndPipelineTest {
   }
 
   @Test
+  void anFwfmModelKeepsItsPairWeightsThroughSaveAndLoad() throws Exception {
+    MultiEmbeddingModel model = stage().setHead("fwfm").fit(data);
+    io.fastembedding.model.ModelSpec spec = model.modelSpec();
+    assertEquals(io.fastembedding.model.HeadType.FWFM, spec.head());
+    // three fields, no numeric feature: pairs (a, b), (a, c), (b, c), each initialised to 1
+    assertEquals(3, spec.fwfmPairs());
+    float[] head = model.getHeadWeights();
+    assertEquals(spec.fwfmPairOffset() + 3, head.length);
+    for (int p = 0; p < 3; p++) {
+      assertTrue(head[spec.fwfmPairOffset() + p] != 1f, "pair weight " + p + " never moved from 1");
+    }
+    String path = tmp.resolve("fwfm").toString();
+    model.write().save(path);
+    MultiEmbeddingModel loaded = MultiEmbeddingModel.load(path);
+    assertEquals(spec, loaded.modelSpec());
+    assertArrayEquals(head, loaded.getHeadWeights());
+    List<Row> a = model.transform(data).select("id", "p").orderBy("id").collectAsList();
+    List<Row> b = loaded.transform(data).select("id", "p").orderBy("id").collectAsList();
+    assertEquals(a, b);
+  }
+
+  @Test
   void estimatorParamsSurviveSaveAndLoad() throws Exception {
     MultiEmbedding est = stage().setHead("mlp").setHiddenLayers(7, 3).setEmbeddingDims(2, 3, 4)
         .setNumCategories(20, 10, 5).setDevice("cpu").setDeterministic(true).setStepSize(0.2)

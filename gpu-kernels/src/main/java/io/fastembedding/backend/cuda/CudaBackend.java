@@ -218,7 +218,7 @@ public final class CudaBackend implements Backend {
             + optin + "); use head 'mlp', fewer or smaller fields, or the CPU backend");
       }
       forwardSharedLimit = optin;
-      String kernel = headType == HeadType.FM ? "fm_forward" : "linear_forward";
+      String kernel = headType.factorized() ? "fm_forward" : "linear_forward";
       Cu.check(JCudaDriver.cuFuncSetAttribute(ctx.function(kernel),
           CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, optin), "cuFuncSetAttribute",
           "kernel " + kernel + " on " + ctx.describe());
@@ -226,7 +226,7 @@ public final class CudaBackend implements Backend {
   }
 
   private int forwardRowFloats() {
-    return headType == HeadType.FM ? (sumDims + k) + spec.fmDim() + n + 1 : inputWidth + 1;
+    return headType.factorized() ? (sumDims + k) + spec.fmDim() + n + 1 : inputWidth + 1;
   }
 
   private int forwardSharedBytes(int tileRows) {
@@ -660,7 +660,8 @@ public final class CudaBackend implements Backend {
           train ? state.lossPartials.ptr() : null, pred, train ? state.touchedCount.ptr() : null);
     } else {
       kernels.fmForward(chunks, smem, state.tables.ptr(), state.firstOrder.ptr(), state.meta.ptr(), state.slots.ptr(),
-          state.numSlots, n, spec.fmDim(), k, idx, numeric, labels, weights, state.head.ptr(), count, chunk, tileRows,
+          state.numSlots, n, spec.fmDim(), k, idx, numeric, labels, weights, state.head.ptr(),
+          spec.fwfmPairs() > 0 ? spec.fwfmPairOffset() : 0, count, chunk, tileRows,
           mode, lossType, invB, lambdaOverB, train ? state.gy.ptr() : null, train ? state.grad.ptr() : null,
           train ? state.grad1.ptr() : null, train ? state.headPartials.ptr() : null,
           train ? state.lossPartials.ptr() : null, pred, train ? state.touchedCount.ptr() : null);
@@ -731,10 +732,10 @@ public final class CudaBackend implements Backend {
     int tilesPerField = (count + tile - 1) / tile;
     boolean sgd = opt == KernelConstants.OPT_SGD;
     kernels.scatter(tile, n * tilesPerField, sgd ? state.tables.ptr() : state.gradScratch.ptr(),
-        headType == HeadType.FM ? (sgd ? state.firstOrder : state.foScratch).ptr() : null, sgd ? -lr : 1f,
+        headType.factorized() ? (sgd ? state.firstOrder : state.foScratch).ptr() : null, sgd ? -lr : 1f,
         state.meta.ptr(), n, count, tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, state.gy.ptr(),
         state.head.ptr(), implicitGrad ? null : state.grad.ptr(), sumDims,
-        headType == HeadType.FM ? state.grad1.ptr() : null, state.counts.ptr(), sgd ? 0 : 1,
+        headType.factorized() ? state.grad1.ptr() : null, state.counts.ptr(), sgd ? 0 : 1,
         sgd ? null : state.touchedFlag.ptr(), sgd ? null : state.touchedList.ptr(),
         sgd ? null : state.touchedCount.ptr(), 0, null, null, null, null, null, null, null);
   }
@@ -813,7 +814,7 @@ public final class CudaBackend implements Backend {
     boolean cold = (detWalkMode & KernelConstants.DET_WALK_NO_COLD) == 0 && maxTouched >= detColdMinRows;
     // a row has at most one record per tile: with no more tiles than DET_COLD_RECORDS, none is hot
     boolean hotRows = maxList > KernelConstants.DET_COLD_RECORDS;
-    boolean fm = headType == HeadType.FM;
+    boolean fm = headType.factorized();
     kernels.scatter(tile, n * tilesPerField, state.tables.ptr(), fm ? state.firstOrder.ptr() : null, 1f,
         state.meta.ptr(), n, count, tilesPerField, batch.at(st.idxOff), implicitGrad ? 0 : 1, state.gy.ptr(),
         state.head.ptr(), implicitGrad ? null : state.grad.ptr(), sumDims, fm ? state.grad1.ptr() : null,

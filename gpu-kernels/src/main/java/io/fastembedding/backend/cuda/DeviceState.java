@@ -100,7 +100,7 @@ final class DeviceState {
     this.hidden = spec.hiddenLayers();
     this.totalRows = Math.toIntExact(layout.totalRows());
     long totalFloats = layout.totalFloats();
-    boolean fm = headType == HeadType.FM;
+    boolean fm = headType.factorized();
     boolean scratch = hasState && !deterministic;
     Optimizer rule = spec.optimizer().rule();
     try {
@@ -221,7 +221,7 @@ final class DeviceState {
     if (explicit) {
       grad.ensure(rows * sumDims * 4);
     }
-    if (headType == HeadType.FM) {
+    if (headType.factorized()) {
       grad1.ensure(rows * n * 4);
     }
     headPartials.ensure((long) maxChunks * headSize * 4);
@@ -244,7 +244,7 @@ final class DeviceState {
       } else {
         recG.ensure(rows * sumDims * 4);
       }
-      if (headType == HeadType.FM) {
+      if (headType.factorized()) {
         recS1.ensure(occ * 4);
       }
       touchedList.ensure(Math.min(occ, totalRows) * 4);
@@ -269,7 +269,7 @@ final class DeviceState {
 
   private ModelState emptyState() {
     TableLayout l = layout;
-    boolean fm = headType == HeadType.FM;
+    boolean fm = headType.factorized();
     int fo = fm ? totalRows : 0;
     int tacc = Math.toIntExact(spec.optimizer().rule().tableStateLength(l));
     return new ModelState(spec, new float[Math.toIntExact(l.totalFloats())], new float[fo],
@@ -324,7 +324,7 @@ final class DeviceState {
     int[] c = new int[totalRows];
     Cu.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(c), counts.ptr(), totalRows * 4L), "cuMemcpyDtoH",
         "touch counts from " + ctx.describe());
-    boolean fm = headType == HeadType.FM;
+    boolean fm = headType.factorized();
     int[][] rows = new int[n][];
     int[][] cnt = new int[n][];
     float[][] values = new float[n][];

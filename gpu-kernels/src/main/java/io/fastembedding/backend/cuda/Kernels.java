@@ -110,15 +110,18 @@ final class Kernels {
         .i32(writeG).ptr(gyOut).ptr(Gout).ptr(headPartials).ptr(lossPartials).ptr(predOut).ptr(touchedCount));
   }
 
-  /** forward.cuh: the fused forward (and, in MODE_TRAIN, loss and gradients) of the fm head. */
+  /**
+   * forward.cuh: the fused forward (and, in MODE_TRAIN, loss and gradients) of the fm head, or with
+   * {@code pairOff > 0} of the fwfm head, whose pair weights start there in the head.
+   */
   void fmForward(int chunks, int smem, CUdeviceptr tables, CUdeviceptr firstOrder, CUdeviceptr meta,
       CUdeviceptr slots, int numSlots, int n, int d, int k, CUdeviceptr idx, CUdeviceptr numeric,
-      CUdeviceptr labels, CUdeviceptr weights, CUdeviceptr head, int B, int chunkRows, int tileRows, int mode,
-      int lossType, float invB, float lambdaOverB, CUdeviceptr gyOut, CUdeviceptr Gout, CUdeviceptr G1out,
+      CUdeviceptr labels, CUdeviceptr weights, CUdeviceptr head, int pairOff, int B, int chunkRows, int tileRows,
+      int mode, int lossType, float invB, float lambdaOverB, CUdeviceptr gyOut, CUdeviceptr Gout, CUdeviceptr G1out,
       CUdeviceptr headPartials, CUdeviceptr lossPartials, CUdeviceptr predOut, CUdeviceptr touchedCount) {
-    launcher.launch("fm_forward", chunks, 1, 1, THREADS, smem, new Args(27).ptr(tables).ptr(firstOrder).ptr(meta)
+    launcher.launch("fm_forward", chunks, 1, 1, THREADS, smem, new Args(28).ptr(tables).ptr(firstOrder).ptr(meta)
         .ptr(slots).i32(numSlots).i32(n).i32(d).i32(k).ptr(idx).ptr(numeric).ptr(labels).ptr(weights).ptr(head)
-        .i32(B).i32(chunkRows).i32(tileRows).i32(mode).i32(lossType).f32(invB).f32(lambdaOverB).ptr(gyOut)
+        .i32(pairOff).i32(B).i32(chunkRows).i32(tileRows).i32(mode).i32(lossType).f32(invB).f32(lambdaOverB).ptr(gyOut)
         .ptr(Gout).ptr(G1out).ptr(headPartials).ptr(lossPartials).ptr(predOut).ptr(touchedCount));
   }
 

@@ -92,7 +92,7 @@ class CudaBackendTest implements NeedsGpu {
     int[] sizes;
     int[] dims;
     switch (head) {
-      case FM -> {
+      case FM, FWFM -> {
         int d = new int[] {8, 6, 5, 16, 3}[scenario];
         sizes = new int[] {50, 7, 300};
         dims = new int[] {d, d, d};

@@ -44,7 +44,7 @@ final class EpochFixtures {
 
   static ModelSpec spec(HeadType head, OptimizerType opt, boolean numeric, long seed) {
     int[] sizes = head == HeadType.LINEAR ? new int[] {5, 40, 200, 1000} : new int[] {50, 7, 300};
-    int[] dims = head == HeadType.FM ? new int[] {8, 8, 8} : head == HeadType.LINEAR ? new int[] {1, 2, 4, 8}
+    int[] dims = head.factorized() ? new int[] {8, 8, 8} : head == HeadType.LINEAR ? new int[] {1, 2, 4, 8}
         : new int[] {4, 3, 8};
     return ModelSpec.builder(sizes, dims).numNumeric(numeric ? 2 : 0).head(head).hiddenLayers(16, 8)
         .loss(head == HeadType.LINEAR ? LossType.SQUARED : LossType.LOGISTIC)

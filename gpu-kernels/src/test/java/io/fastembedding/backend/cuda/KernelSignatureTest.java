@@ -49,7 +49,7 @@ class KernelSignatureTest {
         null, null, null, null, null, null);
     k.linearForwardLanes(1, 0, null, null, null, 0, 0, 0, 0, null, null, null, null, null, 0, 0, 1, 32, 0, 0, 0f,
         0f, 0, null, null, null, null, null, null);
-    k.fmForward(1, 0, null, null, null, null, 0, 0, 0, 0, null, null, null, null, null, 0, 0, 0, 0, 0, 0f, 0f,
+    k.fmForward(1, 0, null, null, null, null, 0, 0, 0, 0, null, null, null, null, null, 0, 0, 0, 0, 0, 0, 0f, 0f,
         null, null, null, null, null, null, null);
     k.gemmTiled(1, 1, 1, 1, null, 0, 0, null, 0, 0, 0, 0, null, null, 0, null, 0, 0f, 0, 0L, 0, 0);
     k.mlpOutput(1, null, 0, null, 0, null, null, 0, 0, 0, 0, 0f, null, null, null, 0, null, null);

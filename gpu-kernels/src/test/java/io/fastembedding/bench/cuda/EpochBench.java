@@ -31,7 +31,8 @@ import java.util.SplittableRandom;
  *
  * Each time is the wall time of one epoch up to {@code drainLoss()} (which waits for the device); the
  * median over the measured epochs is reported. Usage: {@code EpochBench [--rows N] [--epochs E]
- * [--only-epoch]} ({@code --only-epoch}: only {@code cuda_epoch}, atomic).
+ * [--only-epoch] [--head fm|fwfm] [--dim D]} ({@code --only-epoch}: only {@code cuda_epoch}, atomic; the
+ * head and dim default to fm and 8).
  */
 public final class EpochBench {
   private EpochBench() {}
@@ -40,23 +41,27 @@ public final class EpochBench {
     int rows = 1_200_000;
     int epochs = 5;
     boolean onlyEpoch = false;
+    HeadType headType = HeadType.FM;
+    int dim = 8;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--rows" -> rows = Integer.parseInt(args[++i]);
         case "--epochs" -> epochs = Integer.parseInt(args[++i]);
         case "--only-epoch" -> onlyEpoch = true;
+        case "--head" -> headType = HeadType.fromId(args[++i]);
+        case "--dim" -> dim = Integer.parseInt(args[++i]);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
     int[] sizes = {230, 229, 3398, 25, 8};
     int[] dims = new int[sizes.length];
-    Arrays.fill(dims, 8);
-    ModelSpec spec = ModelSpec.builder(sizes, dims).head(HeadType.FM).loss(LossType.LOGISTIC)
+    Arrays.fill(dims, dim);
+    ModelSpec spec = ModelSpec.builder(sizes, dims).head(headType).loss(LossType.LOGISTIC)
         .optimizer(OptimizerSpec.of(OptimizerType.ADAGRAD, 0.05f, 0f)).seed(1).build();
     RowBlock block = data(spec, rows, new SplittableRandom(42));
     boolean gpu = CudaDevices.count() > 0;
     System.out.println("# device: " + (gpu ? "cuda:0" : "none (" + CudaDevices.unavailableReason() + ")")
-        + ", rows " + rows + ", measured epochs " + epochs + ", java " + System.getProperty("java.version"));
+        + ", head " + headType.id() + ", dim " + dim + ", rows " + rows + ", measured epochs " + epochs + ", java " + System.getProperty("java.version"));
     System.out.println(String.format(Locale.ROOT, "%-11s %-6s %6s %10s %12s %10s %12s", "path", "mode", "batch",
         "epoch_ms", "rows_per_s", "us_per_step", "host_us_step"));
     for (int batch : new int[] {1024, 8192}) {
