@@ -87,6 +87,21 @@ public class FloatLanes {
     return 0;
   }
 
+  /** For k from 0: {@code dst[d + k] += r * src[s + k]}. Returns how many k it did. */
+  public int scaledAddTo(float r, float[] src, int s, float[] dst, int d, int n) {
+    return 0;
+  }
+
+  /** For k from 0: {@code dst[d + k] = g * src[s + k]}. Returns how many k it did. */
+  public int scaled(float g, float[] src, int s, float[] dst, int d, int n) {
+    return 0;
+  }
+
+  /** For k from 0: {@code dst[k] += x[xo + k] * y[yo + k]}. Returns how many k it did. */
+  public int addProducts(float[] x, int xo, float[] y, int yo, float[] dst, int n) {
+    return 0;
+  }
+
   /**
    * For k from 0, Adagrad's element update ({@code Adagrad.updateRow}): {@code gk = g[go + k] + reg *
    * p[b + k]; a = st[si + k] + gk * gk; st[si + k] = a; p[b + k] -= lr * gk / (sqrt(a) + eps)}. Returns
@@ -117,6 +132,9 @@ public class FloatLanes {
       scaledDifference(1f, c, a, 0, b, 0, n);
       adagrad(a, 0, b, 0, c, 0, 0f, 0.1f, 1e-8f, n);
       addTo(a, 0, b, 0, n);
+      scaledAddTo(1f, a, 0, b, 0, n);
+      scaled(1f, a, 0, b, 0, n);
+      addProducts(a, 0, b, 0, c, n);
     }
   }
 

@@ -74,6 +74,38 @@ final class VectorFloatLanes extends FloatLanes {
   }
 
   @Override
+  public int scaledAddTo(float r, float[] src, int s, float[] dst, int d, int n) {
+    FloatVector rv = FloatVector.broadcast(S, r);
+    int k = 0;
+    for (; k <= n - L; k += L) {
+      FloatVector.fromArray(S, dst, d + k).add(FloatVector.fromArray(S, src, s + k).mul(rv))
+          .intoArray(dst, d + k);
+    }
+    return k;
+  }
+
+  @Override
+  public int scaled(float g, float[] src, int s, float[] dst, int d, int n) {
+    FloatVector gv = FloatVector.broadcast(S, g);
+    int k = 0;
+    for (; k <= n - L; k += L) {
+      FloatVector.fromArray(S, src, s + k).mul(gv).intoArray(dst, d + k);
+    }
+    return k;
+  }
+
+  @Override
+  public int addProducts(float[] x, int xo, float[] y, int yo, float[] dst, int n) {
+    int k = 0;
+    for (; k <= n - L; k += L) {
+      FloatVector.fromArray(S, dst, k)
+          .add(FloatVector.fromArray(S, x, xo + k).mul(FloatVector.fromArray(S, y, yo + k)))
+          .intoArray(dst, k);
+    }
+    return k;
+  }
+
+  @Override
   public int adagrad(float[] p, int b, float[] st, int si, float[] g, int go, float reg, float lr,
       float eps, int n) {
     FloatVector regv = FloatVector.broadcast(S, reg);

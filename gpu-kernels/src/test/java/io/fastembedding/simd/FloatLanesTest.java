@@ -92,7 +92,10 @@ class FloatLanesTest {
           l.scaledSum(1f, a, 0, new float[n], new float[n], n),
           l.scaledDifference(1f, new float[n], a, 0, new float[n], 0, n),
           l.adagrad(new float[n], 0, new float[n], 0, a, 0, 0f, 0.1f, 1e-8f, n),
-          l.addTo(a, 0, new float[n], 0, n)};
+          l.addTo(a, 0, new float[n], 0, n),
+          l.scaledAddTo(1f, a, 0, new float[n], 0, n),
+          l.scaled(1f, a, 0, new float[n], 0, n),
+          l.addProducts(a, 0, a, 0, new float[n], n)};
       for (int d : done) {
         if (l.simd()) {
           assertEquals(n - n % w, d, "n " + n + ", " + w + " lanes");
@@ -183,6 +186,75 @@ class FloatLanesTest {
         got[0][d + k] += src[so + k];
       }
       assertSameBits(want, got, "addTo n " + n);
+    }
+  }
+
+  /** The fwfm head's g_a += r_ab lat_b, and its numeric latent vectors' head gradients. */
+  @Test
+  void scaledAddToGivesTheScalarBits() {
+    SplittableRandom r = new SplittableRandom(seed + 5);
+    for (int n = 0; n <= 70; n++) {
+      int so = r.nextInt(9);
+      int d = r.nextInt(9);
+      float f = (float) r.nextGaussian() * 2;
+      float[] src = values(r, so + n + 5);
+      float[] dst = values(r, d + n + 5);
+      float[][] want = copies(dst);
+      float[][] got = copies(dst);
+      for (int k = 0; k < n; k++) {
+        want[0][d + k] += f * src[so + k];
+      }
+      int done = FloatLanes.active().scaledAddTo(f, src, so, got[0], d, n);
+      for (int k = done; k < n; k++) {
+        got[0][d + k] += f * src[so + k];
+      }
+      assertSameBits(want, got, "scaledAddTo n " + n);
+    }
+  }
+
+  /** The fwfm head's numeric latent vectors z v_j, and its input gradient gy g_a. */
+  @Test
+  void scaledGivesTheScalarBits() {
+    SplittableRandom r = new SplittableRandom(seed + 6);
+    for (int n = 0; n <= 70; n++) {
+      int so = r.nextInt(9);
+      int d = r.nextInt(9);
+      float g = (float) r.nextGaussian() * 1e-3f;
+      float[] src = values(r, so + n + 5);
+      float[] dst = values(r, d + n + 5);
+      float[][] want = copies(dst);
+      float[][] got = copies(dst);
+      for (int k = 0; k < n; k++) {
+        want[0][d + k] = g * src[so + k];
+      }
+      int done = FloatLanes.active().scaled(g, src, so, got[0], d, n);
+      for (int k = done; k < n; k++) {
+        got[0][d + k] = g * src[so + k];
+      }
+      assertSameBits(want, got, "scaled n " + n);
+    }
+  }
+
+  /** The fwfm head's per-latent-index sum of lat_a times g_a. */
+  @Test
+  void addProductsGivesTheScalarBits() {
+    SplittableRandom r = new SplittableRandom(seed + 7);
+    for (int n = 0; n <= 70; n++) {
+      int xo = r.nextInt(9);
+      int yo = r.nextInt(9);
+      float[] x = values(r, xo + n + 5);
+      float[] y = values(r, yo + n + 5);
+      float[] dst = values(r, n + 3);
+      float[][] want = copies(dst);
+      float[][] got = copies(dst);
+      for (int k = 0; k < n; k++) {
+        want[0][k] += x[xo + k] * y[yo + k];
+      }
+      int done = FloatLanes.active().addProducts(x, xo, y, yo, got[0], n);
+      for (int k = done; k < n; k++) {
+        got[0][k] += x[xo + k] * y[yo + k];
+      }
+      assertSameBits(want, got, "addProducts n " + n);
     }
   }
 

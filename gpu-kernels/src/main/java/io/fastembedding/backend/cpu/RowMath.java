@@ -5,6 +5,7 @@ import io.fastembedding.model.HeadType;
 import io.fastembedding.model.LossType;
 import io.fastembedding.model.ModelSpec;
 import io.fastembedding.simd.FloatLanes;
+import java.util.Arrays;
 
 /**
  * Forward and backward of one row through the head, in float, with the scratch of one thread. The
@@ -186,8 +187,10 @@ final class RowMath {
    * The fwfm head: the first-order part as fm's, then the sum over pairs a &lt; b of the K latent vectors (the
    * fields' embeddings, then each numeric feature's latent vector scaled by its value) of r_ab times their
    * dot product. That sum is computed as half of sum_a &lt;lat_a, g_a&gt; with g_a = sum_{b != a} r_ab lat_b,
-   * dy/d(lat_a), which {@link #backward} reuses: every loop but the last sum is element-wise, which the
-   * JIT turns into SIMD instructions, where 15 separate dot products would each be one long chain of adds.
+   * dy/d(lat_a), which {@link #backward} reuses: every loop but the last sum is element-wise, so it runs a
+   * SIMD register at a time (FloatLanes), where 15 separate dot products would each be one long chain of
+   * adds. Each pair (a, b) is visited once and adds to both g_a and g_b, so every g_x still sums its terms
+   * in ascending order of the other vector.
    */
   private float forwardFwfm(float[] headW, float[] w1, int[] idx, int idxBase) {
     float y = headW[0];
@@ -201,28 +204,29 @@ final class RowMath {
       y += headW[1 + j] * z;
       int o = latOff + j * d;
       int dst = sumDims + j * d;
-      for (int k = 0; k < d; k++) {
+      for (int k = LANES.scaled(z, headW, o, lat, dst, d); k < d; k++) {
         lat[dst + k] = z * headW[o + k];
       }
     }
-    for (int k = 0; k < d; k++) {
-      sum[k] = 0f;
-    }
+    Arrays.fill(latGrad, 0, vectors * d, 0f);
+    int p = pairOff;
     for (int a = 0; a < vectors; a++) {
       int oa = a * d;
-      for (int k = 0; k < d; k++) {
-        latGrad[oa + k] = 0f;
-      }
-      for (int b = 0; b < vectors; b++) {
-        if (b != a) {
-          float r = headW[pairOff + ModelSpec.fwfmPair(Math.min(a, b), Math.max(a, b), vectors)];
-          int ob = b * d;
-          for (int k = 0; k < d; k++) {
-            latGrad[oa + k] += r * lat[ob + k];
-          }
+      for (int b = a + 1; b < vectors; b++, p++) {
+        float r = headW[p];
+        int ob = b * d;
+        for (int k = LANES.scaledAddTo(r, lat, ob, latGrad, oa, d); k < d; k++) {
+          latGrad[oa + k] += r * lat[ob + k];
+        }
+        for (int k = LANES.scaledAddTo(r, lat, oa, latGrad, ob, d); k < d; k++) {
+          latGrad[ob + k] += r * lat[oa + k];
         }
       }
-      for (int k = 0; k < d; k++) {
+    }
+    Arrays.fill(sum, 0, d, 0f);
+    for (int a = 0; a < vectors; a++) {
+      int oa = a * d;
+      for (int k = LANES.addProducts(lat, oa, latGrad, oa, sum, d); k < d; k++) {
         sum[k] += lat[oa + k] * latGrad[oa + k];
       }
     }
@@ -349,7 +353,7 @@ final class RowMath {
   }
 
   private void backwardFwfm(float gy, float[] headW, float[] headGrad, int hg) {
-    for (int k = 0; k < sumDims; k++) {
+    for (int k = LANES.scaled(gy, latGrad, 0, inputGrad, 0, sumDims); k < sumDims; k++) {
       inputGrad[k] = gy * latGrad[k];
     }
     headGrad[hg] += gy;
@@ -359,8 +363,9 @@ final class RowMath {
       headGrad[hg + 1 + j] += gy * z;
       int o = latOff + j * d;
       int src = sumDims + j * d;
-      for (int k = 0; k < d; k++) {
-        headGrad[hg + o + k] += gy * z * latGrad[src + k];
+      float gz = gy * z;
+      for (int k = LANES.scaledAddTo(gz, latGrad, src, headGrad, hg + o, d); k < d; k++) {
+        headGrad[hg + o + k] += gz * latGrad[src + k];
       }
     }
     int p = hg + pairOff;

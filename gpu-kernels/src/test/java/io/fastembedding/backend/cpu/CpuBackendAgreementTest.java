@@ -44,7 +44,10 @@ class CpuBackendAgreementTest {
 
   static Stream<Arguments> cases() {
     List<Arguments> out = new ArrayList<>();
-    for (String h : Specs.HEADS) {
+    // dim 19 for the factorized heads: a 16-lane SIMD register and a scalar tail in every latent loop
+    List<String> heads = new ArrayList<>(List.of(Specs.HEADS));
+    heads.addAll(List.of("fm@19", "fwfm@19"));
+    for (String h : heads) {
       for (OptimizerType o : OptimizerType.values()) {
         for (int k : new int[] {0, 2}) {
           for (float l2 : new float[] {0f, 0.05f}) {
@@ -66,7 +69,7 @@ class CpuBackendAgreementTest {
     // Both losses and both weightings are covered: each head and optimizer meets each combination.
     LossType loss = k == 0 ? LossType.LOGISTIC : LossType.SQUARED;
     boolean weights = l2 > 0;
-    ModelSpec spec = Specs.spec(head, k, loss, new OptimizerSpec(opt, learningRate(opt), l2, EPSILON));
+    ModelSpec spec = spec(head, k, loss, new OptimizerSpec(opt, learningRate(opt), l2, EPSILON));
     RowBlock data = Data.random(spec, STEPS * BATCH, weights, 11);
     ReferenceModel ref = ReferenceModel.initial(spec);
     ModelState initial = ModelState.initial(spec);
@@ -114,6 +117,19 @@ class CpuBackendAgreementTest {
     }
     // The comparison is not vacuous: training moved the tables far more than the tolerance.
     assertTrue(moved(initial, ref) > 100 * ATOL, "the tables hardly moved: " + moved(initial, ref));
+  }
+
+  /** Specs' spec for the head, or for "fm@D" / "fwfm@D" the same four fields with dim D each. */
+  static ModelSpec spec(String head, int k, LossType loss, OptimizerSpec opt) {
+    int at = head.indexOf('@');
+    if (at < 0) {
+      return Specs.spec(head, k, loss, opt);
+    }
+    int dim = Integer.parseInt(head.substring(at + 1));
+    String h = head.substring(0, at);
+    return Specs.withHead(ModelSpec.builder(new int[] {50, 30, 80, 10}, new int[] {dim, dim, dim, dim})
+        .numNumeric(k), h).loss(loss).optimizer(opt).initStd(0.1f)
+        .seed(head.hashCode() + 31L * opt.type().ordinal() + k).build();
   }
 
   /** Largest change of a table value from the initial model, relative to the largest table value. */
