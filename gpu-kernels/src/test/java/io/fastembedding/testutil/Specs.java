@@ -14,13 +14,16 @@ public final class Specs {
 
   /**
    * Four fields of unequal sizes (dims 4 for fm and fwfm; 4, 2, 8, 3 otherwise, so the packed layout has
-   * alignment gaps), with {@code k} numeric features.
+   * alignment gaps), with {@code k} numeric features. "fm@D" or "fwfm@D": that head with dim D for all four.
    */
   public static ModelSpec.Builder builder(String head, int k) {
-    boolean fm = head.equals("fm") || head.equals("fwfm");
+    int at = head.indexOf('@');
+    String h = at < 0 ? head : head.substring(0, at);
+    int dim = at < 0 ? 4 : Integer.parseInt(head.substring(at + 1));
+    boolean fm = h.equals("fm") || h.equals("fwfm");
     ModelSpec.Builder b = ModelSpec.builder(new int[] {50, 30, 80, 10},
-        fm ? new int[] {4, 4, 4, 4} : new int[] {4, 2, 8, 3}).numNumeric(k);
-    return withHead(b, head);
+        fm ? new int[] {dim, dim, dim, dim} : new int[] {4, 2, 8, 3}).numNumeric(k);
+    return withHead(b, h);
   }
 
   public static ModelSpec.Builder withHead(ModelSpec.Builder b, String head) {

@@ -69,7 +69,7 @@ class CpuBackendAgreementTest {
     // Both losses and both weightings are covered: each head and optimizer meets each combination.
     LossType loss = k == 0 ? LossType.LOGISTIC : LossType.SQUARED;
     boolean weights = l2 > 0;
-    ModelSpec spec = spec(head, k, loss, new OptimizerSpec(opt, learningRate(opt), l2, EPSILON));
+    ModelSpec spec = Specs.spec(head, k, loss, new OptimizerSpec(opt, learningRate(opt), l2, EPSILON));
     RowBlock data = Data.random(spec, STEPS * BATCH, weights, 11);
     ReferenceModel ref = ReferenceModel.initial(spec);
     ModelState initial = ModelState.initial(spec);
@@ -117,19 +117,6 @@ class CpuBackendAgreementTest {
     }
     // The comparison is not vacuous: training moved the tables far more than the tolerance.
     assertTrue(moved(initial, ref) > 100 * ATOL, "the tables hardly moved: " + moved(initial, ref));
-  }
-
-  /** Specs' spec for the head, or for "fm@D" / "fwfm@D" the same four fields with dim D each. */
-  static ModelSpec spec(String head, int k, LossType loss, OptimizerSpec opt) {
-    int at = head.indexOf('@');
-    if (at < 0) {
-      return Specs.spec(head, k, loss, opt);
-    }
-    int dim = Integer.parseInt(head.substring(at + 1));
-    String h = head.substring(0, at);
-    return Specs.withHead(ModelSpec.builder(new int[] {50, 30, 80, 10}, new int[] {dim, dim, dim, dim})
-        .numNumeric(k), h).loss(loss).optimizer(opt).initStd(0.1f)
-        .seed(head.hashCode() + 31L * opt.type().ordinal() + k).build();
   }
 
   /** Largest change of a table value from the initial model, relative to the largest table value. */
