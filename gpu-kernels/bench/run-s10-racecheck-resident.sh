@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Session 10: racecheck over ResidentEpochTest alone (session 9's timed out sharing the GPU with five other
 # JVMs), and one seed of the GPU suite + ResidentEpochTest on main e1f778a, at once on one H200.
-# Stage with stage-gpu.sh DEST, copy this script into DEST (it sources lib.sh there) and run it from there.
+# stage-gpu.sh DEST copies it there with lib.sh; run it as bash DEST/run-s10-racecheck-resident.sh.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"; . "$here/lib.sh"
 out="${OUT:-/tmp/fe-out}"; mkdir -p "$out"
