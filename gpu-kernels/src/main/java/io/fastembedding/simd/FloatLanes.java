@@ -97,8 +97,22 @@ public class FloatLanes {
     return 0;
   }
 
-  /** For k from 0: {@code dst[k] += x[xo + k] * y[yo + k]}. Returns how many k it did. */
-  public int addProducts(float[] x, int xo, float[] y, int yo, float[] dst, int n) {
+  /**
+   * The fwfm head's pair sums over {@code m} vectors of {@code n} floats ({@code lat}, vector a at
+   * {@code a * n}) and the m x m pair weights {@code rr} (row-major; the diagonal is not read). For k from 0:
+   * {@code s = 0; for a: { g = 0; for b != a, ascending: g += rr[a * m + b] * lat[b * n + k];
+   * grad[a * n + k] = g; s += lat[a * n + k] * g; } sum[k] = s}. Returns how many k it did.
+   */
+  public int pairSums(float[] lat, float[] rr, int m, int n, float[] grad, float[] sum) {
+    return 0;
+  }
+
+  /**
+   * The fwfm head's pair-weight gradients, kept per latent index: for k from 0, for each pair a &lt; b of
+   * the {@code m} vectors of {@code n} floats in {@code lat}, numbered p in row-major upper-triangle order:
+   * {@code acc[p * n + k] += g * lat[a * n + k] * lat[b * n + k]}. Returns how many k it did.
+   */
+  public int addPairProducts(float g, float[] lat, int m, int n, float[] acc) {
     return 0;
   }
 
@@ -126,6 +140,10 @@ public class FloatLanes {
     float[] b = new float[n];
     float[] c = new float[n];
     float[] d = new float[n];
+    // the fwfm ops on two vectors of n floats: their 2 x 2 pair weights, one pair's gradients
+    float[] lat = new float[2 * n];
+    float[] grad = new float[2 * n];
+    float[] r = {0f, 1f, 1f, 0f};
     for (int i = 0; i < WARM_UP_CALLS; i++) {
       gatherSum(a, 0, b, 0, c, d, n);
       scaledSum(1f, a, 0, c, d, n);
@@ -134,7 +152,8 @@ public class FloatLanes {
       addTo(a, 0, b, 0, n);
       scaledAddTo(1f, a, 0, b, 0, n);
       scaled(1f, a, 0, b, 0, n);
-      addProducts(a, 0, b, 0, c, n);
+      pairSums(lat, r, 2, n, grad, c);
+      addPairProducts(1f, lat, 2, n, d);
     }
   }
 

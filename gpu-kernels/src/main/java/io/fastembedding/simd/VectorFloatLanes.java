@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  * 256- or 128-bit step for the rows the wide register leaves), every loop of the wide species ran 7 to 12
  * times slower from then on (the Vector API's shared code then sees several vector classes). The JIT's
  * other trap, loops compiled before they were ever taken, is what {@link FloatLanes}' warm-up is for.
- * Scalars are broadcast once at the top of each op, and no vector leaves the method.
+ * Scalars are broadcast once at the top of each op (the fwfm ops' pair weights and gradient, once per use), and
+ * no vector leaves the method.
  */
 final class VectorFloatLanes extends FloatLanes {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -95,12 +96,42 @@ final class VectorFloatLanes extends FloatLanes {
   }
 
   @Override
-  public int addProducts(float[] x, int xo, float[] y, int yo, float[] dst, int n) {
+  public int pairSums(float[] lat, float[] rr, int m, int n, float[] grad, float[] sum) {
+    // every vector is a temporary of one statement: sums carried from one iteration of a loop to the
+    // next live in the arrays, where the JIT keeps them out of the heap
+    FloatVector zero = FloatVector.zero(S);
     int k = 0;
     for (; k <= n - L; k += L) {
-      FloatVector.fromArray(S, dst, k)
-          .add(FloatVector.fromArray(S, x, xo + k).mul(FloatVector.fromArray(S, y, yo + k)))
-          .intoArray(dst, k);
+      zero.intoArray(sum, k);
+      for (int a = 0; a < m; a++) {
+        int ga = a * n + k;
+        zero.intoArray(grad, ga);
+        for (int b = 0; b < m; b++) {
+          if (b != a) {
+            FloatVector.fromArray(S, grad, ga)
+                .add(FloatVector.fromArray(S, lat, b * n + k).mul(rr[a * m + b])).intoArray(grad, ga);
+          }
+        }
+        FloatVector.fromArray(S, sum, k)
+            .add(FloatVector.fromArray(S, lat, ga).mul(FloatVector.fromArray(S, grad, ga))).intoArray(sum, k);
+      }
+    }
+    return k;
+  }
+
+  @Override
+  public int addPairProducts(float g, float[] lat, int m, int n, float[] acc) {
+    int k = 0;
+    for (; k <= n - L; k += L) {
+      int p = 0;
+      for (int a = 0; a < m; a++) {
+        FloatVector ga = FloatVector.fromArray(S, lat, a * n + k).mul(g);
+        for (int b = a + 1; b < m; b++, p++) {
+          int o = p * n + k;
+          FloatVector.fromArray(S, acc, o).add(ga.mul(FloatVector.fromArray(S, lat, b * n + k)))
+              .intoArray(acc, o);
+        }
+      }
     }
     return k;
   }

@@ -95,7 +95,8 @@ class FloatLanesTest {
           l.addTo(a, 0, new float[n], 0, n),
           l.scaledAddTo(1f, a, 0, new float[n], 0, n),
           l.scaled(1f, a, 0, new float[n], 0, n),
-          l.addProducts(a, 0, a, 0, new float[n], n)};
+          l.pairSums(new float[3 * n], new float[9], 3, n, new float[3 * n], new float[n]),
+          l.addPairProducts(1f, new float[3 * n], 3, n, new float[3 * n])};
       for (int d : done) {
         if (l.simd()) {
           assertEquals(n - n % w, d, "n " + n + ", " + w + " lanes");
@@ -235,26 +236,65 @@ class FloatLanesTest {
     }
   }
 
-  /** The fwfm head's per-latent-index sum of lat_a times g_a. */
+  /** The fwfm head's g_a = sum_{b != a} r_ab lat_b and the per-latent-index sum of lat_a g_a, for 1 to 7 vectors. */
   @Test
-  void addProductsGivesTheScalarBits() {
+  void pairSumsGivesTheScalarBits() {
     SplittableRandom r = new SplittableRandom(seed + 7);
     for (int n = 0; n <= 70; n++) {
-      int xo = r.nextInt(9);
-      int yo = r.nextInt(9);
-      float[] x = values(r, xo + n + 5);
-      float[] y = values(r, yo + n + 5);
-      float[] dst = values(r, n + 3);
-      float[][] want = copies(dst);
-      float[][] got = copies(dst);
-      for (int k = 0; k < n; k++) {
-        want[0][k] += x[xo + k] * y[yo + k];
+      int m = 1 + r.nextInt(7);
+      float[] lat = values(r, m * n);
+      float[] rr = values(r, m * m);
+      float[][] want = copies(values(r, m * n), values(r, n));
+      float[][] got = copies(want);
+      pairSumsScalar(lat, rr, m, n, want[0], want[1], 0);
+      int done = FloatLanes.active().pairSums(lat, rr, m, n, got[0], got[1]);
+      pairSumsScalar(lat, rr, m, n, got[0], got[1], done);
+      assertSameBits(want, got, "pairSums m " + m + " n " + n);
+    }
+  }
+
+  /** The fwfm head's pair weights' gradients, kept per pair and latent index, for 1 to 7 vectors. */
+  @Test
+  void addPairProductsGivesTheScalarBits() {
+    SplittableRandom r = new SplittableRandom(seed + 8);
+    for (int n = 0; n <= 70; n++) {
+      int m = 1 + r.nextInt(7);
+      float g = (float) r.nextGaussian() * 1e-3f;
+      float[] lat = values(r, m * n);
+      float[][] want = {values(r, m * (m - 1) / 2 * n)};
+      float[][] got = copies(want);
+      addPairProductsScalar(g, lat, m, n, want[0], 0);
+      int done = FloatLanes.active().addPairProducts(g, lat, m, n, got[0]);
+      addPairProductsScalar(g, lat, m, n, got[0], done);
+      assertSameBits(want, got, "addPairProducts m " + m + " n " + n);
+    }
+  }
+
+  private static void pairSumsScalar(float[] lat, float[] rr, int m, int n, float[] grad, float[] sum,
+      int from) {
+    for (int k = from; k < n; k++) {
+      float s = 0f;
+      for (int a = 0; a < m; a++) {
+        float g = 0f;
+        for (int b = 0; b < m; b++) {
+          if (b != a) {
+            g += rr[a * m + b] * lat[b * n + k];
+          }
+        }
+        grad[a * n + k] = g;
+        s += lat[a * n + k] * g;
       }
-      int done = FloatLanes.active().addProducts(x, xo, y, yo, got[0], n);
-      for (int k = done; k < n; k++) {
-        got[0][k] += x[xo + k] * y[yo + k];
+      sum[k] = s;
+    }
+  }
+
+  private static void addPairProductsScalar(float g, float[] lat, int m, int n, float[] acc, int from) {
+    for (int k = from; k < n; k++) {
+      for (int a = 0, p = 0; a < m; a++) {
+        for (int b = a + 1; b < m; b++, p++) {
+          acc[p * n + k] += g * lat[a * n + k] * lat[b * n + k];
+        }
       }
-      assertSameBits(want, got, "addProducts n " + n);
     }
   }
 

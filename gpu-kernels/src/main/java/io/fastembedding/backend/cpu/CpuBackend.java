@@ -187,6 +187,7 @@ public final class CpuBackend implements Backend {
           }
         }
       }
+      m.finishHeadGrad(w.headGrad, 0);
     });
     for (int t = 0; t < threads; t++) {
       Worker w = workers[t];
@@ -238,6 +239,7 @@ public final class CpuBackend implements Backend {
           m.backward(gy, head, chunkHeadGrad, off);
           System.arraycopy(m.inputGrad, 0, gradBuf, i * sumDims, sumDims);
         }
+        m.finishHeadGrad(chunkHeadGrad, off);
         chunkLoss[c] = loss;
         chunkWeight[c] = weight;
       }

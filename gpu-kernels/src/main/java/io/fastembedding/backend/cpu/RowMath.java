@@ -13,7 +13,8 @@ import java.util.Arrays;
  *
  * <p>After {@link #forward}, {@code input} holds the row's head input h (embeddings, then numeric
  * features). {@link #backward} writes {@code gy * dy/dh} for the embedding part into
- * {@code inputGrad[0, sumDims)} and adds {@code gy * dy/dθ} into a head-gradient array.
+ * {@code inputGrad[0, sumDims)} and adds {@code gy * dy/dθ} into a head-gradient array (fwfm's pair
+ * weights' part at {@link #finishHeadGrad}).
  */
 final class RowMath {
   /** SIMD prefixes of the fm loops below where usable (same bits as the scalar loops; see FloatLanes). */
@@ -33,12 +34,15 @@ final class RowMath {
   private final int d;
   private final float[] sum;
   private final float[] sq;
-  // fwfm: the K = fields + numeric latent vectors of the row (K x d), dy/d(each of them) (K x d) and
-  // where the pair weights start in the head
+  // fwfm: the K = fields + numeric latent vectors of the row (K x d), dy/d(each of them) (K x d), where
+  // the pair weights start in the head, the pair weights as a K x K matrix (both triangles) and the pair
+  // weights' gradients so far, per pair and latent index (pairs x d; finishHeadGrad sums them)
   private final int vectors;
   private final int pairOff;
   private final float[] lat;
   private final float[] latGrad;
+  private final float[] pairWeights;
+  private final float[] pairGrad;
   // mlp
   private final int[] hidden;
   private final int[] wOff;
@@ -79,6 +83,8 @@ final class RowMath {
     pairOff = fwfm ? spec.fwfmPairOffset() : 0;
     lat = new float[vectors * d];
     latGrad = new float[vectors * d];
+    pairWeights = new float[vectors * vectors];
+    pairGrad = new float[vectors * (vectors - 1) / 2 * d];
     hidden = spec.hiddenLayers();
     int nl = hidden.length;
     wOff = new int[nl];
@@ -187,10 +193,9 @@ final class RowMath {
    * The fwfm head: the first-order part as fm's, then the sum over pairs a &lt; b of the K latent vectors (the
    * fields' embeddings, then each numeric feature's latent vector scaled by its value) of r_ab times their
    * dot product. That sum is computed as half of sum_a &lt;lat_a, g_a&gt; with g_a = sum_{b != a} r_ab lat_b,
-   * dy/d(lat_a), which {@link #backward} reuses: every loop but the last sum is element-wise, so it runs a
-   * SIMD register at a time (FloatLanes), where 15 separate dot products would each be one long chain of
-   * adds. Each pair (a, b) is visited once and adds to both g_a and g_b, so every g_x still sums its terms
-   * in ascending order of the other vector.
+   * dy/d(lat_a), which {@link #backward} reuses. Every loop runs over the latent index k outermost, so that
+   * one SIMD register of k serves all the pairs (FloatLanes.pairSums), where 15 separate dot products would
+   * each be one long chain of adds; each g_a sums its terms in ascending order of the other vector.
    */
   private float forwardFwfm(float[] headW, float[] w1, int[] idx, int idxBase) {
     float y = headW[0];
@@ -208,54 +213,32 @@ final class RowMath {
         lat[dst + k] = z * headW[o + k];
       }
     }
-    Arrays.fill(latGrad, 0, vectors * d, 0f);
-    int p = pairOff;
-    for (int a = 0; a < vectors; a++) {
-      int oa = a * d;
-      for (int b = a + 1; b < vectors; b++, p++) {
-        float r = headW[p];
-        int ob = b * d;
-        for (int k = LANES.scaledAddTo(r, lat, ob, latGrad, oa, d); k < d; k++) {
-          latGrad[oa + k] += r * lat[ob + k];
-        }
-        for (int k = LANES.scaledAddTo(r, lat, oa, latGrad, ob, d); k < d; k++) {
-          latGrad[ob + k] += r * lat[oa + k];
-        }
+    int m = vectors;
+    for (int a = 0, p = pairOff; a < m; a++) {
+      for (int b = a + 1; b < m; b++, p++) {
+        pairWeights[a * m + b] = headW[p];
+        pairWeights[b * m + a] = headW[p];
       }
     }
-    Arrays.fill(sum, 0, d, 0f);
-    for (int a = 0; a < vectors; a++) {
-      int oa = a * d;
-      for (int k = LANES.addProducts(lat, oa, latGrad, oa, sum, d); k < d; k++) {
-        sum[k] += lat[oa + k] * latGrad[oa + k];
+    for (int k = LANES.pairSums(lat, pairWeights, m, d, latGrad, sum); k < d; k++) {
+      float s = 0f;
+      for (int a = 0; a < m; a++) {
+        float g = 0f;
+        for (int b = 0; b < m; b++) {
+          if (b != a) {
+            g += pairWeights[a * m + b] * lat[b * d + k];
+          }
+        }
+        latGrad[a * d + k] = g;
+        s += lat[a * d + k] * g;
       }
+      sum[k] = s;
     }
     float pairs = 0f;
     for (int k = 0; k < d; k++) {
       pairs += sum[k];
     }
     return y + 0.5f * pairs;
-  }
-
-  /** The dot product of latent vectors a and b, in four interleaved partial sums (four chains of adds, not one). */
-  private float latentDot(int a, int b) {
-    int oa = a * d;
-    int ob = b * d;
-    float s0 = 0f;
-    float s1 = 0f;
-    float s2 = 0f;
-    float s3 = 0f;
-    int k = 0;
-    for (; k + 3 < d; k += 4) {
-      s0 += lat[oa + k] * lat[ob + k];
-      s1 += lat[oa + k + 1] * lat[ob + k + 1];
-      s2 += lat[oa + k + 2] * lat[ob + k + 2];
-      s3 += lat[oa + k + 3] * lat[ob + k + 3];
-    }
-    for (; k < d; k++) {
-      s0 += lat[oa + k] * lat[ob + k];
-    }
-    return (s0 + s1) + (s2 + s3);
   }
 
   private float forwardMlp(float[] headW) {
@@ -313,7 +296,8 @@ final class RowMath {
   /**
    * Back-propagates {@code gy = w * dℓ/dy / B} for the row last passed to {@link #forward}: writes
    * {@code gy * dy/de} into {@code inputGrad[0, sumDims)} and adds {@code gy * dy/dθ} to
-   * {@code headGrad[hg, hg + headSize)}. FM first-order weights have gradient {@code gy}; the caller applies it.
+   * {@code headGrad[hg, hg + headSize)} (fwfm's pair weights: at {@link #finishHeadGrad}). FM first-order
+   * weights have gradient {@code gy}; the caller applies it.
    */
   void backward(float gy, float[] headW, float[] headGrad, int hg) {
     switch (head) {
@@ -368,12 +352,36 @@ final class RowMath {
         headGrad[hg + o + k] += gz * latGrad[src + k];
       }
     }
-    int p = hg + pairOff;
-    for (int a = 0; a < vectors; a++) {
-      for (int b = a + 1; b < vectors; b++, p++) {
-        headGrad[p] += gy * latentDot(a, b);
+    // dy/dr_ab = <lat_a, lat_b>: kept per latent index until finishHeadGrad, so that a row costs a few SIMD
+    // multiplies per pair instead of a dot product's chain of adds
+    int m = vectors;
+    for (int k = LANES.addPairProducts(gy, lat, m, d, pairGrad); k < d; k++) {
+      for (int a = 0, p = 0; a < m; a++) {
+        for (int b = a + 1; b < m; b++, p++) {
+          pairGrad[p * d + k] += gy * lat[a * d + k] * lat[b * d + k];
+        }
       }
     }
+  }
+
+  /**
+   * Adds to {@code headGrad[hg, hg + headSize)} what {@link #backward} has kept back since the last call
+   * (the fwfm pair weights' gradients, summed over the latent index), and forgets it. Call it once the
+   * rows whose head gradients go to that array are done, before the array is read.
+   */
+  void finishHeadGrad(float[] headGrad, int hg) {
+    if (vectors == 0) {
+      return;
+    }
+    int pairs = vectors * (vectors - 1) / 2;
+    for (int p = 0; p < pairs; p++) {
+      float s = 0f;
+      for (int k = 0; k < d; k++) {
+        s += pairGrad[p * d + k];
+      }
+      headGrad[hg + pairOff + p] += s;
+    }
+    Arrays.fill(pairGrad, 0f);
   }
 
   private void backwardMlp(float gy, float[] headW, float[] headGrad, int hg) {

@@ -10,10 +10,13 @@ import io.fastembedding.model.ModelSpec;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
 import io.fastembedding.reference.ReferenceModel;
+import io.fastembedding.testutil.Data;
 import io.fastembedding.testutil.Specs;
+import io.fastembedding.testutil.StateAssert;
 import io.fastembedding.testutil.Synthetic;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -21,7 +24,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Hogwild mode (two threads racing, updates applied row by row) reaches the loss the reference reaches
- * with the same batches, on data with a learnable signal.
+ * with the same batches, on data with a learnable signal; and where no two rows of a batch share a table
+ * row, it takes the reference's steps.
  */
 class CpuBackendHogwildTest {
   static final int ROWS = 4096;
@@ -72,5 +76,66 @@ class CpuBackendHogwildTest {
     // ...and not implausibly more: it applies each occurrence's update at once, so Adagrad takes
     // more, smaller-denominator steps than one update per batch (up to ~7% lower loss seen here).
     assertTrue(hog >= 0.85 * fin, "hogwild's loss is far below the reference's: " + losses);
+  }
+
+  static Stream<Arguments> disjointCases() {
+    List<Arguments> out = new ArrayList<>();
+    for (String h : new String[] {"fm", "fwfm", "fm@19", "fwfm@19", "linear", "mlp:8"}) {
+      for (OptimizerType o : new OptimizerType[] {OptimizerType.SGD, OptimizerType.ADAGRAD}) {
+        for (int k : new int[] {0, 2}) {
+          out.add(Arguments.of(h, o, k));
+        }
+      }
+    }
+    return out.stream();
+  }
+
+  /**
+   * Applying a row's updates at once changes nothing when no later row of the batch reads them: on
+   * batches whose rows share no table row, Hogwild's steps are the batch rule's. So everything it
+   * computes per row, the head's gradient (summed per thread, then over threads) included, is checked
+   * here against the double reference, as CpuBackendAgreementTest checks deterministic mode, with its
+   * tolerances.
+   */
+  @ParameterizedTest(name = "{0} {1} numeric={2}")
+  @MethodSource("disjointCases")
+  void hogwildOnRowsThatShareNoTableRowTakesTheReferenceSteps(String head, OptimizerType opt, int k) {
+    int at = head.indexOf('@');
+    int dim = at < 0 ? 4 : Integer.parseInt(head.substring(at + 1));
+    String h = at < 0 ? head : head.substring(0, at);
+    int[] sizes = {300, 200, 400, 256};
+    boolean fm = h.startsWith("fm") || h.startsWith("fwfm");
+    int[] dims = fm ? new int[] {dim, dim, dim, dim} : new int[] {4, 2, 8, 3};
+    float lr = opt == OptimizerType.SGD ? 0.5f : 0.02f;
+    ModelSpec spec = Specs.withHead(ModelSpec.builder(sizes, dims).numNumeric(k), h)
+        .loss(LossType.LOGISTIC).initStd(0.1f)
+        .optimizer(new OptimizerSpec(opt, lr, 0.05f, CpuBackendAgreementTest.EPSILON)).build();
+    int batch = 128;
+    int steps = 6;
+    RowBlock data = Data.random(spec, steps * batch, true, 21);
+    // each step's rows take distinct rows of every table: the first `batch` of a shuffle of the table
+    SplittableRandom rnd = new SplittableRandom(22);
+    for (int s = 0; s < steps; s++) {
+      for (int f = 0; f < sizes.length; f++) {
+        int[] perm = new int[sizes[f]];
+        for (int i = 0; i < perm.length; i++) {
+          int j = rnd.nextInt(i + 1);
+          perm[i] = perm[j];
+          perm[j] = i;
+        }
+        for (int r = 0; r < batch; r++) {
+          data.indices[(s * batch + r) * sizes.length + f] = perm[r];
+        }
+      }
+    }
+    ReferenceModel ref = ReferenceModel.initial(spec);
+    try (CpuBackend cpu = new CpuBackend(spec, new BackendOptions(false, 2))) {
+      for (int s = 0; s < steps; s++) {
+        ref.step(data, s * batch, batch);
+        cpu.trainStep(data, s * batch, batch);
+      }
+      StateAssert.assertClose("hogwild after " + steps + " steps", cpu.exportState(), ref,
+          CpuBackendAgreementTest.RTOL, CpuBackendAgreementTest.ATOL);
+    }
   }
 }
