@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A/B of the CPU training step, fwfm on FLIGHTS, 1 thread, adagrad, two forks each: old (13209cf, before the
+# A/B of the CPU training step, fwfm (HEADS=fwfm,fm: and fm) on FLIGHTS, 1 thread, adagrad, two forks each: old (13209cf, before the
 # fused fwfm pair loops) and new, alternating
 set -u
 for round in 1 2; do

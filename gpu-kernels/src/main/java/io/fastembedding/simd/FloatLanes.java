@@ -1,6 +1,7 @@
 package io.fastembedding.simd;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
+import io.fastembedding.model.ModelSpec;
 import java.lang.management.ManagementFactory;
 
 /**
@@ -99,11 +100,12 @@ public class FloatLanes {
 
   /**
    * The fwfm head's pair sums over {@code m} vectors of {@code n} floats ({@code lat}, vector a at
-   * {@code a * n}) and the m x m pair weights {@code rr} (row-major; the diagonal is not read). For k from 0:
-   * {@code s = 0; for a: { g = 0; for b != a, ascending: g += rr[a * m + b] * lat[b * n + k];
-   * grad[a * n + k] = g; s += lat[a * n + k] * g; } sum[k] = s}. Returns how many k it did.
+   * {@code a * n}) with the pair weights {@code w[wo + p]}, pair p = (a &lt; b) numbered as
+   * {@link ModelSpec#fwfmPair} numbers them. For k from 0: {@code s = 0; for a: { g = 0; for b != a,
+   * ascending: g += w[wo + fwfmPair(min(a, b), max(a, b), m)] * lat[b * n + k]; grad[a * n + k] = g;
+   * s += lat[a * n + k] * g; } sum[k] = s}. Returns how many k it did.
    */
-  public int pairSums(float[] lat, float[] rr, int m, int n, float[] grad, float[] sum) {
+  public int pairSums(float[] lat, float[] w, int wo, int m, int n, float[] grad, float[] sum) {
     return 0;
   }
 
@@ -140,10 +142,10 @@ public class FloatLanes {
     float[] b = new float[n];
     float[] c = new float[n];
     float[] d = new float[n];
-    // the fwfm ops on two vectors of n floats: their 2 x 2 pair weights, one pair's gradients
+    // the fwfm ops on two vectors of n floats: one pair, its weight and its gradients
     float[] lat = new float[2 * n];
     float[] grad = new float[2 * n];
-    float[] r = {0f, 1f, 1f, 0f};
+    float[] r = {1f};
     for (int i = 0; i < WARM_UP_CALLS; i++) {
       gatherSum(a, 0, b, 0, c, d, n);
       scaledSum(1f, a, 0, c, d, n);
@@ -152,7 +154,7 @@ public class FloatLanes {
       addTo(a, 0, b, 0, n);
       scaledAddTo(1f, a, 0, b, 0, n);
       scaled(1f, a, 0, b, 0, n);
-      pairSums(lat, r, 2, n, grad, c);
+      pairSums(lat, r, 0, 2, n, grad, c);
       addPairProducts(1f, lat, 2, n, d);
     }
   }

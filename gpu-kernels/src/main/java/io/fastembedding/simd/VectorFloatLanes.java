@@ -1,5 +1,6 @@
 package io.fastembedding.simd;
 
+import io.fastembedding.model.ModelSpec;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -96,9 +97,9 @@ final class VectorFloatLanes extends FloatLanes {
   }
 
   @Override
-  public int pairSums(float[] lat, float[] rr, int m, int n, float[] grad, float[] sum) {
+  public int pairSums(float[] lat, float[] w, int wo, int m, int n, float[] grad, float[] sum) {
     // every vector is a temporary of one statement: sums carried from one iteration of a loop to the
-    // next live in the arrays, where the JIT keeps them out of the heap
+    // next live in the arrays (held in vector variables across the pair loops, they made the step slower)
     FloatVector zero = FloatVector.zero(S);
     int k = 0;
     for (; k <= n - L; k += L) {
@@ -108,8 +109,9 @@ final class VectorFloatLanes extends FloatLanes {
         zero.intoArray(grad, ga);
         for (int b = 0; b < m; b++) {
           if (b != a) {
+            float r = w[wo + (a < b ? ModelSpec.fwfmPair(a, b, m) : ModelSpec.fwfmPair(b, a, m))];
             FloatVector.fromArray(S, grad, ga)
-                .add(FloatVector.fromArray(S, lat, b * n + k).mul(rr[a * m + b])).intoArray(grad, ga);
+                .add(FloatVector.fromArray(S, lat, b * n + k).mul(r)).intoArray(grad, ga);
           }
         }
         FloatVector.fromArray(S, sum, k)

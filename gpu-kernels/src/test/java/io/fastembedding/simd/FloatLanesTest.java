@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.fastembedding.model.ModelSpec;
 import io.fastembedding.optim.Optimizer;
 import io.fastembedding.optim.OptimizerSpec;
 import io.fastembedding.optim.OptimizerType;
@@ -95,7 +96,7 @@ class FloatLanesTest {
           l.addTo(a, 0, new float[n], 0, n),
           l.scaledAddTo(1f, a, 0, new float[n], 0, n),
           l.scaled(1f, a, 0, new float[n], 0, n),
-          l.pairSums(new float[3 * n], new float[9], 3, n, new float[3 * n], new float[n]),
+          l.pairSums(new float[3 * n], new float[3], 0, 3, n, new float[3 * n], new float[n]),
           l.addPairProducts(1f, new float[3 * n], 3, n, new float[3 * n])};
       for (int d : done) {
         if (l.simd()) {
@@ -242,13 +243,14 @@ class FloatLanesTest {
     SplittableRandom r = new SplittableRandom(seed + 7);
     for (int n = 0; n <= 70; n++) {
       int m = 1 + r.nextInt(7);
+      int wo = r.nextInt(9);
       float[] lat = values(r, m * n);
-      float[] rr = values(r, m * m);
+      float[] w = values(r, wo + m * (m - 1) / 2 + 3);
       float[][] want = copies(values(r, m * n), values(r, n));
       float[][] got = copies(want);
-      pairSumsScalar(lat, rr, m, n, want[0], want[1], 0);
-      int done = FloatLanes.active().pairSums(lat, rr, m, n, got[0], got[1]);
-      pairSumsScalar(lat, rr, m, n, got[0], got[1], done);
+      pairSumsScalar(lat, w, wo, m, n, want[0], want[1], 0);
+      int done = FloatLanes.active().pairSums(lat, w, wo, m, n, got[0], got[1]);
+      pairSumsScalar(lat, w, wo, m, n, got[0], got[1], done);
       assertSameBits(want, got, "pairSums m " + m + " n " + n);
     }
   }
@@ -270,15 +272,15 @@ class FloatLanesTest {
     }
   }
 
-  private static void pairSumsScalar(float[] lat, float[] rr, int m, int n, float[] grad, float[] sum,
-      int from) {
+  private static void pairSumsScalar(float[] lat, float[] w, int wo, int m, int n, float[] grad,
+      float[] sum, int from) {
     for (int k = from; k < n; k++) {
       float s = 0f;
       for (int a = 0; a < m; a++) {
         float g = 0f;
         for (int b = 0; b < m; b++) {
           if (b != a) {
-            g += rr[a * m + b] * lat[b * n + k];
+            g += w[wo + ModelSpec.fwfmPair(Math.min(a, b), Math.max(a, b), m)] * lat[b * n + k];
           }
         }
         grad[a * n + k] = g;

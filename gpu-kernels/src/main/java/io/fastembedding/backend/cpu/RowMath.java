@@ -35,13 +35,12 @@ final class RowMath {
   private final float[] sum;
   private final float[] sq;
   // fwfm: the K = fields + numeric latent vectors of the row (K x d), dy/d(each of them) (K x d), where
-  // the pair weights start in the head, the pair weights as a K x K matrix (both triangles) and the pair
-  // weights' gradients so far, per pair and latent index (pairs x d; finishHeadGrad sums them)
+  // the pair weights start in the head, and the pair weights' gradients so far, per pair and latent index
+  // (pairs x d; finishHeadGrad sums them)
   private final int vectors;
   private final int pairOff;
   private final float[] lat;
   private final float[] latGrad;
-  private final float[] pairWeights;
   private final float[] pairGrad;
   // mlp
   private final int[] hidden;
@@ -83,7 +82,6 @@ final class RowMath {
     pairOff = fwfm ? spec.fwfmPairOffset() : 0;
     lat = new float[vectors * d];
     latGrad = new float[vectors * d];
-    pairWeights = new float[vectors * vectors];
     pairGrad = new float[vectors * (vectors - 1) / 2 * d];
     hidden = spec.hiddenLayers();
     int nl = hidden.length;
@@ -193,9 +191,9 @@ final class RowMath {
    * The fwfm head: the first-order part as fm's, then the sum over pairs a &lt; b of the K latent vectors (the
    * fields' embeddings, then each numeric feature's latent vector scaled by its value) of r_ab times their
    * dot product. That sum is computed as half of sum_a &lt;lat_a, g_a&gt; with g_a = sum_{b != a} r_ab lat_b,
-   * dy/d(lat_a), which {@link #backward} reuses. Every loop runs over the latent index k outermost, so that
-   * one SIMD register of k serves all the pairs (FloatLanes.pairSums), where 15 separate dot products would
-   * each be one long chain of adds; each g_a sums its terms in ascending order of the other vector.
+   * dy/d(lat_a), which {@link #backward} reuses; the SIMD form (FloatLanes.pairSums) takes one register of
+   * the latent index through all the pairs, where 15 separate dot products would each be one long chain of
+   * adds.
    */
   private float forwardFwfm(float[] headW, float[] w1, int[] idx, int idxBase) {
     float y = headW[0];
@@ -213,26 +211,33 @@ final class RowMath {
         lat[dst + k] = z * headW[o + k];
       }
     }
+    // the SIMD prefix runs the latent index outermost (one register serves every pair); this rest runs
+    // it innermost (contiguous, and no pass over all the pairs per index when there are thousands, as
+    // ple makes on small data). Each g_x sums its terms in ascending order of the other vector either way.
     int m = vectors;
-    for (int a = 0, p = pairOff; a < m; a++) {
-      for (int b = a + 1; b < m; b++, p++) {
-        pairWeights[a * m + b] = headW[p];
-        pairWeights[b * m + a] = headW[p];
-      }
-    }
-    for (int k = LANES.pairSums(lat, pairWeights, m, d, latGrad, sum); k < d; k++) {
-      float s = 0f;
+    int k0 = LANES.pairSums(lat, headW, pairOff, m, d, latGrad, sum);
+    if (k0 < d) {
       for (int a = 0; a < m; a++) {
-        float g = 0f;
-        for (int b = 0; b < m; b++) {
-          if (b != a) {
-            g += pairWeights[a * m + b] * lat[b * d + k];
+        Arrays.fill(latGrad, a * d + k0, (a + 1) * d, 0f);
+      }
+      for (int a = 0, p = pairOff; a < m; a++) {
+        int oa = a * d;
+        for (int b = a + 1; b < m; b++, p++) {
+          float r = headW[p];
+          int ob = b * d;
+          for (int k = k0; k < d; k++) {
+            latGrad[oa + k] += r * lat[ob + k];
+            latGrad[ob + k] += r * lat[oa + k];
           }
         }
-        latGrad[a * d + k] = g;
-        s += lat[a * d + k] * g;
       }
-      sum[k] = s;
+      Arrays.fill(sum, k0, d, 0f);
+      for (int a = 0; a < m; a++) {
+        int oa = a * d;
+        for (int k = k0; k < d; k++) {
+          sum[k] += lat[oa + k] * latGrad[oa + k];
+        }
+      }
     }
     float pairs = 0f;
     for (int k = 0; k < d; k++) {
@@ -355,10 +360,13 @@ final class RowMath {
     // dy/dr_ab = <lat_a, lat_b>: kept per latent index until finishHeadGrad, so that a row costs a few SIMD
     // multiplies per pair instead of a dot product's chain of adds
     int m = vectors;
-    for (int k = LANES.addPairProducts(gy, lat, m, d, pairGrad); k < d; k++) {
+    int k0 = LANES.addPairProducts(gy, lat, m, d, pairGrad);
+    if (k0 < d) {
       for (int a = 0, p = 0; a < m; a++) {
         for (int b = a + 1; b < m; b++, p++) {
-          pairGrad[p * d + k] += gy * lat[a * d + k] * lat[b * d + k];
+          for (int k = k0; k < d; k++) {
+            pairGrad[p * d + k] += gy * lat[a * d + k] * lat[b * d + k];
+          }
         }
       }
     }
