@@ -17,11 +17,16 @@ public final class Specs {
    * alignment gaps), with {@code k} numeric features. "fm@D" or "fwfm@D": that head with dim D for all four.
    */
   public static ModelSpec.Builder builder(String head, int k) {
+    return builder(head, k, new int[] {50, 30, 80, 10});
+  }
+
+  /** {@link #builder(String, int)} with these four field sizes instead. */
+  public static ModelSpec.Builder builder(String head, int k, int[] sizes) {
     int at = head.indexOf('@');
     String h = at < 0 ? head : head.substring(0, at);
     int dim = at < 0 ? 4 : Integer.parseInt(head.substring(at + 1));
     boolean fm = h.equals("fm") || h.equals("fwfm");
-    ModelSpec.Builder b = ModelSpec.builder(new int[] {50, 30, 80, 10},
+    ModelSpec.Builder b = ModelSpec.builder(sizes,
         fm ? new int[] {dim, dim, dim, dim} : new int[] {4, 2, 8, 3}).numNumeric(k);
     return withHead(b, h);
   }

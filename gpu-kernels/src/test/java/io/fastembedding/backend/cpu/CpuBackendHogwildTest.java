@@ -100,15 +100,9 @@ class CpuBackendHogwildTest {
   @ParameterizedTest(name = "{0} {1} numeric={2}")
   @MethodSource("disjointCases")
   void hogwildOnRowsThatShareNoTableRowTakesTheReferenceSteps(String head, OptimizerType opt, int k) {
-    int at = head.indexOf('@');
-    int dim = at < 0 ? 4 : Integer.parseInt(head.substring(at + 1));
-    String h = at < 0 ? head : head.substring(0, at);
     int[] sizes = {300, 200, 400, 256};
-    boolean fm = h.startsWith("fm") || h.startsWith("fwfm");
-    int[] dims = fm ? new int[] {dim, dim, dim, dim} : new int[] {4, 2, 8, 3};
     float lr = opt == OptimizerType.SGD ? 0.5f : 0.02f;
-    ModelSpec spec = Specs.withHead(ModelSpec.builder(sizes, dims).numNumeric(k), h)
-        .loss(LossType.LOGISTIC).initStd(0.1f)
+    ModelSpec spec = Specs.builder(head, k, sizes).loss(LossType.LOGISTIC).initStd(0.1f)
         .optimizer(new OptimizerSpec(opt, lr, 0.05f, CpuBackendAgreementTest.EPSILON)).build();
     int batch = 128;
     int steps = 6;
